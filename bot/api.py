@@ -1,0 +1,195 @@
+"""The REST API under ``/api``, behind ``FIRELINE_API_TOKEN``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from bot.deps import ApiAuth, RuntimeDep
+from bot.errors import ConflictError, NotFoundError
+from bot.services import incidents
+from storage import queries
+from storage.tables import AlertRecord, Incident, TimelineEvent
+
+router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["incidents"])
+
+Status = Literal["open", "acknowledged", "resolved"]
+SeverityName = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+
+
+class IncidentOut(BaseModel):
+    id: int
+    title: str
+    status: str
+    severity: str
+    service: str | None
+    signal: str | None
+    labels: dict[str, str]
+    source_url: str | None
+    started_at: datetime
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    reopen_count: int
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentOut:
+        return cls.model_validate(incident, from_attributes=True)
+
+
+class AlertOut(BaseModel):
+    id: int
+    fingerprint: str
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None
+    generator_url: str
+
+    @classmethod
+    def of(cls, alert: AlertRecord) -> AlertOut:
+        return cls.model_validate(alert, from_attributes=True)
+
+
+class IncidentDetailOut(IncidentOut):
+    alerts: list[AlertOut]
+    groups: list[dict[str, Any]]
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class EventOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    actor: str
+    text: str
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: TimelineEvent) -> EventOut:
+        return cls.model_validate(event, from_attributes=True)
+
+
+class ActorIn(BaseModel):
+    actor: str = Field(default="api", min_length=1, max_length=200)
+
+
+class ResolveIn(ActorIn):
+    reason: str = Field(default="", max_length=2000)
+
+
+class NoteIn(ActorIn):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+def _not_found(exc: NotFoundError) -> HTTPException:
+    return HTTPException(status_code=404, detail=str(exc))
+
+
+@router.get("/incidents", response_model=IncidentPage)
+def list_incidents(
+    runtime: RuntimeDep,
+    status: Annotated[list[Status] | None, Query()] = None,
+    severity: Annotated[list[SeverityName] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> IncidentPage:
+    with runtime.db.session() as session:
+        items, total = queries.list_incidents(
+            session, statuses=status or (), severities=severity or (), limit=limit, offset=offset
+        )
+    return IncidentPage(
+        items=[IncidentOut.of(i) for i in items], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentDetailOut)
+def get_incident(incident_id: int, runtime: RuntimeDep) -> IncidentDetailOut:
+    try:
+        detail = incidents.get_incident(runtime.db, incident_id)
+    except NotFoundError as exc:
+        raise _not_found(exc) from exc
+    return IncidentDetailOut(
+        **IncidentOut.of(detail.incident).model_dump(),
+        alerts=[AlertOut.of(a) for a in detail.alerts],
+        groups=[
+            {"receiver": g.receiver, "group_key": g.group_key, "group_labels": g.group_labels}
+            for g in detail.groups
+        ],
+    )
+
+
+@router.get("/incidents/{incident_id}/timeline", response_model=list[EventOut])
+def get_timeline(
+    incident_id: int,
+    runtime: RuntimeDep,
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[EventOut]:
+    try:
+        events = incidents.get_timeline(runtime.db, incident_id, limit=limit, offset=offset)
+    except NotFoundError as exc:
+        raise _not_found(exc) from exc
+    return [EventOut.of(e) for e in events]
+
+
+async def _change(call: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return await run_in_threadpool(call, *args, **kwargs)
+    except NotFoundError as exc:
+        raise _not_found(exc) from exc
+    except ConflictError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+
+
+@router.post("/incidents/{incident_id}/acknowledge", response_model=IncidentOut)
+async def acknowledge(
+    incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
+) -> IncidentOut:
+    actor = (body or ActorIn()).actor
+    incident = await _change(
+        incidents.acknowledge, runtime.db, incident_id, actor=actor, clock=runtime.clock
+    )
+    return IncidentOut.of(incident)
+
+
+@router.post("/incidents/{incident_id}/resolve", response_model=IncidentOut)
+async def resolve(
+    incident_id: int, runtime: RuntimeDep, body: ResolveIn | None = None
+) -> IncidentOut:
+    body = body or ResolveIn()
+    incident = await _change(
+        incidents.resolve,
+        runtime.db,
+        incident_id,
+        actor=body.actor,
+        reason=body.reason,
+        clock=runtime.clock,
+    )
+    return IncidentOut.of(incident)
+
+
+@router.post("/incidents/{incident_id}/notes", response_model=EventOut, status_code=201)
+async def add_note(incident_id: int, body: NoteIn, runtime: RuntimeDep) -> EventOut:
+    event = await _change(
+        incidents.add_note,
+        runtime.db,
+        incident_id,
+        actor=body.actor,
+        text=body.text,
+        clock=runtime.clock,
+    )
+    return EventOut.of(event)

@@ -1,0 +1,211 @@
+"""Fireline's settings: one pydantic-settings class.
+
+Scalars come from ``FIRELINE_*`` environment variables; structured configuration (triage
+rules, and later escalation policies and schedules) comes from the YAML file named by
+``FIRELINE_CONFIG``. Every problem is reported once, naming the variable or ``file:line``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.domain.matchers import MatcherError, matchers_from_mapping
+from bot.domain.triage import Severity, Signal, TriageRule
+from bot.durations import Duration
+from bot.errors import ConfigError
+from bot.yamlpos import YamlError, load_located
+
+ENV_PREFIX = "FIRELINE_"
+
+
+class TriageRuleConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str | None = None
+    match: dict[str, str] = Field(min_length=1)
+    severity: str | None = None
+    raise_by: int = Field(default=0, alias="raise", ge=-3, le=3)
+    service: str | None = None
+    signal: Signal | None = None
+
+    @field_validator("match")
+    @classmethod
+    def _matchers_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        try:
+            matchers_from_mapping(value)
+        except MatcherError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("severity")
+    @classmethod
+    def _severity_parses(cls, value: str | None) -> str | None:
+        return None if value is None else Severity.parse(value).name
+
+    def to_rule(self, index: int) -> TriageRule:
+        return TriageRule(
+            name=self.name or f"rule {index + 1}",
+            matchers=matchers_from_mapping(self.match),
+            severity=Severity.parse(self.severity) if self.severity else None,
+            raise_by=self.raise_by,
+            service=self.service,
+            signal=self.signal,
+        )
+
+
+class TriageConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[TriageRuleConfig] = Field(default_factory=list)
+
+    def compiled(self) -> tuple[TriageRule, ...]:
+        return tuple(rule.to_rule(i) for i, rule in enumerate(self.rules))
+
+
+class FileConfig(BaseModel):
+    """What the YAML configuration file may hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    triage: TriageConfig = Field(default_factory=TriageConfig)
+
+
+class _YamlFileSource(PydanticBaseSettingsSource):
+    """Reads the file named by ``config`` (init argument or ``FIRELINE_CONFIG``)."""
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        init: PydanticBaseSettingsSource,
+        env: PydanticBaseSettingsSource,
+    ) -> None:
+        super().__init__(settings_cls)
+        self._init = init
+        self._env = env
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = self._init().get("config") or self._env().get("config")
+        if not path:
+            return {}
+        return read_config_file(Path(path))
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Load and check the YAML config file, raising ConfigError with ``file:line``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{ENV_PREFIX}CONFIG: cannot read {path}: {exc.strerror}") from exc
+    try:
+        located = load_located(text)
+    except YamlError as exc:
+        raise ConfigError(f"{path}:{exc.line}: {exc.message}") from exc
+    data = located.data if located.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:{located.first_line}: the config file must be a mapping")
+    try:
+        FileConfig.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = error["loc"]
+        where = ".".join(str(part) for part in loc)
+        raise ConfigError(f"{path}:{located.line_of(loc)}: {where}: {error['msg']}") from exc
+    return data
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///./fireline.db"
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "FULL"
+    migrate_on_start: bool = True
+
+    webhook_token: SecretStr | None = None
+    api_token: SecretStr | None = None
+    allow_unauthenticated: bool = False
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    flap_window: Duration = Field(default=timedelta(minutes=10))
+    ingest_batch_size: int = Field(default=256, ge=1, le=10_000)
+    triage_batch_size: int = Field(default=50, ge=1, le=10_000)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    config: Path | None = None
+    triage: TriageConfig = Field(default_factory=TriageConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_file = _YamlFileSource(settings_cls, init_settings, env_settings)
+        return (init_settings, env_settings, yaml_file, file_secret_settings)
+
+    @model_validator(mode="after")
+    def _refuse_open_listener(self) -> Settings:
+        exposed = not _is_loopback(self.host)
+        missing = [
+            f"{ENV_PREFIX}{name.upper()}"
+            for name in ("webhook_token", "api_token")
+            if getattr(self, name) is None
+        ]
+        if exposed and missing and not self.allow_unauthenticated:
+            raise ValueError(
+                f"listening on {self.host} without {' and '.join(missing)}; set them, or set "
+                f"{ENV_PREFIX}ALLOW_UNAUTHENTICATED=true if something else guards the port"
+            )
+        return self
+
+    def masked(self) -> dict[str, Any]:
+        """The settings as shown to people: secrets masked."""
+        return self.model_dump(mode="json", exclude={"triage"})
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning any validation error into one clear ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = error["loc"]
+            key = f"{ENV_PREFIX}{str(loc[0]).upper()}" if loc else "settings"
+            rest = ".".join(str(p) for p in loc[1:])
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{key}{'.' + rest if rest else ''}: {message}")
+        raise ConfigError("; ".join(problems)) from exc

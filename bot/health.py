@@ -1,0 +1,38 @@
+"""``/healthz`` (the process answers) and ``/readyz`` (it can do its job)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.deps import RuntimeDep
+from storage import migrate
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    def check() -> tuple[bool, str]:
+        try:
+            runtime.db.ping()
+            current = migrate.current_revision(runtime.db)
+        except SQLAlchemyError as exc:
+            return False, f"database unreachable: {type(exc).__name__}"
+        head = migrate.head_revision()
+        if current != head:
+            return False, f"database schema at {current}, expected {head}: run fireline db upgrade"
+        return True, "ok"
+
+    ready, detail = await run_in_threadpool(check)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "detail": detail},
+        status_code=200 if ready else 503,
+    )

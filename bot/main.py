@@ -1,0 +1,65 @@
+"""The application factory: the lifespan builds every resource, nothing is made at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from bot import api, health, webhook
+from bot.clock import Clock, utcnow
+from bot.config import Settings
+from bot.runtime import Runtime
+from bot.services.ingest import ReceiptWriter
+from bot.services.worker import TriageWorker
+from storage import migrate
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
+    db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    triage = TriageWorker(
+        db,
+        rules=settings.triage.compiled(),
+        flap_window=settings.flap_window,
+        batch_size=settings.triage_batch_size,
+        clock=clock,
+    )
+    writer = ReceiptWriter(db, batch_size=settings.ingest_batch_size, on_commit=triage.poke)
+    return Runtime(settings=settings, db=db, writer=writer, triage=triage, clock=clock)
+
+
+def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(settings, clock=clock)
+        if settings.migrate_on_start:
+            migrate.upgrade(runtime.db)
+        if settings.webhook_token is None:
+            log.warning("FIRELINE_WEBHOOK_TOKEN is not set: the webhook accepts any caller")
+        if settings.api_token is None:
+            log.warning("FIRELINE_API_TOKEN is not set: the API accepts any caller")
+        app.state.runtime = runtime
+        runtime.writer.start()
+        runtime.triage.start()
+        try:
+            yield
+        finally:
+            await runtime.triage.stop()
+            runtime.writer.stop()
+            runtime.db.dispose()
+
+    app = FastAPI(
+        title="Fireline",
+        summary="Incident response chatbot and runbook automation",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(webhook.router)
+    app.include_router(api.router)
+    return app

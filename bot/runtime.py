@@ -1,0 +1,20 @@
+"""The running service's parts, built once in the app's lifespan and handed to routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services.ingest import ReceiptWriter
+from bot.services.worker import TriageWorker
+from storage.db import Database
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    writer: ReceiptWriter
+    triage: TriageWorker
+    clock: Clock

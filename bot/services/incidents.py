@@ -1,0 +1,131 @@
+"""Incident use cases driven by people: acknowledge, resolve, notes, and reading them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.clock import Clock, utcnow
+from bot.domain import lifecycle
+from bot.errors import NotFoundError
+from storage import queries
+from storage.db import Database
+from storage.tables import AlertGroup, AlertRecord, Incident, TimelineEvent
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    incident: Incident
+    alerts: list[AlertRecord]
+    groups: list[AlertGroup]
+
+
+def get_incident(db: Database, incident_id: int) -> IncidentDetail:
+    with db.session() as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            raise NotFoundError(f"incident {incident_id} does not exist")
+        return IncidentDetail(
+            incident=incident,
+            alerts=queries.alerts_of(session, incident_id),
+            groups=queries.groups_of(session, incident_id),
+        )
+
+
+def get_timeline(
+    db: Database, incident_id: int, *, limit: int | None = None, offset: int = 0
+) -> list[TimelineEvent]:
+    with db.session() as session:
+        if session.get(Incident, incident_id) is None:
+            raise NotFoundError(f"incident {incident_id} does not exist")
+        return queries.timeline(session, incident_id, limit=limit, offset=offset)
+
+
+def _locked(session: Session, incident_id: int) -> Incident:
+    incident = queries.lock_incident(session, incident_id)
+    if incident is None:
+        raise NotFoundError(f"incident {incident_id} does not exist")
+    return incident
+
+
+def acknowledge(db: Database, incident_id: int, *, actor: str, clock: Clock = utcnow) -> Incident:
+    with db.write() as session:
+        incident = _locked(session, incident_id)
+        transition = lifecycle.acknowledge(incident.status)
+        if transition.changed:
+            now = clock()
+            incident.status = transition.to.value
+            incident.acknowledged_at = now
+            incident.acknowledged_by = actor
+            incident.updated_at = now
+            session.add(incident)
+            queries.add_event(
+                session,
+                incident_id=incident_id,
+                kind="incident.acknowledged",
+                text=f"Acknowledged by {actor}",
+                actor=actor,
+                at=now,
+                recorded_at=now,
+                data={"seconds_to_acknowledge": _seconds(incident.opened_at, now)},
+            )
+        return incident
+
+
+def resolve(
+    db: Database, incident_id: int, *, actor: str, reason: str = "", clock: Clock = utcnow
+) -> Incident:
+    with db.write() as session:
+        incident = _locked(session, incident_id)
+        transition = lifecycle.resolve(incident.status)
+        if transition.changed:
+            now = clock()
+            incident.status = transition.to.value
+            incident.resolved_at = now
+            incident.resolved_by = actor
+            incident.updated_at = now
+            session.add(incident)
+            text = f"Resolved by {actor}" + (f": {reason}" if reason else "")
+            queries.add_event(
+                session,
+                incident_id=incident_id,
+                kind="incident.resolved",
+                text=text,
+                actor=actor,
+                at=now,
+                recorded_at=now,
+                data={"reason": reason} if reason else {},
+            )
+        return incident
+
+
+def add_note(
+    db: Database,
+    incident_id: int,
+    *,
+    actor: str,
+    text: str,
+    at: datetime | None = None,
+    clock: Clock = utcnow,
+) -> TimelineEvent:
+    with db.write() as session:
+        _locked(session, incident_id)
+        now = clock()
+        event_id = queries.add_event(
+            session,
+            incident_id=incident_id,
+            kind="note.added",
+            text=text,
+            actor=actor,
+            at=at or now,
+            recorded_at=now,
+        )
+        event = session.get(TimelineEvent, event_id)
+        assert event is not None
+        return event
+
+
+def _seconds(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds()))

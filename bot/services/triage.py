@@ -1,0 +1,395 @@
+"""Triage: turn stored webhook receipts into alerts, groups and incidents.
+
+Runs after ingest has committed. Every receipt is applied in a transaction of its own
+batch; applying one twice changes nothing, so a crash between commit and ``processed_at``
+only means the receipt is looked at again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from bot.clock import Clock, utcnow
+from bot.domain.alerts import Alert, WebhookPayload
+from bot.domain.triage import (
+    AlertAction,
+    GroupIncidentAction,
+    Severity,
+    TriageRule,
+    classify,
+    decide_alert,
+    incident_for_firing_group,
+    incident_title,
+)
+from storage import queries
+from storage.db import Database
+from storage.tables import AlertGroup, AlertRecord, Incident, WebhookReceipt
+
+log = logging.getLogger(__name__)
+ACTOR = "alertmanager"
+
+
+@dataclass
+class TriageOutcome:
+    """What one payload changed, for the layers that notify people."""
+
+    opened: list[int] = field(default_factory=list)
+    reopened: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+    touched: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Context:
+    session: Session
+    group: AlertGroup
+    payload: WebhookPayload
+    received_at: datetime
+    now: datetime
+    rules: Sequence[TriageRule]
+    flap_window: timedelta
+    outcome: TriageOutcome
+    incident: Incident | None = None
+
+
+def apply_payload(
+    session: Session,
+    payload: WebhookPayload,
+    *,
+    received_at: datetime,
+    now: datetime,
+    rules: Sequence[TriageRule],
+    flap_window: timedelta,
+) -> TriageOutcome:
+    """Apply one Alertmanager payload to the database, alert by alert."""
+    group = queries.lock_group(
+        session,
+        receiver=payload.receiver,
+        group_key=payload.groupKey,
+        group_labels=dict(payload.groupLabels),
+        now=now,
+    )
+    incident = queries.lock_incident(session, group.incident_id) if group.incident_id else None
+    ctx = _Context(session, group, payload, received_at, now, rules, flap_window, TriageOutcome())
+    ctx.incident = incident
+    for alert in payload.alerts:
+        _apply_alert(ctx, alert)
+    for incident_id in sorted(ctx.outcome.touched):
+        _resolve_if_quiet(ctx, incident_id)
+    return ctx.outcome
+
+
+def _apply_alert(ctx: _Context, alert: Alert) -> None:
+    session, group = ctx.session, ctx.group
+    assert group.id is not None
+    stored = queries.find_episode(
+        session, group_id=group.id, fingerprint=alert.fingerprint, starts_at=alert.starts_at
+    )
+    newer = stored is None and queries.newer_episode_exists(
+        session, group_id=group.id, fingerprint=alert.fingerprint, starts_at=alert.starts_at
+    )
+    action = decide_alert(
+        incoming_status=alert.status,
+        stored_status=stored.status if stored else None,
+        newer_episode_exists=newer,
+    )
+    if action is AlertAction.STALE:
+        return
+    if action is AlertAction.REFRESH:
+        assert stored is not None
+        stored.last_seen_at = ctx.received_at
+        stored.annotations = dict(alert.annotations)
+        session.add(stored)
+        return
+    if action is AlertAction.RESOLVE:
+        assert stored is not None
+        _resolve_alert(ctx, stored, alert.ends_at or ctx.received_at, reason="resolved")
+        return
+    for older in queries.older_firing_episodes(
+        session, group_id=group.id, fingerprint=alert.fingerprint, starts_at=alert.starts_at
+    ):
+        _resolve_alert(ctx, older, alert.starts_at, reason="superseded by a newer firing")
+    if action is AlertAction.NEW_FIRING:
+        incident = _incident_for_firing(ctx, alert)
+        record = _new_record(ctx, alert, incident.id)
+        _note_alert_fired(ctx, incident, record)
+    else:
+        open_incident = ctx.incident if ctx.incident and ctx.incident.status != "resolved" else None
+        record = _new_record(ctx, alert, open_incident.id if open_incident else None)
+        if open_incident is not None:
+            _event_alert_resolved(ctx, record, reason="resolved")
+
+
+def _new_record(ctx: _Context, alert: Alert, incident_id: int | None) -> AlertRecord:
+    assert ctx.group.id is not None
+    record = AlertRecord(
+        group_id=ctx.group.id,
+        incident_id=incident_id,
+        fingerprint=alert.fingerprint,
+        status=alert.status,
+        labels=dict(alert.labels),
+        annotations=dict(alert.annotations),
+        starts_at=alert.starts_at,
+        ends_at=alert.ends_at if alert.status == "resolved" else None,
+        generator_url=alert.generatorURL,
+        first_seen_at=ctx.received_at,
+        last_seen_at=ctx.received_at,
+    )
+    ctx.session.add(record)
+    ctx.session.flush()
+    return record
+
+
+def _incident_for_firing(ctx: _Context, alert: Alert) -> Incident:
+    latest = ctx.incident
+    action = incident_for_firing_group(
+        latest_status=latest.status if latest else None,
+        latest_resolved_at=latest.resolved_at if latest else None,
+        now=ctx.received_at,
+        flap_window=ctx.flap_window,
+    )
+    if action is GroupIncidentAction.ATTACH:
+        assert latest is not None
+        return latest
+    if action is GroupIncidentAction.REOPEN:
+        assert latest is not None
+        assert latest.id is not None
+        latest.status = "open"
+        latest.resolved_at = None
+        latest.resolved_by = None
+        latest.acknowledged_at = None
+        latest.acknowledged_by = None
+        latest.reopen_count += 1
+        latest.updated_at = ctx.now
+        ctx.session.add(latest)
+        queries.add_event(
+            ctx.session,
+            incident_id=latest.id,
+            kind="incident.reopened",
+            text=f"Re-opened: the group fired again within the flap window "
+            f"({latest.reopen_count} time(s) so far)",
+            actor=ACTOR,
+            at=ctx.received_at,
+            recorded_at=ctx.now,
+            data={"reopen_count": latest.reopen_count},
+        )
+        ctx.outcome.reopened.append(latest.id)
+        return latest
+    return _open_incident(ctx, alert)
+
+
+def _open_incident(ctx: _Context, alert: Alert) -> Incident:
+    payload = ctx.payload
+    decision = classify(alert.labels, ctx.rules)
+    annotations = {**payload.commonAnnotations, **alert.annotations}
+    incident = Incident(
+        title=incident_title(annotations, alert.labels, payload.groupLabels),
+        status="open",
+        severity=decision.severity.name,
+        service=decision.service,
+        signal=decision.signal.value if decision.signal else None,
+        labels=dict(payload.commonLabels or alert.labels),
+        source_url=alert.generatorURL or payload.externalURL or None,
+        started_at=alert.starts_at,
+        opened_at=ctx.received_at,
+        updated_at=ctx.now,
+    )
+    ctx.session.add(incident)
+    ctx.session.flush()
+    assert incident.id is not None
+    ctx.group.incident_id = incident.id
+    ctx.session.add(ctx.group)
+    ctx.incident = incident
+    queries.add_event(
+        ctx.session,
+        incident_id=incident.id,
+        kind="incident.opened",
+        text=f"Opened {decision.severity.name}: {incident.title}",
+        actor=ACTOR,
+        at=ctx.received_at,
+        recorded_at=ctx.now,
+        data={"receiver": payload.receiver, "group_key": payload.groupKey},
+    )
+    queries.add_event(
+        ctx.session,
+        incident_id=incident.id,
+        kind="triage.decided",
+        text=_triage_text(decision.severity, decision.service, incident.signal, decision.rules),
+        actor="fireline",
+        at=ctx.received_at,
+        recorded_at=ctx.now,
+        data={
+            "severity": decision.severity.name,
+            "service": decision.service,
+            "signal": incident.signal,
+            "rules": list(decision.rules),
+            "severity_label": alert.labels.get("severity"),
+        },
+    )
+    ctx.outcome.opened.append(incident.id)
+    return incident
+
+
+def _triage_text(
+    severity: Severity, service: str | None, signal: str | None, rules: Sequence[str]
+) -> str:
+    parts = [f"severity {severity.name}"]
+    if service:
+        parts.append(f"service {service}")
+    if signal:
+        parts.append(f"golden signal {signal}")
+    text = "Triage: " + ", ".join(parts)
+    return text + (f" (rules: {', '.join(rules)})" if rules else " (from labels)")
+
+
+def _note_alert_fired(ctx: _Context, incident: Incident, record: AlertRecord) -> None:
+    assert incident.id is not None
+    assert record.id is not None
+    ctx.outcome.touched.add(incident.id)
+    if record.starts_at < incident.started_at:
+        incident.started_at = record.starts_at
+    decision = classify(record.labels, ctx.rules)
+    current = Severity.parse(incident.severity)
+    if decision.severity < current:
+        incident.severity = decision.severity.name
+        queries.add_event(
+            ctx.session,
+            incident_id=incident.id,
+            kind="severity.changed",
+            text=f"Severity raised from {current.name} to {decision.severity.name} by "
+            f"{record.labels.get('alertname', 'an alert')}",
+            actor="fireline",
+            at=ctx.received_at,
+            recorded_at=ctx.now,
+            data={"from": current.name, "to": decision.severity.name, "alert_id": record.id},
+        )
+    incident.updated_at = ctx.now
+    ctx.session.add(incident)
+    name = record.labels.get("alertname", "alert")
+    queries.add_event(
+        ctx.session,
+        incident_id=incident.id,
+        kind="alert.fired",
+        text=f"{name} firing ({_label_summary(record.labels)})",
+        actor=ACTOR,
+        at=record.starts_at,
+        recorded_at=ctx.now,
+        data={
+            "alert_id": record.id,
+            "fingerprint": record.fingerprint,
+            "labels": record.labels,
+            "starts_at": record.starts_at.isoformat(),
+        },
+        dedupe_key=f"alert.fired:{record.id}",
+    )
+
+
+def _label_summary(labels: dict[str, str]) -> str:
+    shown = [f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", "severity")]
+    return ", ".join(shown[:6]) or "no labels"
+
+
+def _resolve_alert(ctx: _Context, record: AlertRecord, ends_at: datetime, *, reason: str) -> None:
+    record.status = "resolved"
+    record.ends_at = ends_at
+    record.last_seen_at = ctx.received_at
+    ctx.session.add(record)
+    if record.incident_id is not None:
+        _event_alert_resolved(ctx, record, reason=reason)
+        ctx.outcome.touched.add(record.incident_id)
+
+
+def _event_alert_resolved(ctx: _Context, record: AlertRecord, *, reason: str) -> None:
+    assert record.incident_id is not None
+    assert record.id is not None
+    name = record.labels.get("alertname", "alert")
+    queries.add_event(
+        ctx.session,
+        incident_id=record.incident_id,
+        kind="alert.resolved",
+        text=f"{name} resolved ({_label_summary(record.labels)})"
+        + ("" if reason == "resolved" else f": {reason}"),
+        actor=ACTOR,
+        at=record.ends_at or ctx.received_at,
+        recorded_at=ctx.now,
+        data={"alert_id": record.id, "fingerprint": record.fingerprint, "reason": reason},
+        dedupe_key=f"alert.resolved:{record.id}",
+    )
+
+
+def _resolve_if_quiet(ctx: _Context, incident_id: int) -> None:
+    incident = ctx.session.get(Incident, incident_id)
+    if incident is None or incident.status == "resolved":
+        return
+    if queries.count_firing_alerts(ctx.session, incident_id) > 0:
+        return
+    incident.status = "resolved"
+    incident.resolved_at = ctx.received_at
+    incident.resolved_by = ACTOR
+    incident.updated_at = ctx.now
+    ctx.session.add(incident)
+    queries.add_event(
+        ctx.session,
+        incident_id=incident_id,
+        kind="incident.resolved",
+        text="Resolved: every alert in the incident has resolved",
+        actor=ACTOR,
+        at=ctx.received_at,
+        recorded_at=ctx.now,
+    )
+    ctx.outcome.resolved.append(incident_id)
+
+
+def process_pending(
+    db: Database,
+    *,
+    rules: Sequence[TriageRule],
+    flap_window: timedelta,
+    batch_size: int = 50,
+    clock: Clock = utcnow,
+) -> tuple[int, TriageOutcome]:
+    """Triage up to ``batch_size`` stored receipts; returns how many were taken."""
+    total = TriageOutcome()
+    with db.write() as session:
+        receipts = queries.claim_pending_receipts(session, batch_size)
+        # One lock order for every replica: groups in key order, so no two deadlock.
+        for receipt in sorted(receipts, key=lambda r: (r.receiver, r.group_key, r.id or 0)):
+            now = clock()
+            outcome, error = _apply_receipt(session, receipt, rules, flap_window, now)
+            assert receipt.id is not None
+            queries.mark_receipt(session, receipt.id, at=now, error=error)
+            total.opened += outcome.opened
+            total.reopened += outcome.reopened
+            total.resolved += outcome.resolved
+            total.touched |= outcome.touched
+    return len(receipts), total
+
+
+def _apply_receipt(
+    session: Session,
+    receipt: WebhookReceipt,
+    rules: Sequence[TriageRule],
+    flap_window: timedelta,
+    now: datetime,
+) -> tuple[TriageOutcome, str | None]:
+    try:
+        payload = WebhookPayload.model_validate_json(receipt.body)
+    except ValidationError as exc:
+        log.error("receipt %s cannot be read again: %s", receipt.id, exc)
+        return TriageOutcome(), f"invalid payload: {exc.errors()[0]['msg']}"
+    with session.begin_nested():
+        outcome = apply_payload(
+            session,
+            payload,
+            received_at=receipt.received_at,
+            now=now,
+            rules=rules,
+            flap_window=flap_window,
+        )
+    return outcome, None

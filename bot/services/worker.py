@@ -1,0 +1,99 @@
+"""The triage worker: drains stored receipts after ingest commits, and on a slow tick for
+receipts that another replica or an earlier run left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.clock import Clock, utcnow
+from bot.domain.triage import TriageRule
+from bot.services.triage import TriageOutcome, process_pending
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class TriageWorker:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        rules: tuple[TriageRule, ...],
+        flap_window: timedelta,
+        batch_size: int,
+        clock: Clock = utcnow,
+        poll_interval: float = 1.0,
+        on_outcome: Callable[[TriageOutcome], None] | None = None,
+    ) -> None:
+        self._db = db
+        self._rules = rules
+        self._flap_window = flap_window
+        self._batch_size = batch_size
+        self._clock = clock
+        self._poll_interval = poll_interval
+        self._on_outcome = on_outcome
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run(), name="triage-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def poke(self) -> None:
+        """Wake the worker; safe to call from any thread."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def drain(self) -> int:
+        """Process everything pending now, in this thread (for the CLI and tests)."""
+        total = 0
+        while True:
+            taken, _outcome = self._process()
+            total += taken
+            if taken < self._batch_size:
+                return total
+
+    def _process(self) -> tuple[int, TriageOutcome]:
+        taken, outcome = process_pending(
+            self._db,
+            rules=self._rules,
+            flap_window=self._flap_window,
+            batch_size=self._batch_size,
+            clock=self._clock,
+        )
+        if taken and self._on_outcome is not None:
+            self._on_outcome(outcome)
+        return taken, outcome
+
+    async def _run(self) -> None:
+        backoff = self._poll_interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+            self._wake.clear()
+            try:
+                while True:
+                    taken, _ = await asyncio.to_thread(self._process)
+                    if taken < self._batch_size:
+                        break
+                backoff = self._poll_interval
+            except SQLAlchemyError as exc:
+                backoff = min(30.0, backoff * 2)
+                log.warning("triage paused for %.0fs: database error: %s", backoff, exc)
+            except Exception:
+                backoff = min(30.0, backoff * 2)
+                log.exception("triage failed; retrying in %.0fs", backoff)

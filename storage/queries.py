@@ -1,0 +1,202 @@
+"""Queries: the only place that knows how Fireline's rows are found and locked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from storage.tables import AlertGroup, AlertRecord, Incident, TimelineEvent, WebhookReceipt
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_receipts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Core insert of many receipts at once: the hot path of ingest."""
+    session.execute(insert(WebhookReceipt), list(rows))
+
+
+def claim_pending_receipts(session: Session, limit: int) -> list[WebhookReceipt]:
+    """Unprocessed receipts, oldest first, locked so that another replica skips them."""
+    query = (
+        select(WebhookReceipt)
+        .where(col(WebhookReceipt.processed_at).is_(None))
+        .order_by(col(WebhookReceipt.id))
+        .limit(limit)
+    )
+    if _is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    return list(session.exec(query))
+
+
+def count_pending_receipts(session: Session) -> int:
+    query = select(func.count()).where(col(WebhookReceipt.processed_at).is_(None))
+    return int(session.exec(query).one())
+
+
+def lock_group(
+    session: Session, *, receiver: str, group_key: str, group_labels: dict[str, str], now: datetime
+) -> AlertGroup:
+    """The group row, created if new and locked for the rest of the transaction."""
+    values = {
+        "receiver": receiver,
+        "group_key": group_key,
+        "group_labels": group_labels,
+        "created_at": now,
+    }
+    stmt = (pg_insert if _is_postgres(session) else sqlite_insert)(AlertGroup).values(**values)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["receiver", "group_key"]))
+    query = select(AlertGroup).where(
+        AlertGroup.receiver == receiver, AlertGroup.group_key == group_key
+    )
+    if _is_postgres(session):
+        query = query.with_for_update()
+    return session.exec(query).one()
+
+
+def lock_incident(session: Session, incident_id: int) -> Incident | None:
+    query = select(Incident).where(Incident.id == incident_id)
+    if _is_postgres(session):
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def find_episode(
+    session: Session, *, group_id: int, fingerprint: str, starts_at: datetime
+) -> AlertRecord | None:
+    return session.exec(
+        select(AlertRecord).where(
+            AlertRecord.group_id == group_id,
+            AlertRecord.fingerprint == fingerprint,
+            AlertRecord.starts_at == starts_at,
+        )
+    ).first()
+
+
+def newer_episode_exists(
+    session: Session, *, group_id: int, fingerprint: str, starts_at: datetime
+) -> bool:
+    query = select(AlertRecord.id).where(
+        AlertRecord.group_id == group_id,
+        AlertRecord.fingerprint == fingerprint,
+        col(AlertRecord.starts_at) > starts_at,
+    )
+    return session.exec(query.limit(1)).first() is not None
+
+
+def older_firing_episodes(
+    session: Session, *, group_id: int, fingerprint: str, starts_at: datetime
+) -> list[AlertRecord]:
+    query = select(AlertRecord).where(
+        AlertRecord.group_id == group_id,
+        AlertRecord.fingerprint == fingerprint,
+        AlertRecord.status == "firing",
+        col(AlertRecord.starts_at) < starts_at,
+    )
+    return list(session.exec(query))
+
+
+def count_firing_alerts(session: Session, incident_id: int) -> int:
+    query = select(func.count()).where(
+        AlertRecord.incident_id == incident_id, AlertRecord.status == "firing"
+    )
+    return int(session.exec(query).one())
+
+
+def alerts_of(session: Session, incident_id: int) -> list[AlertRecord]:
+    query = (
+        select(AlertRecord)
+        .where(AlertRecord.incident_id == incident_id)
+        .order_by(col(AlertRecord.starts_at), col(AlertRecord.id))
+    )
+    return list(session.exec(query))
+
+
+def groups_of(session: Session, incident_id: int) -> list[AlertGroup]:
+    query = select(AlertGroup).where(AlertGroup.incident_id == incident_id)
+    return list(session.exec(query.order_by(col(AlertGroup.id))))
+
+
+def add_event(
+    session: Session,
+    *,
+    incident_id: int,
+    kind: str,
+    text: str,
+    actor: str,
+    at: datetime,
+    recorded_at: datetime,
+    data: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> int | None:
+    """Append a timeline event and return its id; with a dedupe key, a second event with the
+    same key is dropped and None is returned."""
+    values = {
+        "incident_id": incident_id,
+        "kind": kind,
+        "text": text,
+        "actor": actor,
+        "at": at,
+        "recorded_at": recorded_at,
+        "data": data or {},
+        "dedupe_key": dedupe_key,
+    }
+    stmt = (pg_insert if _is_postgres(session) else sqlite_insert)(TimelineEvent).values(**values)
+    if dedupe_key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["incident_id", "dedupe_key"])
+    row = session.execute(stmt.returning(col(TimelineEvent.id))).first()
+    return int(row[0]) if row else None
+
+
+def timeline(
+    session: Session, incident_id: int, *, limit: int | None = None, offset: int = 0
+) -> list[TimelineEvent]:
+    query = (
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident_id)
+        .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def list_incidents(
+    session: Session,
+    *,
+    statuses: Sequence[str] = (),
+    severities: Sequence[str] = (),
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Incident], int]:
+    """A page of incidents, newest first, and the total that match."""
+    query = select(Incident)
+    count = select(func.count()).select_from(Incident)
+    if statuses:
+        query = query.where(col(Incident.status).in_(statuses))
+        count = count.where(col(Incident.status).in_(statuses))
+    if severities:
+        query = query.where(col(Incident.severity).in_(severities))
+        count = count.where(col(Incident.severity).in_(severities))
+    page = session.exec(
+        query.order_by(col(Incident.opened_at).desc(), col(Incident.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(page), int(session.exec(count).one())
+
+
+def mark_receipt(session: Session, receipt_id: int, *, at: datetime, error: str | None) -> None:
+    session.execute(
+        update(WebhookReceipt)
+        .where(col(WebhookReceipt.id) == receipt_id)
+        .values(processed_at=at, error=error)
+    )

@@ -60,12 +60,12 @@ def serve(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Apply the database migrations."""
     settings = settings_or_exit()
     db = database(settings)
     migrate.upgrade(db, revision)
-    console.print(f"database at revision {migrate.current_revision(db)}")
+    console.print(f"database at revision {', '.join(sorted(migrate.current_revisions(db)))}")
 
 
 _STATUS_STYLE = {"open": "red", "acknowledged": "yellow", "resolved": "green"}

@@ -23,12 +23,13 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     def check() -> tuple[bool, str]:
         try:
             runtime.db.ping()
-            current = migrate.current_revision(runtime.db)
+            current = migrate.current_revisions(runtime.db)
         except SQLAlchemyError as exc:
             return False, f"database unreachable: {type(exc).__name__}"
-        head = migrate.head_revision()
+        head = migrate.head_revisions()
         if current != head:
-            return False, f"database schema at {current}, expected {head}: run fireline db upgrade"
+            missing = ", ".join(sorted(head - current))
+            return False, f"database schema lacks {missing}: run fireline db upgrade"
         return True, "ok"
 
     ready, detail = await run_in_threadpool(check)

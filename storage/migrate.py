@@ -20,25 +20,28 @@ def _config() -> Config:
     return config
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
-    """Bring the schema up to ``revision``; safe to run when it is already there."""
+def upgrade(db: Database, revision: str = "heads") -> None:
+    """Bring the schema up to ``revision`` (every branch head by default); safe to repeat.
+
+    Features add their tables as branches off the initial revision, so "heads", not "head".
+    """
     config = _config()
     with db.write_engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+def head_revisions() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(_config()).get_heads())
 
 
-def current_revision(db: Database) -> str | None:
+def current_revisions(db: Database) -> frozenset[str]:
     with db.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return frozenset(MigrationContext.configure(connection).get_current_heads())
 
 
 def is_current(db: Database) -> bool:
-    return current_revision(db) == head_revision()
+    return current_revisions(db) == head_revisions()
 
 
 def autogenerate(db: Database, message: str) -> None:

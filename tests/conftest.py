@@ -35,7 +35,7 @@ def _truncate_all(url: str) -> None:
     from sqlalchemy import create_engine, text
     from sqlmodel import SQLModel
 
-    import storage.tables  # noqa: F401
+    import storage.schema  # noqa: F401
 
     names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     engine = create_engine(url)

@@ -1,0 +1,8 @@
+"""Imports every table module, so that SQLModel.metadata holds the whole schema.
+
+Alembic's environment and the tests import this; a new table module adds one line here.
+"""
+
+from __future__ import annotations
+
+import storage.tables  # noqa: F401

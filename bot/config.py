@@ -161,6 +161,22 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
 
+    postmortem_template: Path | None = None  # a Jinja2 file replacing the shipped draft
+    display_timezone: str = "UTC"  # IANA name; timelines show UTC and this zone
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if value.upper() == "UTC":
+            return "UTC"
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Paris") from exc
+        return value
+
     config: Path | None = None
     triage: TriageConfig = Field(default_factory=TriageConfig)
 

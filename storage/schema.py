@@ -6,3 +6,4 @@ Alembic's environment and the tests import this; a new table module adds one lin
 from __future__ import annotations
 
 import storage.tables  # noqa: F401
+from storage import tables_followups  # noqa: F401

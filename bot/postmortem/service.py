@@ -1,0 +1,105 @@
+"""Load an incident's recorded facts, build the post-mortem data, render the draft."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from bot.clock import Clock, utcnow
+from bot.config import Settings
+from bot.errors import NotFoundError
+from bot.postmortem.facts import build_postmortem
+from bot.postmortem.model import AlertInfo, FollowUpInfo, IncidentInfo, PostmortemData
+from bot.postmortem.render import render_markdown
+from bot.timeline_text import zone
+from storage import queries, queries_followups
+from storage.db import Database
+from storage.tables import AlertRecord, Incident
+from storage.tables_followups import FollowUp
+
+_AS_JSON = TypeAdapter(PostmortemData)
+
+
+def incident_info(incident: Incident) -> IncidentInfo:
+    assert incident.id is not None
+    return IncidentInfo(
+        id=incident.id,
+        title=incident.title,
+        status=incident.status,
+        severity=incident.severity,
+        service=incident.service,
+        signal=incident.signal,
+        labels=dict(incident.labels or {}),
+        started_at=incident.started_at,
+        opened_at=incident.opened_at,
+        acknowledged_at=incident.acknowledged_at,
+        acknowledged_by=incident.acknowledged_by,
+        resolved_at=incident.resolved_at,
+        resolved_by=incident.resolved_by,
+        reopen_count=incident.reopen_count,
+    )
+
+
+def alert_info(alert: AlertRecord) -> AlertInfo:
+    return AlertInfo(
+        name=alert.labels.get("alertname", "alert"),
+        fingerprint=alert.fingerprint,
+        status=alert.status,
+        labels=dict(alert.labels),
+        starts_at=alert.starts_at,
+        ends_at=alert.ends_at,
+        summary=(alert.annotations or {}).get("summary", ""),
+    )
+
+
+def followup_info(item: FollowUp) -> FollowUpInfo:
+    assert item.id is not None
+    return FollowUpInfo(
+        id=item.id,
+        text=item.text,
+        status=item.status,
+        owner=item.owner,
+        created_by=item.created_by,
+        created_at=item.created_at,
+        done_by=item.done_by,
+        done_at=item.done_at,
+    )
+
+
+def postmortem_data(
+    db: Database, incident_id: int, settings: Settings, *, clock: Clock = utcnow
+) -> PostmortemData:
+    """The facts behind the draft, read in one session."""
+    with db.session() as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            raise NotFoundError(f"incident {incident_id} does not exist")
+        alerts = queries.alerts_of(session, incident_id)
+        events = queries.timeline(session, incident_id)
+        followups = queries_followups.followups_of(session, incident_id)
+    display = zone(settings.display_timezone)
+    return build_postmortem(
+        incident=incident_info(incident),
+        alerts=[alert_info(a) for a in alerts],
+        events=events,
+        followups=[followup_info(f) for f in followups],
+        display=display,
+        display_name=settings.display_timezone,
+        generated_at=clock(),
+    )
+
+
+def render_postmortem(
+    db: Database, incident_id: int, settings: Settings, *, clock: Clock = utcnow
+) -> str:
+    """The Markdown draft for one incident (raises NotFoundError for an unknown id)."""
+    data = postmortem_data(db, incident_id, settings, clock=clock)
+    return render_markdown(
+        data, display=zone(settings.display_timezone), template=settings.postmortem_template
+    )
+
+
+def postmortem_json(data: PostmortemData) -> dict[str, Any]:
+    dumped: dict[str, Any] = _AS_JSON.dump_python(data, mode="json")
+    return dumped

@@ -1,0 +1,95 @@
+"""Follow-up items: created from the API, the CLI or chat, listed across incidents, closed.
+
+Each change is also a timeline event (``followup.added`` / ``followup.done``), so the
+post-mortem and the incident's history show them in order.
+"""
+
+from __future__ import annotations
+
+from bot.clock import Clock, utcnow
+from bot.errors import NotFoundError
+from storage import queries, queries_followups
+from storage.db import Database
+from storage.tables_followups import FollowUp
+
+OPEN = "open"
+DONE = "done"
+
+
+def add_followup(
+    db: Database,
+    incident_id: int,
+    *,
+    text: str,
+    actor: str,
+    owner: str | None = None,
+    clock: Clock = utcnow,
+) -> FollowUp:
+    """Record a follow-up item for an incident; what ``/fireline followup <text>`` calls."""
+    text = text.strip()
+    if not text:
+        raise ValueError("a follow-up needs some text")
+    with db.write() as session:
+        if queries.lock_incident(session, incident_id) is None:
+            raise NotFoundError(f"incident {incident_id} does not exist")
+        now = clock()
+        item = FollowUp(
+            incident_id=incident_id,
+            text=text,
+            status=OPEN,
+            owner=owner,
+            created_by=actor,
+            created_at=now,
+        )
+        session.add(item)
+        session.flush()
+        assert item.id is not None
+        queries.add_event(
+            session,
+            incident_id=incident_id,
+            kind="followup.added",
+            text=f"Follow-up #{item.id} added: {text}",
+            actor=actor,
+            at=now,
+            recorded_at=now,
+            data={"followup_id": item.id, "text": text},
+        )
+        return item
+
+
+def mark_done(db: Database, followup_id: int, *, actor: str, clock: Clock = utcnow) -> FollowUp:
+    """Close a follow-up; closing one that is already done changes nothing."""
+    with db.write() as session:
+        item = queries_followups.lock_followup(session, followup_id)
+        if item is None:
+            raise NotFoundError(f"follow-up {followup_id} does not exist")
+        if item.status == DONE:
+            return item
+        now = clock()
+        item.status = DONE
+        item.done_at = now
+        item.done_by = actor
+        session.add(item)
+        queries.add_event(
+            session,
+            incident_id=item.incident_id,
+            kind="followup.done",
+            text=f"Follow-up #{followup_id} done: {item.text}",
+            actor=actor,
+            at=now,
+            recorded_at=now,
+            data={"followup_id": followup_id, "text": item.text},
+        )
+        return item
+
+
+def list_followups(db: Database, *, status: str | None = None, limit: int = 500) -> list[FollowUp]:
+    with db.session() as session:
+        return queries_followups.list_followups(
+            session, statuses=(status,) if status else (), limit=limit
+        )
+
+
+def followups_of(db: Database, incident_id: int) -> list[FollowUp]:
+    with db.session() as session:
+        return queries_followups.followups_of(session, incident_id)

@@ -1,0 +1,31 @@
+"""Queries on follow-up items."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from storage.tables_followups import FollowUp
+
+
+def followups_of(session: Session, incident_id: int) -> list[FollowUp]:
+    query = select(FollowUp).where(FollowUp.incident_id == incident_id)
+    return list(session.exec(query.order_by(col(FollowUp.id))))
+
+
+def list_followups(
+    session: Session, *, statuses: Sequence[str] = (), limit: int = 500
+) -> list[FollowUp]:
+    """Follow-ups across incidents, oldest first."""
+    query = select(FollowUp)
+    if statuses:
+        query = query.where(col(FollowUp.status).in_(statuses))
+    return list(session.exec(query.order_by(col(FollowUp.id)).limit(limit)))
+
+
+def lock_followup(session: Session, followup_id: int) -> FollowUp | None:
+    query = select(FollowUp).where(FollowUp.id == followup_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.exec(query).first()

@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from bot import api, health, webhook
+from bot import api, health, metrics, webhook
 from bot.clock import Clock, utcnow
 from bot.config import Settings
+from bot.metrics import Metrics
+from bot.postmortem import api as postmortem_api
 from bot.runtime import Runtime
 from bot.services.ingest import ReceiptWriter
 from bot.services.worker import TriageWorker
@@ -30,7 +32,14 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         clock=clock,
     )
     writer = ReceiptWriter(db, batch_size=settings.ingest_batch_size, on_commit=triage.poke)
-    return Runtime(settings=settings, db=db, writer=writer, triage=triage, clock=clock)
+    return Runtime(
+        settings=settings,
+        db=db,
+        writer=writer,
+        triage=triage,
+        clock=clock,
+        metrics=Metrics(db),
+    )
 
 
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
@@ -62,4 +71,6 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(health.router)
     app.include_router(webhook.router)
     app.include_router(api.router)
+    app.include_router(postmortem_api.router)
+    app.include_router(metrics.router)
     return app

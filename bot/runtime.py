@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.services.ingest import ReceiptWriter
 from bot.services.worker import TriageWorker
 from storage.db import Database
@@ -18,3 +19,4 @@ class Runtime:
     writer: ReceiptWriter
     triage: TriageWorker
     clock: Clock
+    metrics: Metrics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from time import perf_counter
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -62,6 +63,13 @@ def describe_validation_error(exc: ValidationError) -> list[dict[str, str]]:
     },
 )
 async def receive_alertmanager(request: Request, runtime: RuntimeDep) -> Response:
+    started = perf_counter()
+    response = await _receive(request, runtime)
+    runtime.metrics.observe_webhook(response.status_code, perf_counter() - started)
+    return response
+
+
+async def _receive(request: Request, runtime: RuntimeDep) -> Response:
     settings = runtime.settings
     if not bearer_matches(request.headers.get("authorization"), settings.webhook_token):
         return _error(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})

@@ -1,0 +1,199 @@
+"""Prometheus metrics, in a registry made per app (never the process-global one).
+
+Webhook traffic is counted in-process on the hot path. Everything about incidents is read
+from the database at scrape time, so the numbers hold across restarts and agree between
+replicas: incidents opened and open by severity, time to acknowledge and to resolve, and
+runbook runs by result (from the timeline). The outbox backlog comes from a callable that
+the chat layer registers, also read at scrape time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+from bot.reports import runs_of
+from storage import queries_reports
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+RESPONSE_BUCKETS = (60.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0)
+WEBHOOK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_STEP_KINDS = (
+    "runbook.selected",
+    "step.succeeded",
+    "step.failed",
+    "step.timed_out",
+    "step.interrupted",
+    "step.rejected",
+    "step.skipped",
+    "step.dry_run",
+    "step.started",
+    "verification.passed",
+    "verification.failed",
+)
+
+
+def histogram_buckets(
+    values: Iterable[float], bounds: Sequence[float]
+) -> tuple[list[tuple[str, float]], float]:
+    """Cumulative buckets (with ``+Inf``) and the sum, as exposition wants them."""
+    counts = [0] * (len(bounds) + 1)
+    total = 0.0
+    for value in values:
+        total += value
+        for index, bound in enumerate(bounds):
+            if value <= bound:
+                counts[index] += 1
+                break
+        else:
+            counts[-1] += 1
+    cumulative: list[tuple[str, float]] = []
+    running = 0
+    labels = [*(str(bound) for bound in bounds), "+Inf"]
+    for label, count in zip(labels, counts, strict=True):
+        running += count
+        cumulative.append((label, float(running)))
+    return cumulative, total
+
+
+class DatabaseCollector(Collector):
+    """Incident figures read from the database when Prometheus scrapes."""
+
+    def __init__(self, db: Database, outbox_backlog: Callable[[], int | None]) -> None:
+        self._db = db
+        self._outbox_backlog = outbox_backlog
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            yield from self._from_database()
+        except Exception:
+            log.exception("metrics: the database could not be read")
+        backlog = self._outbox_backlog()
+        if backlog is not None:
+            yield GaugeMetricFamily(
+                "fireline_outbox_backlog", "Chat messages waiting to be sent.", value=backlog
+            )
+
+    def _from_database(self) -> Iterator[Metric]:
+        with self._db.session() as session:
+            opened = queries_reports.incidents_by_severity(session)
+            still_open = queries_reports.incidents_by_severity(session, open_only=True)
+            times = queries_reports.response_times(session)
+            events = queries_reports.events_of_kinds(session, _STEP_KINDS)
+        total = CounterMetricFamily(
+            "fireline_incidents_opened", "Incidents opened, by severity.", labels=["severity"]
+        )
+        for severity, count in sorted(opened.items()):
+            total.add_metric([severity], count)
+        yield total
+        gauge = GaugeMetricFamily(
+            "fireline_open_incidents", "Incidents not yet resolved.", labels=["severity"]
+        )
+        for severity, count in sorted(still_open.items()):
+            gauge.add_metric([severity], count)
+        yield gauge
+        ack = [(a - o).total_seconds() for _s, o, a, _r in times if a is not None]
+        res = [(r - s).total_seconds() for s, _o, _a, r in times if r is not None]
+        for name, help_text, values in (
+            (
+                "fireline_time_to_acknowledge_seconds",
+                "From detection to acknowledgement.",
+                ack,
+            ),
+            ("fireline_time_to_resolve_seconds", "From impact start to resolution.", res),
+        ):
+            buckets, total_seconds = histogram_buckets(values, RESPONSE_BUCKETS)
+            family = HistogramMetricFamily(name, help_text)
+            family.add_metric([], buckets, total_seconds)
+            yield family
+        runs = CounterMetricFamily(
+            "fireline_remediation_runs",
+            "Runbook runs, by runbook and result.",
+            labels=["runbook", "result"],
+        )
+        by_incident: dict[int, list[Any]] = {}
+        for event in events:
+            by_incident.setdefault(event.incident_id, []).append(event)
+        tally: dict[tuple[str, str], int] = {}
+        for incident_id, own in by_incident.items():
+            for run in runs_of(incident_id, own):
+                key = (run.runbook_id, run.result)
+                tally[key] = tally.get(key, 0) + 1
+        for (runbook, result), count in sorted(tally.items()):
+            runs.add_metric([runbook, result], count)
+        yield runs
+
+
+class Metrics:
+    """The app's metrics: one registry, the webhook instruments, the scrape-time collector."""
+
+    def __init__(self, db: Database | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.webhook_requests = Counter(
+            "fireline_webhook_requests",
+            "Alertmanager webhook requests, by HTTP status.",
+            ["code"],
+            registry=self.registry,
+        )
+        self.webhook_latency = Histogram(
+            "fireline_webhook_request_duration_seconds",
+            "Time to answer an Alertmanager webhook.",
+            buckets=WEBHOOK_BUCKETS,
+            registry=self.registry,
+        )
+        self._by_code: dict[int, Any] = {}
+        self._outbox_backlog: Callable[[], int] | None = None
+        if db is not None:
+            self.registry.register(DatabaseCollector(db, self._read_outbox_backlog))
+
+    def observe_webhook(self, status: int, seconds: float) -> None:
+        """Count one webhook request; cheap enough for the hot path."""
+        child = self._by_code.get(status)
+        if child is None:
+            child = self._by_code[status] = self.webhook_requests.labels(code=str(status))
+        child.inc()
+        self.webhook_latency.observe(seconds)
+
+    def set_outbox_backlog(self, source: Callable[[], int]) -> None:
+        """Register how to count the outbox backlog; it is called at scrape time."""
+        self._outbox_backlog = source
+
+    def _read_outbox_backlog(self) -> int | None:
+        if self._outbox_backlog is None:
+            return None
+        try:
+            return self._outbox_backlog()
+        except Exception:
+            log.exception("metrics: the outbox backlog could not be read")
+            return None
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    own: Metrics = request.app.state.runtime.metrics
+    body = await run_in_threadpool(own.exposition)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,127 @@
+"""Routes for what an incident leaves behind: the post-mortem draft, follow-ups, reports."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from bot.deps import ApiAuth, RuntimeDep
+from bot.errors import NotFoundError
+from bot.postmortem.service import postmortem_data, postmortem_json, render_postmortem
+from bot.reports import summary_report
+from bot.services import followups
+from storage.tables_followups import FollowUp
+
+router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["post-mortem"])
+
+
+class FollowUpIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+    actor: str = Field(default="api", min_length=1, max_length=200)
+    owner: str | None = Field(default=None, max_length=200)
+
+
+class DoneIn(BaseModel):
+    actor: str = Field(default="api", min_length=1, max_length=200)
+
+
+class FollowUpOut(BaseModel):
+    id: int
+    incident_id: int
+    text: str
+    status: str
+    owner: str | None
+    created_by: str
+    created_at: datetime
+    done_by: str | None
+    done_at: datetime | None
+
+    @classmethod
+    def of(cls, item: FollowUp) -> FollowUpOut:
+        return cls.model_validate(item, from_attributes=True)
+
+
+def _not_found(exc: NotFoundError) -> HTTPException:
+    return HTTPException(status_code=404, detail=str(exc))
+
+
+@router.get(
+    "/incidents/{incident_id}/postmortem",
+    summary="The post-mortem draft (Markdown), or the data behind it with ?format=json",
+    response_model=None,
+    responses={200: {"content": {"text/markdown": {}, "application/json": {}}}},
+)
+async def get_postmortem(
+    incident_id: int,
+    runtime: RuntimeDep,
+    output: Annotated[Literal["markdown", "json"], Query(alias="format")] = "markdown",
+) -> Response | dict[str, Any]:
+    settings, db, clock = runtime.settings, runtime.db, runtime.clock
+    try:
+        if output == "json":
+            data = await run_in_threadpool(postmortem_data, db, incident_id, settings, clock=clock)
+            return postmortem_json(data)
+        text = await run_in_threadpool(render_postmortem, db, incident_id, settings, clock=clock)
+    except NotFoundError as exc:
+        raise _not_found(exc) from exc
+    return Response(text, media_type="text/markdown; charset=utf-8")
+
+
+@router.post("/incidents/{incident_id}/followups", response_model=FollowUpOut, status_code=201)
+async def add_followup(incident_id: int, body: FollowUpIn, runtime: RuntimeDep) -> FollowUpOut:
+    try:
+        item = await run_in_threadpool(
+            followups.add_followup,
+            runtime.db,
+            incident_id,
+            text=body.text,
+            actor=body.actor,
+            owner=body.owner,
+            clock=runtime.clock,
+        )
+    except NotFoundError as exc:
+        raise _not_found(exc) from exc
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    return FollowUpOut.of(item)
+
+
+@router.get("/followups", response_model=list[FollowUpOut])
+def list_followups(
+    runtime: RuntimeDep,
+    status: Annotated[Literal["open", "done"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[FollowUpOut]:
+    items = followups.list_followups(runtime.db, status=status, limit=limit)
+    return [FollowUpOut.of(i) for i in items]
+
+
+@router.post("/followups/{followup_id}/done", response_model=FollowUpOut)
+async def mark_done(
+    followup_id: int, runtime: RuntimeDep, body: DoneIn | None = None
+) -> FollowUpOut:
+    actor = (body or DoneIn()).actor
+    try:
+        item = await run_in_threadpool(
+            followups.mark_done, runtime.db, followup_id, actor=actor, clock=runtime.clock
+        )
+    except NotFoundError as exc:
+        raise _not_found(exc) from exc
+    return FollowUpOut.of(item)
+
+
+@router.get("/reports/summary", tags=["reports"])
+def report_summary(
+    runtime: RuntimeDep,
+    since: Annotated[datetime | None, Query(description="incidents opened at or after")] = None,
+    until: Annotated[datetime | None, Query(description="incidents opened before")] = None,
+) -> dict[str, Any]:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise HTTPException(422, f"{name} needs a time zone, such as 2026-11-01T00:00:00Z")
+    return asdict(summary_report(runtime.db, since=since, until=until))

@@ -1,0 +1,238 @@
+"""Reports over many incidents: response times, escalations and how well runbooks work.
+
+The numbers come from recorded facts: incident rows and their timeline events. The pure
+functions (``summarize``, ``runs_of``, ``percentile``) take plain data; ``summary_report``
+loads it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.postmortem.facts import FactEvent, escalations_before, escalations_of, is_person
+from storage import queries_reports
+from storage.db import Database
+from storage.tables import Incident
+
+RUN_FAILED = frozenset({"failed", "timed_out", "interrupted"})
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile (0..100) with linear interpolation; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """One run of a runbook within an incident."""
+
+    incident_id: int
+    runbook_id: str
+    run_id: str
+    result: str  # succeeded | failed | rejected | dry_run | pending
+    verified: bool
+    verification_failed: bool
+
+
+def _run_result(final_states: Iterable[str]) -> str:
+    states = set(final_states)
+    if states & RUN_FAILED:
+        return "failed"
+    if "rejected" in states:
+        return "rejected"
+    if "succeeded" in states:
+        return "succeeded"
+    if states and states <= {"dry_run", "skipped"}:
+        return "dry_run"
+    return "pending"
+
+
+def runs_of(incident_id: int, events: Sequence[FactEvent]) -> list[RunOutcome]:
+    """The runbook runs recorded in one incident's events (in order of ``at``).
+
+    A step event names its run; the run's runbook is the step's ``runbook_id`` when the
+    event carries one, else the runbook selected last before the run began.
+    """
+    selected: list[tuple[datetime, str]] = []
+    final: dict[str, dict[str, str]] = defaultdict(dict)
+    runbook_of: dict[str, str] = {}
+    verdicts: dict[str, set[str]] = defaultdict(set)
+    order: list[str] = []
+    for event in events:
+        data = event.data
+        if event.kind == "runbook.selected":
+            selected.append((event.at, str(data.get("runbook_id", "unknown"))))
+        elif event.kind.startswith("step."):
+            run_id = str(data.get("run_id", ""))
+            if run_id not in runbook_of:
+                order.append(run_id)
+                if data.get("runbook_id"):
+                    runbook_of[run_id] = str(data["runbook_id"])
+                else:
+                    before = [rb for at, rb in selected if at <= event.at]
+                    chosen = before[-1] if before else (selected[0][1] if selected else None)
+                    runbook_of[run_id] = chosen or "unknown"
+            final[run_id][str(data.get("step_id", ""))] = event.kind.removeprefix("step.")
+        elif event.kind in ("verification.passed", "verification.failed"):
+            verdicts[str(data.get("run_id", ""))].add(event.kind.removeprefix("verification."))
+    return [
+        RunOutcome(
+            incident_id=incident_id,
+            runbook_id=runbook_of[run_id],
+            run_id=run_id,
+            result=_run_result(final[run_id].values()),
+            verified="passed" in verdicts[run_id] and "failed" not in verdicts[run_id],
+            verification_failed="failed" in verdicts[run_id],
+        )
+        for run_id in order
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFacts:
+    id: int
+    severity: str
+    service: str | None
+    status: str
+    started_at: datetime
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    count: int
+    p50: float | None
+    p90: float | None
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        return cls(count=len(values), p50=percentile(values, 50), p90=percentile(values, 90))
+
+
+@dataclass(frozen=True, slots=True)
+class RunbookEffectiveness:
+    runbook_id: str
+    runs: int
+    succeeded: int
+    verified: int
+    success_rate: float | None
+    verified_success_rate: float | None
+    incidents: int
+    resolved_without_humans: int
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryReport:
+    since: datetime | None
+    until: datetime | None
+    incidents: int
+    by_severity: dict[str, int]
+    by_service: dict[str, int]
+    time_to_acknowledge: Spread
+    time_to_resolve: Spread
+    escalations_total: int
+    escalations_per_incident: float | None
+    runbooks: list[RunbookEffectiveness] = field(default_factory=list)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(part / whole, 4)
+
+
+def summarize(
+    incidents: Sequence[IncidentFacts],
+    events: Mapping[int, Sequence[FactEvent]],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> SummaryReport:
+    """The summary over ``incidents``; ``events`` holds each one's events in order of ``at``."""
+    to_ack: list[float] = []
+    to_resolve: list[float] = []
+    escalations = 0
+    runs: list[RunOutcome] = []
+    humans: set[int] = set()
+    for incident in incidents:
+        own = events.get(incident.id, ())
+        opened = next((e.at for e in own if e.kind == "incident.opened"), incident.opened_at)
+        ack = next((e.at for e in own if e.kind == "incident.acknowledged"), None)
+        if ack is not None:
+            to_ack.append((ack - opened).total_seconds())
+        if incident.status == "resolved" and incident.resolved_at is not None:
+            to_resolve.append((incident.resolved_at - incident.started_at).total_seconds())
+        escalations += escalations_before(escalations_of(own), None)
+        runs.extend(runs_of(incident.id, own))
+        if any(is_person(e.actor) and not e.kind.startswith(("followup.", "chat.")) for e in own):
+            humans.add(incident.id)
+    resolved = {i.id for i in incidents if i.status == "resolved"}
+    per_runbook: dict[str, list[RunOutcome]] = defaultdict(list)
+    for run in runs:
+        per_runbook[run.runbook_id].append(run)
+    runbooks = []
+    for runbook_id, own_runs in sorted(per_runbook.items()):
+        succeeded = sum(1 for r in own_runs if r.result == "succeeded")
+        verified = sum(1 for r in own_runs if r.result == "succeeded" and r.verified)
+        counted = [r for r in own_runs if r.result not in ("pending", "dry_run")]
+        touched = {r.incident_id for r in own_runs}
+        runbooks.append(
+            RunbookEffectiveness(
+                runbook_id=runbook_id,
+                runs=len(own_runs),
+                succeeded=succeeded,
+                verified=verified,
+                success_rate=_rate(succeeded, len(counted)),
+                verified_success_rate=_rate(verified, len(counted)),
+                incidents=len(touched),
+                resolved_without_humans=len((touched & resolved) - humans),
+            )
+        )
+    return SummaryReport(
+        since=since,
+        until=until,
+        incidents=len(incidents),
+        by_severity=dict(sorted(Counter(i.severity for i in incidents).items())),
+        by_service=dict(sorted(Counter(i.service or "(none)" for i in incidents).items())),
+        time_to_acknowledge=Spread.of(to_ack),
+        time_to_resolve=Spread.of(to_resolve),
+        escalations_total=escalations,
+        escalations_per_incident=round(escalations / len(incidents), 4) if incidents else None,
+        runbooks=runbooks,
+    )
+
+
+def incident_facts(incident: Incident) -> IncidentFacts:
+    assert incident.id is not None
+    return IncidentFacts(
+        id=incident.id,
+        severity=incident.severity,
+        service=incident.service,
+        status=incident.status,
+        started_at=incident.started_at,
+        opened_at=incident.opened_at,
+        resolved_at=incident.resolved_at,
+    )
+
+
+def summary_report(
+    db: Database, *, since: datetime | None = None, until: datetime | None = None
+) -> SummaryReport:
+    """The summary of incidents opened in ``[since, until)``."""
+    with db.session() as session:
+        incidents = queries_reports.incidents_between(session, since=since, until=until)
+        ids = [i.id for i in incidents if i.id is not None]
+        rows = queries_reports.events_of(session, ids)
+    by_incident: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_incident[row.incident_id].append(row)
+    return summarize([incident_facts(i) for i in incidents], by_incident, since=since, until=until)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, NotFoundError
 from bot.logs import configure_logging
 from bot.services import incidents as incident_service
+from bot.timeline_text import timeline_lines
 from storage import migrate, queries
 from storage.db import Database
 
@@ -21,6 +24,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 incidents_app = typer.Typer(help="Look at incidents.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(incidents_app, name="incidents")
+followups_app = typer.Typer(help="Follow-up items incidents leave behind.", no_args_is_help=True)
+app.add_typer(followups_app, name="followups")
 
 console = Console()
 errors = Console(stderr=True)
@@ -125,9 +130,112 @@ def incidents_show(incident_id: int) -> None:
     timeline = Table(title="Timeline")
     for column in ("Time (UTC)", "Kind", "Actor", "What"):
         timeline.add_column(column)
-    for event in events:
-        timeline.add_row(f"{event.at:%Y-%m-%d %H:%M:%S}", event.kind, event.actor, event.text)
+    for line in timeline_lines(events):
+        timeline.add_row(line.utc, line.kind, line.actor, Text(line.text))
     console.print(timeline)
+
+
+@app.command()
+def postmortem(
+    incident_id: int,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the draft to this file.")
+    ] = None,
+) -> None:
+    """Print the post-mortem draft of an incident (Markdown)."""
+    from bot.postmortem import render_postmortem
+
+    settings = settings_or_exit()
+    try:
+        text = render_postmortem(database(settings), incident_id, settings)
+    except NotFoundError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        errors.print(f"wrote {output}")
+
+
+@followups_app.command("add")
+def followups_add(
+    incident_id: int,
+    text: str,
+    actor: Annotated[str, typer.Option(help="Who adds it.")] = "cli",
+    owner: Annotated[str | None, typer.Option(help="Who will do it.")] = None,
+) -> None:
+    """Add a follow-up item to an incident."""
+    from bot.services import followups
+
+    db = database(settings_or_exit())
+    try:
+        item = followups.add_followup(db, incident_id, text=text, actor=actor, owner=owner)
+    except (NotFoundError, ValueError) as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"follow-up #{item.id} added to incident #{incident_id}")
+
+
+@followups_app.command("list")
+def followups_list(
+    show_all: Annotated[bool, typer.Option("--all", help="Include done items.")] = False,
+) -> None:
+    """List open follow-up items across incidents."""
+    from bot.services import followups
+
+    db = database(settings_or_exit())
+    items = followups.list_followups(db, status=None if show_all else "open")
+    table = Table(title=f"Follow-ups ({len(items)})")
+    for column in ("ID", "Incident", "State", "Owner", "Item", "Added (UTC)"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(
+            str(item.id),
+            str(item.incident_id),
+            item.status,
+            item.owner or "",
+            Text(item.text),
+            item.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    console.print(table)
+
+
+@followups_app.command("done")
+def followups_done(
+    followup_id: int, actor: Annotated[str, typer.Option(help="Who closes it.")] = "cli"
+) -> None:
+    """Mark a follow-up item done."""
+    from bot.services import followups
+
+    db = database(settings_or_exit())
+    try:
+        followups.mark_done(db, followup_id, actor=actor)
+    except NotFoundError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"follow-up #{followup_id} done")
+
+
+@app.command()
+def report(
+    since: Annotated[str | None, typer.Option(help="A time, or a duration ago: 7d.")] = None,
+    until: Annotated[str | None, typer.Option(help="A time, or a duration ago.")] = None,
+) -> None:
+    """Summarise incidents: response times, escalations, runbook effectiveness."""
+    from bot.clock import utcnow
+    from bot.reports import parse_since, report_lines, summary_report
+
+    db = database(settings_or_exit())
+    now = utcnow()
+    try:
+        start = parse_since(since, now=now) if since else None
+        end = parse_since(until, now=now) if until else None
+    except ValueError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    for line in report_lines(summary_report(db, since=start, until=end)):
+        console.print(line, highlight=False, markup=False)
 
 
 def main() -> None:

@@ -236,3 +236,61 @@ def summary_report(
     for row in rows:
         by_incident[row.incident_id].append(row)
     return summarize([incident_facts(i) for i in incidents], by_incident, since=since, until=until)
+
+
+def parse_since(text: str, *, now: datetime) -> datetime:
+    """``2026-11-01``, ``2026-11-01T08:00:00+01:00`` (UTC if no zone), or ``7d`` meaning ago."""
+    from datetime import UTC
+
+    from bot.durations import parse_duration
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return now - parse_duration(text)
+        except ValueError:
+            raise ValueError(
+                f"{text!r} is neither a time (2026-11-01T08:00:00Z) nor a duration (7d)"
+            ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def report_lines(report: SummaryReport) -> list[str]:
+    """The summary as plain text lines, for the CLI and chat."""
+    from bot.timeline_text import format_seconds, format_time
+
+    def window(at: datetime | None, default: str) -> str:
+        return f"{format_time(at)} UTC" if at else default
+
+    def rate(value: float | None) -> str:
+        return "—" if value is None else f"{value:.0%}"
+
+    lines = [
+        f"Incidents opened from {window(report.since, 'the beginning')} "
+        f"to {window(report.until, 'now')}: {report.incidents}",
+        "By severity: " + (", ".join(f"{k} {v}" for k, v in report.by_severity.items()) or "none"),
+        "By service: " + (", ".join(f"{k} {v}" for k, v in report.by_service.items()) or "none"),
+    ]
+    for label, spread in (
+        ("Time to acknowledge", report.time_to_acknowledge),
+        ("Time to resolve", report.time_to_resolve),
+    ):
+        lines.append(
+            f"{label}: p50 {format_seconds(spread.p50)}, p90 {format_seconds(spread.p90)} "
+            f"({spread.count} incidents)"
+        )
+    per = report.escalations_per_incident
+    lines.append(
+        f"Escalations: {report.escalations_total} "
+        f"({'—' if per is None else f'{per:.2f}'} per incident)"
+    )
+    if not report.runbooks:
+        lines.append("Runbooks: none ran")
+    for rb in report.runbooks:
+        lines.append(
+            f"Runbook {rb.runbook_id}: {rb.runs} runs, success {rate(rb.success_rate)}, "
+            f"verified {rate(rb.verified_success_rate)}, {rb.resolved_without_humans} of "
+            f"{rb.incidents} incidents resolved with no human action"
+        )
+    return lines

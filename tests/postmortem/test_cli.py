@@ -1,0 +1,92 @@
+"""The ``fireline`` commands for post-mortems, follow-ups and reports, run for real."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.postmortem.script import T0, FrozenClock, scripted_incident
+from tests.support import running_app
+
+FIRELINE = Path(sys.executable).with_name("fireline")
+
+
+def fireline(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "FIRELINE_DATABASE_URL": database_url,
+        "FIRELINE_DISPLAY_TIMEZONE": "Europe/Paris",
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [str(FIRELINE), *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.fixture
+async def incident(make_settings, database_url):
+    clock = FrozenClock(T0)
+    async with running_app(make_settings(display_timezone="Europe/Paris"), clock=clock) as (
+        app,
+        client,
+    ):
+        incident_id = await scripted_incident(app, client, clock)
+        clock.at(60)
+        draft = (await client.get(f"/api/incidents/{incident_id}/postmortem")).text
+    return incident_id, draft
+
+
+def test_postmortem_to_a_file_is_the_api_draft(incident, database_url, tmp_path):
+    incident_id, draft = incident
+    target = tmp_path / "pm.md"
+    done = fireline(database_url, "postmortem", str(incident_id), "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    written = target.read_text()
+    # Same draft except for when it was written.
+    assert written.splitlines()[3:] == draft.splitlines()[3:]
+    assert "## Key times" in written
+    assert "Europe/Paris" in written
+
+
+def test_postmortem_of_unknown_incident_fails(incident, database_url):
+    done = fireline(database_url, "postmortem", "4242")
+    assert done.returncode == 1
+    assert "4242" in done.stderr
+
+
+def test_followups_add_list_done(incident, database_url):
+    incident_id, _ = incident
+    added = fireline(
+        database_url,
+        "followups",
+        "add",
+        str(incident_id),
+        "Alert on rollout failures",
+        "--actor",
+        "bob",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "follow-up #1" in added.stdout
+    listed = fireline(database_url, "followups", "list")
+    assert "Alert on rollout failures" in listed.stdout
+    assert fireline(database_url, "followups", "done", "1").returncode == 0
+    assert "Alert on rollout failures" not in fireline(database_url, "followups", "list").stdout
+    assert (
+        "Alert on rollout failures" in fireline(database_url, "followups", "list", "--all").stdout
+    )
+    shown = fireline(database_url, "incidents", "show", str(incident_id))
+    assert "followup.done" in shown.stdout
+
+
+def test_report(incident, database_url):
+    done = fireline(database_url, "report", "--since", "2026-03-01")
+    assert done.returncode == 0, done.stderr
+    assert "Incidents opened from 2026-03-01 00:00:00 UTC to now: 1" in done.stdout
+    assert "Runbook checkout-crashloop: 1 runs, success 100%, verified 100%" in done.stdout
+    bad = fireline(database_url, "report", "--since", "yesterday")
+    assert bad.returncode == 2

@@ -18,7 +18,6 @@ FIRELINE = Path(sys.executable).with_name("fireline")
 def fireline(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
         "FIRELINE_DATABASE_URL": database_url,
         "FIRELINE_DISPLAY_TIMEZONE": "Europe/Paris",
         "COLUMNS": "200",

@@ -12,8 +12,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-
 
 class EventLike(Protocol):
     """What a timeline event must offer to be printed (a TimelineEvent row fits)."""
@@ -50,10 +48,12 @@ def is_utc(display: tzinfo | None) -> bool:
 
 def format_time(at: datetime, display: tzinfo | None = None) -> str:
     """``2026-11-22 21:53:26`` in UTC, or in ``display`` with its abbreviation."""
+    # isoformat of a naive datetime is several times faster than strftime or an aware one.
     if is_utc(display):
-        return at.astimezone(UTC).strftime(TIME_FORMAT)
+        utc = at if at.tzinfo is UTC else at.astimezone(UTC)
+        return utc.replace(tzinfo=None, microsecond=0).isoformat(" ")
     local = at.astimezone(display)
-    return f"{local.strftime(TIME_FORMAT)} {local.tzname()}"
+    return f"{local.replace(tzinfo=None, microsecond=0).isoformat(' ')} {local.tzname()}"
 
 
 def format_seconds(seconds: float | None) -> str:

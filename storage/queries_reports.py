@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from storage.tables import Incident, TimelineEvent
@@ -24,26 +25,67 @@ def incidents_between(
     return list(session.exec(query.order_by(col(Incident.opened_at), col(Incident.id))))
 
 
+class EventFacts(NamedTuple):
+    """A timeline event's columns, read without building ORM objects (much faster)."""
+
+    id: int
+    incident_id: int
+    at: datetime
+    kind: str
+    actor: str
+    text: str
+    data: dict[str, Any]
+
+
+_FACT_COLUMNS = (
+    col(TimelineEvent.id),
+    col(TimelineEvent.incident_id),
+    col(TimelineEvent.at),
+    col(TimelineEvent.kind),
+    col(TimelineEvent.actor),
+    col(TimelineEvent.text),
+    col(TimelineEvent.data),
+)
+
+
+def _facts(session: Session, query: Any) -> list[EventFacts]:
+    return [EventFacts(*row) for row in session.execute(query)]
+
+
+def timeline_facts(session: Session, incident_id: int) -> list[EventFacts]:
+    """One incident's events in order of ``at``."""
+    query = (
+        select_columns(*_FACT_COLUMNS)
+        .where(col(TimelineEvent.incident_id) == incident_id)
+        .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+    )
+    return _facts(session, query)
+
+
 def events_of(
     session: Session, incident_ids: Sequence[int], *, kinds: Sequence[str] = ()
-) -> list[TimelineEvent]:
+) -> list[EventFacts]:
     """Events of many incidents, in order of ``at``; optionally only some kinds."""
-    found: list[TimelineEvent] = []
+    found: list[EventFacts] = []
     ids = list(incident_ids)
     for start in range(0, len(ids), 500):
-        query = select(TimelineEvent).where(
+        query = select_columns(*_FACT_COLUMNS).where(
             col(TimelineEvent.incident_id).in_(ids[start : start + 500])
         )
         if kinds:
             query = query.where(col(TimelineEvent.kind).in_(kinds))
-        found.extend(session.exec(query))
-    found.sort(key=lambda e: (e.at, e.id or 0))
+        found.extend(_facts(session, query))
+    found.sort(key=lambda e: (e.at, e.id))
     return found
 
 
-def events_of_kinds(session: Session, kinds: Sequence[str]) -> list[TimelineEvent]:
-    query = select(TimelineEvent).where(col(TimelineEvent.kind).in_(kinds))
-    return list(session.exec(query.order_by(col(TimelineEvent.at), col(TimelineEvent.id))))
+def events_of_kinds(session: Session, kinds: Sequence[str]) -> list[EventFacts]:
+    query = (
+        select_columns(*_FACT_COLUMNS)
+        .where(col(TimelineEvent.kind).in_(kinds))
+        .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+    )
+    return _facts(session, query)
 
 
 def incidents_by_severity(session: Session, *, open_only: bool = False) -> dict[str, int]:

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from bot.deps import ApiAuth, RuntimeDep
-from bot.errors import NotFoundError
+from bot.errors import ConfigError, NotFoundError
 from bot.postmortem.service import postmortem_data, postmortem_json, render_postmortem
 from bot.reports import summary_report
 from bot.services import followups
@@ -69,6 +69,8 @@ async def get_postmortem(
         text = await run_in_threadpool(render_postmortem, db, incident_id, settings, clock=clock)
     except NotFoundError as exc:
         raise _not_found(exc) from exc
+    except ConfigError as exc:
+        raise HTTPException(status_code=500, detail=str(exc)) from exc
     return Response(text, media_type="text/markdown; charset=utf-8")
 
 

@@ -13,7 +13,7 @@ from bot.postmortem.facts import build_postmortem
 from bot.postmortem.model import AlertInfo, FollowUpInfo, IncidentInfo, PostmortemData
 from bot.postmortem.render import render_markdown
 from bot.timeline_text import zone
-from storage import queries, queries_followups
+from storage import queries, queries_followups, queries_reports
 from storage.db import Database
 from storage.tables import AlertRecord, Incident
 from storage.tables_followups import FollowUp
@@ -76,7 +76,7 @@ def postmortem_data(
         if incident is None:
             raise NotFoundError(f"incident {incident_id} does not exist")
         alerts = queries.alerts_of(session, incident_id)
-        events = queries.timeline(session, incident_id)
+        events = queries_reports.timeline_facts(session, incident_id)
         followups = queries_followups.followups_of(session, incident_id)
     display = zone(settings.display_timezone)
     return build_postmortem(

@@ -99,7 +99,9 @@ class DatabaseCollector(Collector):
             times = queries_reports.response_times(session)
             events = queries_reports.events_of_kinds(session, _STEP_KINDS)
         total = CounterMetricFamily(
-            "fireline_incidents_opened", "Incidents opened, by severity.", labels=["severity"]
+            "fireline_incidents_opened",
+            "Incidents opened, by their current severity.",
+            labels=["severity"],
         )
         for severity, count in sorted(opened.items()):
             total.add_metric([severity], count)

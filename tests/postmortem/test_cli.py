@@ -50,6 +50,9 @@ def test_postmortem_to_a_file_is_the_api_draft(incident, database_url, tmp_path)
     assert written.splitlines()[3:] == draft.splitlines()[3:]
     assert "## Key times" in written
     assert "Europe/Paris" in written
+    printed = fireline(database_url, "postmortem", str(incident_id))
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.splitlines()[3:] == draft.splitlines()[3:]
 
 
 def test_postmortem_of_unknown_incident_fails(incident, database_url):

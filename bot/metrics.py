@@ -10,6 +10,7 @@ the chat layer registers, also read at scrape time.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 RESPONSE_BUCKETS = (60.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0)
+RESCAN_IDS = 10_000  # look back this many event ids for rows that committed late
 WEBHOOK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _STEP_KINDS = (
     "runbook.selected",
@@ -43,6 +45,8 @@ _STEP_KINDS = (
     "step.skipped",
     "step.dry_run",
     "step.started",
+    "step.awaiting_approval",
+    "step.approved",
     "verification.passed",
     "verification.failed",
 )
@@ -77,6 +81,9 @@ class DatabaseCollector(Collector):
     def __init__(self, db: Database, outbox_backlog: Callable[[], int | None]) -> None:
         self._db = db
         self._outbox_backlog = outbox_backlog
+        self._lock = threading.Lock()
+        self._watermark = 0
+        self._runs_by_incident: dict[int, dict[tuple[str, str], int]] = {}
 
     def describe(self) -> Iterable[Metric]:
         return []
@@ -97,7 +104,6 @@ class DatabaseCollector(Collector):
             opened = queries_reports.incidents_by_severity(session)
             still_open = queries_reports.incidents_by_severity(session, open_only=True)
             times = queries_reports.response_times(session)
-            events = queries_reports.events_of_kinds(session, _STEP_KINDS)
         total = CounterMetricFamily(
             "fireline_incidents_opened",
             "Incidents opened, by their current severity.",
@@ -131,17 +137,38 @@ class DatabaseCollector(Collector):
             "Runbook runs, by runbook and result.",
             labels=["runbook", "result"],
         )
-        by_incident: dict[int, list[Any]] = {}
-        for event in events:
-            by_incident.setdefault(event.incident_id, []).append(event)
-        tally: dict[tuple[str, str], int] = {}
-        for incident_id, own in by_incident.items():
-            for run in runs_of(incident_id, own):
-                key = (run.runbook_id, run.result)
-                tally[key] = tally.get(key, 0) + 1
-        for (runbook, result), count in sorted(tally.items()):
+        for (runbook, result), count in sorted(self._run_tally().items()):
             runs.add_metric([runbook, result], count)
         yield runs
+
+    def _run_tally(self) -> dict[tuple[str, str], int]:
+        """Runs by (runbook, result), recomputing only incidents with new step events.
+
+        Each incident's runs are recomputed whole and replace what was kept, so looking at
+        an incident twice is harmless; the look-back covers ids that committed late.
+        """
+        with self._lock:
+            after = max(0, self._watermark - RESCAN_IDS)
+            with self._db.session() as session:
+                touched, highest = queries_reports.incidents_with_events_after(
+                    session, after, _STEP_KINDS
+                )
+                events = queries_reports.events_of(session, touched, kinds=_STEP_KINDS)
+            self._watermark = max(self._watermark, highest)
+            by_incident: dict[int, list[Any]] = {incident_id: [] for incident_id in touched}
+            for event in events:
+                by_incident[event.incident_id].append(event)
+            for incident_id, own in by_incident.items():
+                tally: dict[tuple[str, str], int] = {}
+                for run in runs_of(incident_id, own):
+                    key = (run.runbook_id, run.result)
+                    tally[key] = tally.get(key, 0) + 1
+                self._runs_by_incident[incident_id] = tally
+            total: dict[tuple[str, str], int] = {}
+            for tally in self._runs_by_incident.values():
+                for key, count in tally.items():
+                    total[key] = total.get(key, 0) + count
+            return total
 
 
 class Metrics:

@@ -79,15 +79,6 @@ def events_of(
     return found
 
 
-def events_of_kinds(session: Session, kinds: Sequence[str]) -> list[EventFacts]:
-    query = (
-        select_columns(*_FACT_COLUMNS)
-        .where(col(TimelineEvent.kind).in_(kinds))
-        .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
-    )
-    return _facts(session, query)
-
-
 def incidents_by_severity(session: Session, *, open_only: bool = False) -> dict[str, int]:
     query: Any = select(Incident.severity, func.count()).group_by(col(Incident.severity))
     if open_only:
@@ -103,3 +94,18 @@ def response_times(
         Incident.started_at, Incident.opened_at, Incident.acknowledged_at, Incident.resolved_at
     )
     return [tuple(row) for row in session.exec(query)]  # type: ignore[misc]
+
+
+def incidents_with_events_after(
+    session: Session, after_id: int, kinds: Sequence[str]
+) -> tuple[list[int], int]:
+    """Incidents with an event of ``kinds`` whose id is above ``after_id``, and the highest
+    event id seen (``after_id`` when there is none)."""
+    query = (
+        select_columns(col(TimelineEvent.incident_id), func.max(col(TimelineEvent.id)))
+        .where(col(TimelineEvent.id) > after_id, col(TimelineEvent.kind).in_(kinds))
+        .group_by(col(TimelineEvent.incident_id))
+    )
+    rows = list(session.execute(query))
+    highest = max((int(row[1]) for row in rows), default=after_id)
+    return [int(row[0]) for row in rows], highest

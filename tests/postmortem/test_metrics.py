@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.postmortem.script import T0, FrozenClock, scripted_incident
+from tests.postmortem.script import T0, FrozenClock, add, scripted_incident
 from tests.support import running_app
 
 
@@ -64,3 +64,31 @@ async def test_each_app_has_its_own_registry(make_settings):
         two = samples((await second.get("/metrics")).text)
     assert one[("fireline_webhook_requests_total", (("code", "422"),))] == 1
     assert ("fireline_webhook_requests_total", (("code", "422"),)) not in two
+
+
+async def test_runs_recounted_when_new_steps_arrive(make_settings):
+    clock = FrozenClock(T0)
+    runs = "fireline_remediation_runs_total"
+    failed = (runs, (("result", "failed"), ("runbook", "checkout-crashloop")))
+    succeeded = (runs, (("result", "succeeded"), ("runbook", "checkout-crashloop")))
+    async with running_app(make_settings(), clock=clock) as (app, client):
+        incident_id = await scripted_incident(app, client, clock, resolve=False)
+        before = samples((await client.get("/metrics")).text)
+        assert before[succeeded] == 1
+        assert failed not in before
+        for minutes, state in ((20, "started"), (21, "failed")):
+            add(
+                app,
+                incident_id,
+                minutes,
+                f"step.{state}",
+                "fireline",
+                f"Step undo {state}",
+                run_id="run-2",
+                step_id="undo",
+                action="kubernetes.rollout_undo",
+                kind="remediate",
+            )
+        after = samples((await client.get("/metrics")).text)
+    assert after[succeeded] == 1
+    assert after[failed] == 1

@@ -14,6 +14,7 @@ from rich.text import Text
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, NotFoundError
 from bot.logs import configure_logging
+from bot.runbooks.cli import runbooks_app
 from bot.services import incidents as incident_service
 from bot.timeline_text import timeline_lines
 from storage import migrate, queries
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(incidents_app, name="incidents")
 followups_app = typer.Typer(help="Follow-up items incidents leave behind.", no_args_is_help=True)
 app.add_typer(followups_app, name="followups")
+app.add_typer(runbooks_app, name="runbooks")
 
 console = Console()
 errors = Console(stderr=True)

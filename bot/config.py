@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,7 +21,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from bot.domain.matchers import MatcherError, matchers_from_mapping
 from bot.domain.triage import Severity, Signal, TriageRule
@@ -30,6 +35,7 @@ from bot.errors import ConfigError
 from bot.yamlpos import YamlError, load_located
 
 ENV_PREFIX = "FIRELINE_"
+SHIPPED_RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"
 
 
 class TriageRuleConfig(BaseModel):
@@ -163,6 +169,18 @@ class Settings(BaseSettings):
 
     postmortem_template: Path | None = None  # a Jinja2 file replacing the shipped draft
     display_timezone: str = "UTC"  # IANA name; timelines show UTC and this zone
+
+    # Directories of markdown runbooks, separated by ':' or ','; shell steps only from trusted.
+    runbook_dirs: Annotated[list[Path], NoDecode] = Field(default=[SHIPPED_RUNBOOKS])
+    trusted_runbook_dirs: Annotated[list[Path], NoDecode] = Field(default=[])
+    runbook_reload_interval: Duration = Field(default=timedelta(seconds=5))  # 0s: no polling
+
+    @field_validator("runbook_dirs", "trusted_runbook_dirs", mode="before")
+    @classmethod
+    def _split_dirs(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in value.replace(",", ":").split(":") if part.strip()]
+        return value
 
     @field_validator("display_timezone")
     @classmethod

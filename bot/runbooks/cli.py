@@ -1,0 +1,147 @@
+"""``fireline runbooks``: lint, match, list and coverage."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from actions.registry import default_registry
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+from bot.runbooks.lint import lint_paths
+from bot.runbooks.loader import RunbookLibrary
+from bot.runbooks.params import resolve_params
+from bot.runbooks.selection import select_runbook
+
+runbooks_app = typer.Typer(help="Runbooks: lint, selection and coverage.", no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+
+Format = Literal["text", "json"]
+Dirs = Annotated[
+    list[Path] | None,
+    typer.Option("--dir", help="Runbook directory (default: FIRELINE_RUNBOOK_DIRS)."),
+]
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            errors.print(f"[red]{what} {item!r}: write it as name=value[/red]")
+            raise typer.Exit(2)
+        out[name] = value
+    return out
+
+
+def load_library(dirs: list[Path] | None) -> RunbookLibrary:
+    settings = _settings()
+    library = RunbookLibrary(
+        dirs or settings.runbook_dirs,
+        registry=default_registry(),
+        trusted_dirs=settings.trusted_runbook_dirs,
+    )
+    library.reload()
+    for failure in library.snapshot.failures:
+        for problem in failure.problems:
+            errors.print(f"[yellow]not loaded:[/yellow] {problem}", highlight=False)
+    return library
+
+
+@runbooks_app.command("lint")
+def lint(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or directories.")] = None,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Check runbooks; print every problem as file:line: message; exit 1 if any."""
+    settings = _settings()
+    targets = paths or settings.runbook_dirs
+    report = lint_paths(
+        targets, registry=default_registry(), trusted_dirs=settings.trusted_runbook_dirs
+    )
+    if output == "json":
+        body = {
+            "files": report.files,
+            "runbooks": [r.id for r in report.runbooks],
+            "problems": [p.as_dict() for p in report.problems],
+        }
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+    else:
+        for problem in report.problems:
+            sys.stdout.write(f"{problem}\n")
+        summary = f"{len(report.files)} file(s), {len(report.problems)} problem(s)"
+        errors.print(summary, highlight=False)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@runbooks_app.command("match")
+def match(
+    labels: Annotated[list[str], typer.Argument(help="Alert labels: alertname=X service=Y")],
+    annotation: Annotated[
+        list[str] | None, typer.Option("--annotation", "-a", help="name=value")
+    ] = None,
+    dirs: Dirs = None,
+) -> None:
+    """Show which runbook an alert with these labels gets, why, and the near misses."""
+    alert_labels = _pairs(labels, "label")
+    annotations = _pairs(annotation or [], "annotation")
+    library = load_library(dirs)
+    selection = select_runbook(library.index, alert_labels, annotations)
+    chosen = selection.chosen
+    if chosen is not None:
+        console.print(f"[bold green]{chosen.id}[/bold green] — {chosen.title}", highlight=False)
+        console.print(f"  file: {chosen.file}", highlight=False)
+        console.print(f"  why: {selection.reason}", highlight=False)
+        resolution = resolve_params(chosen.params, labels=alert_labels, annotations=annotations)
+        for name, value in resolution.as_json().items():
+            console.print(f"  param {name} = {value!r}", highlight=False)
+        for name, problem in resolution.errors.items():
+            console.print(f"  [red]param {name}: {problem}[/red]", highlight=False)
+    elif selection.tie:
+        console.print(f"[bold yellow]tie[/bold yellow]: {selection.reason}", highlight=False)
+    else:
+        console.print(f"[bold red]no runbook[/bold red]: {selection.reason}", highlight=False)
+    if selection.near_misses:
+        table = Table(title="Near misses")
+        table.add_column("Runbook")
+        table.add_column("Priority")
+        table.add_column("Failed matchers")
+        for miss in selection.near_misses:
+            table.add_row(miss.runbook_id, str(miss.priority), ", ".join(miss.failed))
+        console.print(table)
+    if chosen is None:
+        raise typer.Exit(1)
+
+
+@runbooks_app.command("list")
+def list_runbooks(dirs: Dirs = None) -> None:
+    """List the runbooks that load, and the files that do not."""
+    library = load_library(dirs)
+    table = Table(title=f"Runbooks ({len(library.snapshot.runbooks)})")
+    for column in ("ID", "Priority", "Mode", "Match", "File"):
+        table.add_column(column)
+    for runbook in sorted(library.snapshot.runbooks, key=lambda r: r.id):
+        table.add_row(
+            runbook.id,
+            str(runbook.priority),
+            runbook.policy.mode,
+            ", ".join(str(m) for m in runbook.matchers),
+            runbook.file,
+        )
+    console.print(table)

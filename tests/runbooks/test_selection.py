@@ -1,0 +1,100 @@
+"""Selection: matchers, priority, ties reported, annotation wins, near misses."""
+
+from __future__ import annotations
+
+from bot.runbooks.models import Runbook
+from bot.runbooks.parser import parse_runbook
+from bot.runbooks.selection import RunbookIndex, select_runbook
+
+
+def make(rid: str, match: dict[str, str], priority: int = 0, file: str | None = None) -> Runbook:
+    lines = "\n".join(f"  {k}: '{v}'" for k, v in match.items())
+    text = f"---\nid: {rid}\ntitle: {rid} title\nmatch:\n{lines}\npriority: {priority}\n---\n# T\n"
+    result = parse_runbook(text.encode(), file=f"runbooks/{file or rid + '.md'}")
+    assert result.problems == [], result.problems
+    assert result.runbook is not None
+    return result.runbook
+
+
+CRASH = {"alertname": "KubePodCrashLooping", "namespace": "checkout", "pod": "api-1"}
+
+
+def test_highest_priority_wins_and_the_reason_says_so() -> None:
+    generic = make("generic", {"alertname": "KubePodCrashLooping"})
+    specific = make("checkout", {"alertname": "KubePodCrashLooping", "namespace": "checkout"}, 10)
+    selection = select_runbook([generic, specific], CRASH, {})
+    assert selection.chosen is specific
+    assert "priority 10 is above the 1 other matching runbook(s)" in selection.reason
+    assert [r.id for r in selection.candidates] == ["checkout", "generic"]
+
+
+def test_a_remaining_tie_chooses_nothing_and_is_reported() -> None:
+    a = make("a", {"alertname": "KubePodCrashLooping"}, 5)
+    b = make("b", {"alertname": "KubePodCrashLooping", "namespace": '=~"check.*"'}, 5)
+    low = make("low", {"alertname": "KubePodCrashLooping"}, 1)
+    selection = select_runbook([a, b, low], CRASH, {})
+    assert selection.chosen is None
+    assert selection.tie == ("a", "b")
+    assert "same priority 5" in selection.reason
+
+
+def test_annotation_naming_a_runbook_wins_over_matchers() -> None:
+    matching = make("checkout", {"alertname": "KubePodCrashLooping"}, 100)
+    named = make("pod-crash", {"alertname": "SomethingElse"}, file="pod-crash-looping.md")
+    runbooks = RunbookIndex.build([matching, named])
+    for named_by in (
+        {"runbook": "pod-crash"},
+        {"runbook": "pod-crash-looping.md"},
+        {"runbook_url": "https://git.example.com/ops/runbooks/blob/main/pod-crash-looping.md"},
+        {"runbook_url": "https://wiki.example.com/runbooks/pod-crash?ref=alert#steps"},
+        {"runbook_url": "https://wiki.example.com/runbooks/POD-CRASH/"},
+    ):
+        selection = select_runbook(runbooks, CRASH, named_by)
+        assert selection.chosen is named, named_by
+        assert selection.by_annotation in ("runbook", "runbook_url")
+
+
+def test_an_annotation_naming_nothing_loaded_falls_back_to_matchers() -> None:
+    matching = make("checkout", {"alertname": "KubePodCrashLooping"})
+    url = "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping"
+    selection = select_runbook([matching], CRASH, {"runbook_url": url})
+    assert selection.chosen is matching
+    assert "runbook_url annotation names no loaded runbook" in selection.reason
+
+
+def test_near_misses_name_the_failing_matcher() -> None:
+    other_ns = make("payments", {"alertname": "KubePodCrashLooping", "namespace": "payments"})
+    unrelated = make("disk", {"alertname": "NodeFilesystemSpaceFillingUp"})
+    selection = select_runbook([other_ns, unrelated], CRASH, {})
+    assert selection.chosen is None
+    assert selection.tie == ()
+    assert [(m.runbook_id, m.failed) for m in selection.near_misses] == [
+        ("payments", ('namespace="payments"',))
+    ]
+
+
+def test_runbooks_without_an_alertname_matcher_are_considered_for_every_alert() -> None:
+    by_team = make("team-web", {"team": "web", "severity": '=~"critical|page"'})
+    selection = select_runbook(
+        [by_team], {"alertname": "Anything", "team": "web", "severity": "page"}
+    )
+    assert selection.chosen is by_team
+    miss = select_runbook([by_team], {"alertname": "Anything", "team": "web", "severity": "info"})
+    assert miss.chosen is None
+    assert miss.near_misses[0].failed == ('severity=~"critical|page"',)
+
+
+def test_regex_alternation_of_alertnames_is_indexed_under_each_name() -> None:
+    both = make("both", {"alertname": '=~"TargetDown|InstanceDown"'})
+    index = RunbookIndex.build([both])
+    assert set(index.by_alertname) == {"TargetDown", "InstanceDown"}
+    assert index.unindexed == ()
+    assert select_runbook(index, {"alertname": "InstanceDown"}).chosen is both
+    assert select_runbook(index, {"alertname": "Other"}).chosen is None
+
+
+def test_no_match_is_an_answer_not_an_error() -> None:
+    selection = select_runbook([], {"alertname": "X"}, {})
+    assert selection.chosen is None
+    assert selection.reason.startswith("no runbook")
+    assert selection.as_dict()["chosen"] is None

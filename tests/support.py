@@ -128,3 +128,112 @@ async def running_app(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://fireline") as client:
             yield app, client
+
+
+async def settle(app: FastAPI, timeout: float = 10.0) -> None:
+    """Wait until triage has taken every stored receipt."""
+    import asyncio
+
+    from storage.queries import count_pending_receipts
+
+    runtime = app.state.runtime
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        with runtime.db.session() as session:
+            if count_pending_receipts(session) == 0:
+                return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("triage did not finish in time")
+        await asyncio.sleep(0.02)
+
+
+class TcpProxy:
+    """A loopback TCP proxy whose link can be cut, to give a real database outage.
+
+    It runs its own event loop in a thread: the app under test makes blocking database
+    calls from its loop (at shutdown, for one), and must not wait on itself.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self.cut = False
+        self._loop: Any = None
+        self._thread: Any = None
+        self._server: Any = None
+        self._writers: set[Any] = set()
+
+    def start(self) -> None:
+        import asyncio
+        import threading
+
+        ready = threading.Event()
+
+        def serve() -> None:
+            self._loop = asyncio.new_event_loop()
+
+            async def begin() -> None:
+                self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+                self.port = self._server.sockets[0].getsockname()[1]
+                ready.set()
+
+            self._loop.run_until_complete(begin())
+            self._loop.run_forever()
+            self._loop.close()
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+
+    def stop(self) -> None:
+        self.sever()
+
+        def close() -> None:
+            self._server.close()
+            self._loop.stop()
+
+        self._loop.call_soon_threadsafe(close)
+        self._thread.join(10)
+
+    def sever(self) -> None:
+        """Drop every open connection and refuse new ones until ``restore``."""
+        import threading
+
+        self.cut = True
+        done = threading.Event()
+
+        def close_all() -> None:
+            for writer in list(self._writers):
+                writer.close()
+            self._writers.clear()
+            done.set()
+
+        self._loop.call_soon_threadsafe(close_all)
+        done.wait(10)
+
+    def restore(self) -> None:
+        self.cut = False
+
+    async def _handle(self, reader: Any, writer: Any) -> None:
+        import asyncio
+        import contextlib
+
+        if self.cut:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update({writer, up_writer})
+
+        async def pipe(src: Any, dst: Any) -> None:
+            with contextlib.suppress(Exception):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._writers.difference_update({writer, up_writer})

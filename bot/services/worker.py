@@ -41,17 +41,24 @@ class TriageWorker:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="triage-worker")
 
     async def stop(self) -> None:
-        if self._task is not None:
+        """Finish the batch in hand (its transaction must not be cut off), then stop."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            async with asyncio.timeout(30):
+                await asyncio.shield(self._task)
+        except TimeoutError:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        self._task = None
 
     def poke(self) -> None:
         """Wake the worker; safe to call from any thread."""
@@ -81,14 +88,19 @@ class TriageWorker:
 
     async def _run(self) -> None:
         backoff = self._poll_interval
-        while True:
+        while not self._stopping:
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+            # that arrives as the event is set, and stop() would then wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+                async with asyncio.timeout(backoff):
+                    await self._wake.wait()
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 while True:
                     taken, _ = await asyncio.to_thread(self._process)
-                    if taken < self._batch_size:
+                    if taken < self._batch_size or self._stopping:
                         break
                 backoff = self._poll_interval
             except SQLAlchemyError as exc:

@@ -67,7 +67,7 @@ async def test_a_new_process_sees_every_incident(tmp_path: Path, sqlite_template
             [incident] = list(session.exec(select(Incident)))
 
     env = {**os.environ, "FIRELINE_DATABASE_URL": url, "COLUMNS": "200"}
-    shown = subprocess.run(
+    shown = subprocess.run(  # noqa: ASYNC221  (the app is stopped; nothing else runs)
         [sys.executable, "-m", "bot", "incidents", "show", str(incident.id)],
         capture_output=True,
         text=True,
@@ -78,7 +78,7 @@ async def test_a_new_process_sees_every_incident(tmp_path: Path, sqlite_template
     assert "CheckoutErrors" in shown
     assert "alert.fired" in shown
     assert "incident.opened" in shown
-    listed = subprocess.run(
+    listed = subprocess.run(  # noqa: ASYNC221
         [sys.executable, "-m", "bot", "incidents", "list", "--status", "open"],
         capture_output=True,
         text=True,

@@ -223,7 +223,7 @@ async def test_token_is_required_when_configured(make_settings):
 
 async def test_oversized_body_gets_413(make_settings):
     big = payload([alert(annotations={"description": "x" * 5000})])
-    async with running_app(make_settings(max_body_bytes=4096)) as (app, client):
+    async with running_app(make_settings(max_body_bytes=4096)) as (_, client):
         assert (await post(client, big)).status_code == 413
 
 

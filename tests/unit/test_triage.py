@@ -1,0 +1,111 @@
+"""The pure triage decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.matchers import matchers_from_mapping
+from bot.domain.triage import (
+    AlertAction,
+    GroupIncidentAction,
+    Severity,
+    Signal,
+    TriageRule,
+    classify,
+    decide_alert,
+    incident_for_firing_group,
+    incident_title,
+    severity_from_label,
+)
+
+
+@pytest.mark.parametrize(
+    ("label", "severity"),
+    [
+        ("critical", Severity.SEV1),
+        ("error", Severity.SEV2),
+        ("high", Severity.SEV2),
+        ("warning", Severity.SEV3),
+        ("info", Severity.SEV4),
+        ("whatever", Severity.SEV4),
+        (None, Severity.SEV4),
+        ("SEV2", Severity.SEV2),
+    ],
+)
+def test_severity_from_label(label, severity):
+    assert severity_from_label(label) is severity
+
+
+def test_rules_apply_in_order():
+    rules = [
+        TriageRule("prod", matchers_from_mapping({"env": "prod", "tier": "1"}), raise_by=1),
+        TriageRule(
+            "latency",
+            matchers_from_mapping({"alertname": '=~".*Latency"'}),
+            signal=Signal.LATENCY,
+            service="edge",
+        ),
+    ]
+    decision = classify(
+        {"alertname": "HighLatency", "severity": "warning", "env": "prod", "tier": "1"}, rules
+    )
+    assert decision.severity is Severity.SEV2
+    assert decision.signal is Signal.LATENCY
+    assert decision.service == "edge"
+    assert decision.rules == ("prod", "latency")
+    assert classify({"alertname": "X", "severity": "warning"}, rules).severity is Severity.SEV3
+
+
+def test_raise_never_goes_past_sev1():
+    rule = TriageRule("up", matchers_from_mapping({"a": "b"}), raise_by=3)
+    assert classify({"a": "b", "severity": "error"}, [rule]).severity is Severity.SEV1
+
+
+def test_title_prefers_summary():
+    assert incident_title({"summary": "Disk full"}, {"alertname": "X"}, {}) == "Disk full"
+    title = incident_title({}, {"alertname": "NodeDown"}, {"alertname": "NodeDown", "svc": "a"})
+    assert title == "NodeDown (svc=a)"
+
+
+@pytest.mark.parametrize(
+    ("incoming", "stored", "newer", "action"),
+    [
+        ("firing", None, False, AlertAction.NEW_FIRING),
+        ("resolved", None, False, AlertAction.NEW_RESOLVED),
+        ("firing", None, True, AlertAction.STALE),
+        ("firing", "resolved", False, AlertAction.STALE),  # late firing after its resolve
+        ("resolved", "resolved", False, AlertAction.STALE),
+        ("resolved", "firing", False, AlertAction.RESOLVE),
+        ("firing", "firing", False, AlertAction.REFRESH),
+    ],
+)
+def test_decide_alert(incoming, stored, newer, action):
+    result = decide_alert(
+        incoming_status=incoming, stored_status=stored, newer_episode_exists=newer
+    )
+    assert result is action
+
+
+def test_group_incident_flap_window():
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    window = timedelta(minutes=10)
+    decide = incident_for_firing_group
+    assert decide(latest_status=None, latest_resolved_at=None, now=now, flap_window=window) is (
+        GroupIncidentAction.OPEN
+    )
+    assert (
+        decide(latest_status="acknowledged", latest_resolved_at=None, now=now, flap_window=window)
+        is GroupIncidentAction.ATTACH
+    )
+    recent = now - timedelta(minutes=10)
+    assert (
+        decide(latest_status="resolved", latest_resolved_at=recent, now=now, flap_window=window)
+        is GroupIncidentAction.REOPEN
+    )
+    old = now - timedelta(minutes=11)
+    assert (
+        decide(latest_status="resolved", latest_resolved_at=old, now=now, flap_window=window)
+        is GroupIncidentAction.OPEN
+    )

@@ -162,7 +162,7 @@ class Settings(BaseSettings):
 
     flap_window: Duration = Field(default=timedelta(minutes=10))
     ingest_batch_size: int = Field(default=256, ge=1, le=10_000)
-    triage_batch_size: int = Field(default=50, ge=1, le=10_000)
+    triage_batch_size: int = Field(default=4, ge=1, le=10_000)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,11 @@ class ReceiptWriter:
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._busy_until = 0.0
+
+    def under_load(self) -> bool:
+        """True while webhooks arrive faster than one per commit (batches of several)."""
+        return time.monotonic() < self._busy_until
 
     def start(self) -> None:
         if self._thread is None:
@@ -98,6 +104,8 @@ class ReceiptWriter:
             self._commit(batch)
 
     def _commit(self, batch: list[_Pending]) -> None:
+        if len(batch) > 1:
+            self._busy_until = time.monotonic() + 0.25
         error: BaseException | None = None
         try:
             with self._db.write() as session:

@@ -8,11 +8,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from actions.registry import default_registry
 from bot import api, health, metrics, webhook
 from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.postmortem import api as postmortem_api
+from bot.runbooks import api as runbooks_api
+from bot.runbooks.loader import RunbookLibrary
+from bot.runbooks.service import LibrarySelector
 from bot.runtime import Runtime
 from bot.services.ingest import ReceiptWriter
 from bot.services.worker import TriageWorker
@@ -24,14 +28,22 @@ log = logging.getLogger(__name__)
 
 def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
     db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    runbooks = RunbookLibrary(
+        settings.runbook_dirs,
+        registry=default_registry(),
+        trusted_dirs=settings.trusted_runbook_dirs,
+        clock=clock,
+    )
     triage = TriageWorker(
         db,
         rules=settings.triage.compiled(),
         flap_window=settings.flap_window,
         batch_size=settings.triage_batch_size,
         clock=clock,
+        selector=LibrarySelector(lambda: runbooks.index),
     )
     writer = ReceiptWriter(db, batch_size=settings.ingest_batch_size, on_commit=triage.poke)
+    triage.defer_while(writer.under_load)
     return Runtime(
         settings=settings,
         db=db,
@@ -39,6 +51,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         triage=triage,
         clock=clock,
         metrics=Metrics(db),
+        runbooks=runbooks,
     )
 
 
@@ -53,11 +66,14 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         if settings.api_token is None:
             log.warning("FIRELINE_API_TOKEN is not set: the API accepts any caller")
         app.state.runtime = runtime
+        runtime.runbooks.reload()
+        runtime.runbooks.start(settings.runbook_reload_interval)
         runtime.writer.start()
         runtime.triage.start()
         try:
             yield
         finally:
+            await runtime.runbooks.stop()
             await runtime.triage.stop()
             runtime.writer.stop()
             runtime.db.dispose()
@@ -72,5 +88,6 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(webhook.router)
     app.include_router(api.router)
     app.include_router(postmortem_api.router)
+    app.include_router(runbooks_api.router)
     app.include_router(metrics.router)
     return app

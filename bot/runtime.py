@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.metrics import Metrics
+from bot.runbooks.loader import RunbookLibrary
 from bot.services.ingest import ReceiptWriter
 from bot.services.worker import TriageWorker
 from storage.db import Database
@@ -20,3 +21,4 @@ class Runtime:
     triage: TriageWorker
     clock: Clock
     metrics: Metrics
+    runbooks: RunbookLibrary

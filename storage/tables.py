@@ -51,6 +51,8 @@ class Incident(SQLModel, table=True):
     resolved_by: str | None = None
     reopen_count: int = 0
     updated_at: datetime = _time()
+    runbook_id: str | None = None  # the runbook chosen when the incident opened
+    runbook_hash: str | None = None  # sha256 of that runbook file, as chosen
 
 
 class AlertGroup(SQLModel, table=True):

@@ -27,6 +27,7 @@ from bot.domain.triage import (
     incident_for_firing_group,
     incident_title,
 )
+from bot.runbooks.service import RunbookSelector
 from storage import queries
 from storage.db import Database
 from storage.tables import AlertGroup, AlertRecord, Incident, WebhookReceipt
@@ -56,6 +57,7 @@ class _Context:
     flap_window: timedelta
     outcome: TriageOutcome
     incident: Incident | None = None
+    selector: RunbookSelector | None = None
 
 
 def apply_payload(
@@ -66,6 +68,7 @@ def apply_payload(
     now: datetime,
     rules: Sequence[TriageRule],
     flap_window: timedelta,
+    selector: RunbookSelector | None = None,
 ) -> TriageOutcome:
     """Apply one Alertmanager payload to the database, alert by alert."""
     group = queries.lock_group(
@@ -78,6 +81,7 @@ def apply_payload(
     incident = queries.lock_incident(session, group.incident_id) if group.incident_id else None
     ctx = _Context(session, group, payload, received_at, now, rules, flap_window, TriageOutcome())
     ctx.incident = incident
+    ctx.selector = selector
     for alert in payload.alerts:
         _apply_alert(ctx, alert)
     for incident_id in sorted(ctx.outcome.touched):
@@ -232,6 +236,15 @@ def _open_incident(ctx: _Context, alert: Alert) -> Incident:
             "severity_label": alert.labels.get("severity"),
         },
     )
+    if ctx.selector is not None:
+        ctx.selector.on_incident_opened(
+            ctx.session,
+            incident,
+            labels=alert.labels,
+            annotations=annotations,
+            at=ctx.received_at,
+            now=ctx.now,
+        )
     ctx.outcome.opened.append(incident.id)
     return incident
 
@@ -353,6 +366,7 @@ def process_pending(
     flap_window: timedelta,
     batch_size: int = 50,
     clock: Clock = utcnow,
+    selector: RunbookSelector | None = None,
 ) -> tuple[int, TriageOutcome]:
     """Triage up to ``batch_size`` stored receipts; returns how many were taken."""
     total = TriageOutcome()
@@ -361,7 +375,7 @@ def process_pending(
         # One lock order for every replica: groups in key order, so no two deadlock.
         for receipt in sorted(receipts, key=lambda r: (r.receiver, r.group_key, r.id or 0)):
             now = clock()
-            outcome, error = _apply_receipt(session, receipt, rules, flap_window, now)
+            outcome, error = _apply_receipt(session, receipt, rules, flap_window, now, selector)
             assert receipt.id is not None
             queries.mark_receipt(session, receipt.id, at=now, error=error)
             total.opened += outcome.opened
@@ -377,6 +391,7 @@ def _apply_receipt(
     rules: Sequence[TriageRule],
     flap_window: timedelta,
     now: datetime,
+    selector: RunbookSelector | None = None,
 ) -> tuple[TriageOutcome, str | None]:
     try:
         payload = WebhookPayload.model_validate_json(receipt.body)
@@ -391,5 +406,6 @@ def _apply_receipt(
             now=now,
             rules=rules,
             flap_window=flap_window,
+            selector=selector,
         )
     return outcome, None

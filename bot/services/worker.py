@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock, utcnow
 from bot.domain.triage import TriageRule
+from bot.runbooks.service import RunbookSelector
 from bot.services.triage import TriageOutcome, process_pending
 from storage.db import Database
 
@@ -30,6 +31,7 @@ class TriageWorker:
         clock: Clock = utcnow,
         poll_interval: float = 1.0,
         on_outcome: Callable[[TriageOutcome], None] | None = None,
+        selector: RunbookSelector | None = None,
     ) -> None:
         self._db = db
         self._rules = rules
@@ -38,6 +40,7 @@ class TriageWorker:
         self._clock = clock
         self._poll_interval = poll_interval
         self._on_outcome = on_outcome
+        self._selector = selector
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -81,6 +84,7 @@ class TriageWorker:
             flap_window=self._flap_window,
             batch_size=self._batch_size,
             clock=self._clock,
+            selector=self._selector,
         )
         if taken and self._on_outcome is not None:
             self._on_outcome(outcome)

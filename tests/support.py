@@ -130,14 +130,14 @@ async def running_app(
             yield app, client
 
 
-async def settle(app: FastAPI, timeout: float = 10.0) -> None:
+async def settle(app: FastAPI, within: float = 10.0) -> None:
     """Wait until triage has taken every stored receipt."""
     import asyncio
 
     from storage.queries import count_pending_receipts
 
     runtime = app.state.runtime
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         with runtime.db.session() as session:
             if count_pending_receipts(session) == 0:

@@ -31,6 +31,7 @@ class TriageWorker:
         clock: Clock = utcnow,
         poll_interval: float = 1.0,
         on_outcome: Callable[[TriageOutcome], None] | None = None,
+        max_deferral: float = 5.0,
         selector: RunbookSelector | None = None,
     ) -> None:
         self._db = db
@@ -40,6 +41,8 @@ class TriageWorker:
         self._clock = clock
         self._poll_interval = poll_interval
         self._on_outcome = on_outcome
+        self._ingest_under_load: Callable[[], bool] | None = None
+        self._max_deferral = max_deferral
         self._selector = selector
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -62,6 +65,9 @@ class TriageWorker:
         except TimeoutError:
             self._task.cancel()
         self._task = None
+
+    def defer_while(self, ingest_under_load: Callable[[], bool]) -> None:
+        self._ingest_under_load = ingest_under_load
 
     def poke(self) -> None:
         """Wake the worker; safe to call from any thread."""
@@ -90,6 +96,19 @@ class TriageWorker:
             self._on_outcome(outcome)
         return taken, outcome
 
+    async def _yield_to_ingest(self) -> None:
+        """During a webhook storm, let ingest have the database and the CPU first.
+
+        Receipts are already durable, so triage can lag; it still takes a batch at least
+        every ``max_deferral`` seconds and catches up when the storm passes.
+        """
+        if self._ingest_under_load is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._max_deferral
+        while self._ingest_under_load() and loop.time() < deadline and not self._stopping:
+            await asyncio.sleep(0.1)
+
     async def _run(self) -> None:
         backoff = self._poll_interval
         while not self._stopping:
@@ -103,6 +122,7 @@ class TriageWorker:
                 return
             try:
                 while True:
+                    await self._yield_to_ingest()
                     taken, _ = await asyncio.to_thread(self._process)
                     if taken < self._batch_size or self._stopping:
                         break

@@ -173,7 +173,7 @@ async def test_thousand_alert_payload(make_settings):
         response = await post(client, payload(alerts))
         assert response.status_code == 200
         assert response.json()["alerts"] == 1000
-        await settle(app, timeout=60)
+        await settle(app, within=60)
         assert len(alerts_in(app)) == 1000
         assert len(incidents_in(app)) == 1
 

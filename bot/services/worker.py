@@ -104,10 +104,11 @@ class TriageWorker:
         """
         if self._ingest_under_load is None:
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._max_deferral
-        while self._ingest_under_load() and loop.time() < deadline and not self._stopping:
-            await asyncio.sleep(0.1)
+        step = 0.1
+        for _ in range(max(1, round(self._max_deferral / step))):
+            if self._stopping or not self._ingest_under_load():
+                return
+            await asyncio.sleep(step)
 
     async def _run(self) -> None:
         backoff = self._poll_interval

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, ClassVar
+
+from pydantic import Field
 
 from actions.base import Action, ActionArgs, ActionResult
 from actions.registry import ActionRegistry
@@ -93,5 +96,77 @@ def lint_registry() -> ActionRegistry:
         Notify,
         Command,
     ):
+        registry.register(action)
+    return registry
+
+
+# The rest of the agreed catalog contract, so the shipped library can be linted against
+# the contract whatever state the real registry is in.
+
+
+class _HttpArgs(ActionArgs):
+    model_config = ActionArgs.model_config | {"populate_by_name": True}
+
+    method: str = "GET"
+    url: str
+    headers: dict[str, str] = {}
+    body: str | None = None
+    json_: Any | None = Field(default=None, alias="json")
+    expect_status: list[int] = [200]
+    timeout: Duration | None = None
+
+
+class HttpRequest(_Fake):
+    name = "http.request"
+    mutating = True
+    Args = _HttpArgs
+
+
+class _SilenceArgs(ActionArgs):
+    matchers: dict[str, str]
+    duration: Duration = timedelta(hours=1)
+    comment: str = "Silenced by Fireline"
+
+
+class Silence(_Fake):
+    name = "alertmanager.silence"
+    mutating = True
+    Args = _SilenceArgs
+
+
+class _ExpireArgs(ActionArgs):
+    silence_id: str
+
+
+class ExpireSilence(_Fake):
+    name = "alertmanager.expire_silence"
+    mutating = True
+    Args = _ExpireArgs
+
+
+class _ScaleArgs(_Deployment):
+    replicas: int
+
+
+class Scale(_Fake):
+    name = "kubernetes.scale"
+    mutating = True
+    Args = _ScaleArgs
+
+
+class _PodArgs(ActionArgs):
+    namespace: str
+    pod: str
+
+
+class DeletePod(_Fake):
+    name = "kubernetes.delete_pod"
+    mutating = True
+    Args = _PodArgs
+
+
+def contract_registry() -> ActionRegistry:
+    registry = lint_registry()
+    for action in (HttpRequest, Silence, ExpireSilence, Scale, DeletePod):
         registry.register(action)
     return registry

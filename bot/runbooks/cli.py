@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -145,3 +145,63 @@ def list_runbooks(dirs: Dirs = None) -> None:
             runbook.file,
         )
     console.print(table)
+
+
+@runbooks_app.command("coverage")
+def coverage_command(
+    rule_files: Annotated[list[Path], typer.Argument(help="Prometheus rule files.")],
+    dirs: Dirs = None,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 if any alert rule has no runbook.")
+    ] = False,
+) -> None:
+    """List alert rules that no runbook would match, and runbooks that match no rule."""
+    from bot.runbooks.coverage import coverage, read_rules
+
+    rules, problems = read_rules(rule_files)
+    for problem in problems:
+        errors.print(f"[red]{problem}[/red]", highlight=False)
+    library = load_library(dirs)
+    report = coverage(library.index, rules)
+    uncovered = report.with_status("uncovered")
+    if output == "json":
+        body = {
+            "rules": [r.as_dict() for r in report.rules],
+            "unused_runbooks": [{"id": r.id, "file": r.file} for r in report.unused],
+            "percent": round(report.percent, 1),
+            "problems": [p.as_dict() for p in problems],
+        }
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+    else:
+        _print_coverage(report)
+    if problems or (strict and uncovered):
+        raise typer.Exit(1)
+
+
+def _print_coverage(report: Any) -> None:
+    total = len(report.rules)
+    covered = len(report.with_status("covered", "annotation"))
+    out = sys.stdout.write
+    out(f"{covered} of {total} alert rules have a runbook ({report.percent:.0f}%)\n")
+    sections = [
+        ("uncovered", "No runbook would match"),
+        ("conditional", "Matched only if the firing series carry these labels"),
+        ("tie", "Several runbooks tie: priority does not decide"),
+    ]
+    for status, title in sections:
+        items = report.with_status(status)
+        if not items:
+            continue
+        out(f"\n{title} ({len(items)}):\n")
+        for item in items:
+            line = f"  {item.rule.where}: {item.rule.alert} (group {item.rule.group})"
+            if item.runbooks:
+                line += f" -> {', '.join(item.runbooks)}"
+            if item.depends_on:
+                line += f" [depends on {', '.join(item.depends_on)}]"
+            out(line + "\n")
+    if report.unused:
+        out(f"\nRunbooks that match no alert rule ({len(report.unused)}):\n")
+        for runbook in report.unused:
+            out(f"  {runbook.file}:{runbook.line_of('match')}: {runbook.id}\n")

@@ -4,17 +4,15 @@
    file name, or the last part of a URL) wins.
 2. Otherwise every runbook whose matchers all hold is a candidate; the highest
    ``priority`` wins; a tie that remains chooses nothing and is reported.
-3. Runbooks that share the alert's ``alertname`` but failed a matcher are near misses,
-   with the matcher that failed, so that "why not my runbook?" has an answer.
-
-Runbooks are indexed by their ``alertname`` equality (or literal alternation) matcher, so
-an alert is only checked against the runbooks that could concern it.
+3. Runbooks that share the alert's ``alertname`` (or the label value they are indexed by)
+   but failed a matcher are near misses, with the matchers that failed, so that "why not
+   my runbook?" has an answer.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +22,7 @@ from bot.runbooks.models import Runbook
 
 NAMING_ANNOTATIONS = ("runbook_url", "runbook")
 MAX_NEAR_MISSES = 10
+MAX_FAILED = 8
 _LITERAL_NAME = re.compile(r"[A-Za-z0-9_:]+")
 
 
@@ -65,18 +64,25 @@ class Selection:
         }
 
 
-def _index_names(runbook: Runbook) -> tuple[str, ...] | None:
-    """The alertnames a runbook can match, when its matchers pin them down."""
+def _index_key(runbook: Runbook) -> tuple[str, tuple[str, ...]] | None:
+    """A label and the values it must have, when the matchers pin one down: the
+    ``alertname`` first, else any other label with a literal equality or alternation."""
+    found: tuple[str, tuple[str, ...]] | None = None
     for matcher in runbook.matchers:
-        if matcher.name != "alertname":
-            continue
-        if matcher.op is MatchOp.EQUAL:
-            return (matcher.value,)
-        if matcher.op is MatchOp.REGEX:
+        values: tuple[str, ...] | None = None
+        if matcher.op is MatchOp.EQUAL and matcher.value:
+            values = (matcher.value,)
+        elif matcher.op is MatchOp.REGEX:
             parts = matcher.value.split("|")
             if all(_LITERAL_NAME.fullmatch(p) for p in parts):
-                return tuple(parts)
-    return None
+                values = tuple(parts)
+        if values is None:
+            continue
+        if matcher.name == "alertname":
+            return matcher.name, values
+        if found is None:
+            found = (matcher.name, values)
+    return found
 
 
 def _name_keys(runbook: Runbook) -> set[str]:
@@ -85,32 +91,56 @@ def _name_keys(runbook: Runbook) -> set[str]:
 
 
 @dataclass(frozen=True)
+class _Entry:
+    runbook: Runbook
+    matchers: tuple[tuple[Matcher, str], ...]
+
+    @classmethod
+    def of(cls, runbook: Runbook) -> _Entry:
+        return cls(runbook, tuple((m, str(m)) for m in runbook.matchers))
+
+    def failed(self, labels: Mapping[str, str], limit: int) -> tuple[str, ...]:
+        """The matchers that fail, stopping once ``limit`` have failed."""
+        out: list[str] = []
+        for matcher, text in self.matchers:
+            if not matcher.matches(labels):
+                out.append(text)
+                if len(out) >= limit:
+                    break
+        return tuple(out)
+
+
+@dataclass(frozen=True)
 class RunbookIndex:
-    """The runbooks of one library snapshot, arranged for fast selection."""
+    """The runbooks of one library snapshot, arranged for fast selection: each runbook
+    sits in the bucket of the label value its matchers require (``alertname`` first), so
+    an alert is checked only against the runbooks that could concern it."""
 
     runbooks: tuple[Runbook, ...]
-    by_alertname: Mapping[str, tuple[Runbook, ...]] = field(default_factory=dict)
-    unindexed: tuple[Runbook, ...] = ()
+    buckets: Mapping[tuple[str, str], tuple[_Entry, ...]] = field(default_factory=dict)
+    unindexed: tuple[_Entry, ...] = ()
     by_name: Mapping[str, Runbook] = field(default_factory=dict)
 
     @classmethod
     def build(cls, runbooks: Iterable[Runbook]) -> RunbookIndex:
         items = tuple(runbooks)
-        buckets: dict[str, list[Runbook]] = {}
-        unindexed: list[Runbook] = []
+        buckets: dict[tuple[str, str], list[_Entry]] = {}
+        unindexed: list[_Entry] = []
         by_name: dict[str, Runbook] = {}
         for runbook in items:
-            names = _index_names(runbook)
-            if names is None:
-                unindexed.append(runbook)
+            entry = _Entry.of(runbook)
+            key = _index_key(runbook)
+            if key is None:
+                unindexed.append(entry)
             else:
-                for name in names:
-                    buckets.setdefault(name, []).append(runbook)
-            for key in _name_keys(runbook):
-                by_name.setdefault(key, runbook)
+                label, values = key
+                for value in dict.fromkeys(values):
+                    buckets.setdefault((label, value), []).append(entry)
+            for name in _name_keys(runbook):
+                by_name.setdefault(name, runbook)
         return cls(
             runbooks=items,
-            by_alertname={k: tuple(v) for k, v in buckets.items()},
+            buckets={k: tuple(v) for k, v in buckets.items()},
             unindexed=tuple(unindexed),
             by_name=by_name,
         )
@@ -127,9 +157,13 @@ class RunbookIndex:
         last = path.rstrip("/").rsplit("/", 1)[-1].lower()
         return self.by_name.get(last) or self.by_name.get(last.removesuffix(".md"))
 
-
-def _failed(matchers: Sequence[Matcher], labels: Mapping[str, str]) -> tuple[str, ...]:
-    return tuple(str(m) for m in matchers if not m.matches(labels))
+    def entries_for(self, labels: Mapping[str, str]) -> list[_Entry]:
+        found: list[_Entry] = []
+        for item in labels.items():
+            bucket = self.buckets.get(item)
+            if bucket:
+                found.extend(bucket)
+        return found
 
 
 def select_runbook(
@@ -153,31 +187,31 @@ def select_runbook(
             )
         notes.append(f"the {key} annotation names no loaded runbook")
 
-    alertname = labels.get("alertname", "")
-    bucket = index.by_alertname.get(alertname, ())
-    candidates: list[Runbook] = []
+    candidates: list[_Entry] = []
     misses: list[NearMiss] = []
-    for runbook in bucket:
-        failed = _failed(runbook.matchers, labels)
+    for entry in index.entries_for(labels):
+        failed = entry.failed(labels, MAX_FAILED)
         if failed:
-            misses.append(NearMiss(runbook.id, runbook.priority, failed))
+            misses.append(NearMiss(entry.runbook.id, entry.runbook.priority, failed))
         else:
-            candidates.append(runbook)
-    for runbook in index.unindexed:
-        failed = _failed(runbook.matchers, labels)
+            candidates.append(entry)
+    for entry in index.unindexed:
+        failed = entry.failed(labels, 2)
         if not failed:
-            candidates.append(runbook)
-        elif len(failed) == 1 and len(runbook.matchers) > 1:
-            misses.append(NearMiss(runbook.id, runbook.priority, failed))
-    misses.sort(key=lambda m: (len(m.failed), -m.priority, m.runbook_id))
+            candidates.append(entry)
+        elif len(failed) == 1 and len(entry.matchers) > 1:
+            misses.append(NearMiss(entry.runbook.id, entry.runbook.priority, failed))
+    if len(misses) > 1:
+        misses.sort(key=lambda m: (len(m.failed), -m.priority, m.runbook_id))
     near = tuple(misses[:MAX_NEAR_MISSES])
     suffix = f" ({'; '.join(notes)})" if notes else ""
     if not candidates:
         return Selection(None, f"no runbook's matchers fit the alert{suffix}", near_misses=near)
-    candidates.sort(key=lambda r: (-r.priority, r.id))
-    top = candidates[0].priority
-    best = [r for r in candidates if r.priority == top]
-    ordered = tuple(candidates)
+    if len(candidates) > 1:
+        candidates.sort(key=lambda e: (-e.runbook.priority, e.runbook.id))
+    top = candidates[0].runbook.priority
+    best = [e.runbook for e in candidates if e.runbook.priority == top]
+    ordered = tuple(e.runbook for e in candidates)
     if len(best) > 1:
         tied = tuple(r.id for r in best)
         return Selection(
@@ -189,7 +223,7 @@ def select_runbook(
             tie=tied,
         )
     chosen = best[0]
-    matched = ", ".join(str(m) for m in chosen.matchers)
+    matched = ", ".join(text for _, text in candidates[0].matchers)
     others = len(candidates) - 1
     why = f"its matchers fit the alert ({matched})"
     if others:

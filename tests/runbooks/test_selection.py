@@ -73,8 +73,15 @@ def test_near_misses_name_the_failing_matcher() -> None:
     ]
 
 
+def test_runbooks_are_indexed_by_another_label_without_an_alertname() -> None:
+    by_team = make("team-web", {"team": "web", "severity": '=~"critical|page"'})
+    index = RunbookIndex.build([by_team])
+    assert set(index.buckets) == {("team", "web")}
+
+
 def test_runbooks_without_an_alertname_matcher_are_considered_for_every_alert() -> None:
     by_team = make("team-web", {"team": "web", "severity": '=~"critical|page"'})
+    absent = make("no-team", {"team": "", "severity": '!="info"'})
     selection = select_runbook(
         [by_team], {"alertname": "Anything", "team": "web", "severity": "page"}
     )
@@ -82,12 +89,17 @@ def test_runbooks_without_an_alertname_matcher_are_considered_for_every_alert() 
     miss = select_runbook([by_team], {"alertname": "Anything", "team": "web", "severity": "info"})
     assert miss.chosen is None
     assert miss.near_misses[0].failed == ('severity=~"critical|page"',)
+    # An equality with "" matches the label's absence, so it cannot be a bucket key.
+    assert RunbookIndex.build([absent]).unindexed[0].runbook is absent
+    assert select_runbook([absent], {"alertname": "X", "severity": "page"}).chosen is absent
+    near = select_runbook([absent], {"alertname": "X", "severity": "info"})
+    assert [m.failed for m in near.near_misses] == [('severity!="info"',)]
 
 
 def test_regex_alternation_of_alertnames_is_indexed_under_each_name() -> None:
     both = make("both", {"alertname": '=~"TargetDown|InstanceDown"'})
     index = RunbookIndex.build([both])
-    assert set(index.by_alertname) == {"TargetDown", "InstanceDown"}
+    assert set(index.buckets) == {("alertname", "TargetDown"), ("alertname", "InstanceDown")}
     assert index.unindexed == ()
     assert select_runbook(index, {"alertname": "InstanceDown"}).chosen is both
     assert select_runbook(index, {"alertname": "Other"}).chosen is None

@@ -37,6 +37,8 @@ class IncidentOut(BaseModel):
     resolved_at: datetime | None
     resolved_by: str | None
     reopen_count: int
+    runbook_id: str | None = None
+    runbook_hash: str | None = None
 
     @classmethod
     def of(cls, incident: Incident) -> IncidentOut:

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.durations import format_duration
+
 
 class EventLike(Protocol):
     """What a timeline event must offer to be printed (a TimelineEvent row fits)."""
@@ -63,14 +65,7 @@ def format_seconds(seconds: float | None) -> str:
     total = round(seconds)
     if total < 0:
         return "-" + format_seconds(-total)
-    if total == 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        amount, total = divmod(total, size)
-        if amount:
-            parts.append(f"{amount}{unit}")
-    return "".join(parts)
+    return format_duration(timedelta(seconds=total))
 
 
 def format_delta(delta: timedelta | None) -> str:

@@ -108,8 +108,8 @@ class ReceiptWriter:
             self._busy_until = time.monotonic() + 0.25
         error: BaseException | None = None
         try:
-            with self._db.write() as session:
-                insert_receipts(session, [p.row for p in batch])
+            with self._db.write_engine.begin() as connection:
+                insert_receipts(connection, [p.row for p in batch])
         except SQLAlchemyError as exc:
             log.error("could not store %d webhook receipt(s): %s", len(batch), exc)
             error = StorageUnavailableError("the database is unavailable")

@@ -104,9 +104,9 @@ async def test_receipts_stored_before_a_crash_are_triaged_on_the_next_start(
     url = f"sqlite:///{db_file}"
     body = payload([alert("LeftBehind", fingerprint="dead000000000001")])
     db = Database(url)
-    with db.write() as session:  # what the writer commits before answering
+    with db.write_engine.begin() as connection:  # what the writer commits before answering
         insert_receipts(
-            session,
+            connection,
             [
                 {
                     "received_at": datetime.now(UTC),

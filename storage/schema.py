@@ -6,4 +6,5 @@ Alembic's environment and the tests import this; a new table module adds one lin
 from __future__ import annotations
 
 import storage.tables  # noqa: F401
+from storage import tables_escalation as _escalation  # noqa: F401
 from storage import tables_followups  # noqa: F401

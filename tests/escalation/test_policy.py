@@ -1,0 +1,94 @@
+"""Escalation policy arithmetic with a fixed clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.escalation import (
+    Level,
+    Policy,
+    Position,
+    Target,
+    TargetKind,
+    after_notifying,
+    escalate_now,
+    first_position,
+    ladder,
+    restart_at_current,
+    select_policy,
+)
+
+T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+
+
+def level(name: str, minutes: int) -> Level:
+    return Level((Target(TargetKind.USER, name),), timedelta(minutes=minutes))
+
+
+SEED = Policy(
+    name="default",
+    levels=(level("oncall", 5), level("secondary", 10), level("senior", 15), level("ic", 30)),
+    start_level={"SEV1": 1},
+)
+
+
+def test_seed_ladder_notifies_at_0_5_15_and_30_minutes():
+    times = [p.due_at - T0 for p, _ in ladder(SEED, severity="SEV2", start=T0)]
+    assert times == [timedelta(minutes=m) for m in (0, 5, 15, 30)]
+
+
+def test_sev1_starts_at_a_higher_level():
+    assert first_position(SEED, severity="SEV1", now=T0) == Position(1, 0, T0)
+    assert first_position(SEED, severity="SEV3", now=T0) == Position(0, 0, T0)
+
+
+def test_next_level_waits_for_the_notified_levels_delay():
+    nxt = after_notifying(SEED, level=0, round=0, now=T0)
+    assert nxt == Position(1, 0, T0 + timedelta(minutes=5))
+
+
+def test_repeat_walks_the_ladder_again_then_is_exhausted():
+    policy = Policy("p", (level("a", 5), level("b", 10)), repeat=1)
+    steps = ladder(policy, severity="SEV3", start=T0)
+    assert [(p.level, p.round) for p, _ in steps] == [(0, 0), (1, 0), (0, 1), (1, 1)]
+    assert after_notifying(policy, level=1, round=1, now=T0) is None
+    assert after_notifying(policy, level=1, round=0, now=T0) == Position(
+        0, 1, T0 + timedelta(minutes=10)
+    )
+
+
+def test_no_repeat_means_exhausted_after_the_last_level():
+    assert after_notifying(SEED, level=3, round=0, now=T0) is None
+
+
+def test_escalate_jumps_to_the_next_level_now_and_stops_at_the_top():
+    assert escalate_now(SEED, current=0, round=0, now=T0) == Position(1, 0, T0)
+    assert escalate_now(SEED, current=3, round=0, now=T0) == Position(3, 0, T0)
+    assert escalate_now(SEED, current=None, round=0, now=T0) == Position(0, 0, T0)
+
+
+def test_unacknowledge_restarts_from_the_current_level():
+    assert restart_at_current(SEED, current=2, round=0, severity="SEV3", now=T0) == Position(
+        2, 0, T0
+    )
+    assert restart_at_current(SEED, current=None, round=0, severity="SEV1", now=T0) == Position(
+        1, 0, T0
+    )
+
+
+def test_policy_selection_by_severity_and_service():
+    checkout = Policy("checkout", (level("c", 5),), services=frozenset({"checkout"}))
+    paging = Policy("sev1", (level("p", 5),), severities=frozenset({"SEV1"}))
+    catch_all = Policy("default", (level("d", 5),))
+    policies = [checkout, paging, catch_all]
+    assert select_policy(policies, severity="SEV3", service="checkout") is checkout
+    assert select_policy(policies, severity="SEV1", service="search") is paging
+    assert select_policy(policies, severity="SEV3", service=None) is catch_all
+    assert select_policy([checkout], severity="SEV3", service=None) is None
+
+
+def test_policy_refuses_a_start_level_that_does_not_exist():
+    with pytest.raises(ValueError, match="level 3"):
+        Policy("p", (level("a", 5),), start_level={"SEV1": 2})

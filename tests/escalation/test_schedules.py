@@ -1,0 +1,176 @@
+"""Rotation arithmetic: hand-offs at local wall-clock time, across daylight saving."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.schedules import Override, Rotation, Schedule, on_call
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def local(zone: ZoneInfo, *args: int, fold: int = 0) -> datetime:
+    return datetime(*args, tzinfo=zone, fold=fold).astimezone(UTC)  # type: ignore[misc]
+
+
+def daily(zone: str, start: date, members=("ann", "bob", "cem")) -> Rotation:
+    return Rotation(
+        members=tuple(members),
+        length=timedelta(days=1),
+        handoff=time(9, 0),
+        zone=zone,
+        start=start,
+    )
+
+
+def test_daily_rotation_turns_at_the_handoff():
+    rotation = daily("UTC", date(2026, 1, 5))
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    assert rotation.on_call(start - timedelta(seconds=1)) is None
+    assert rotation.on_call(start) == "ann"
+    assert rotation.on_call(start + timedelta(hours=23, minutes=59)) == "ann"
+    assert rotation.on_call(start + timedelta(days=1)) == "bob"
+    assert rotation.on_call(start + timedelta(days=3)) == "ann"
+
+
+@pytest.mark.parametrize(
+    ("zone", "spring_day", "autumn_day"),
+    [
+        ("Europe/Berlin", date(2026, 3, 29), date(2026, 10, 25)),
+        ("America/New_York", date(2026, 3, 8), date(2026, 11, 1)),
+    ],
+)
+def test_daily_handoff_stays_at_local_nine_across_both_changes(zone, spring_day, autumn_day):
+    tz = ZoneInfo(zone)
+    rotation = daily(zone, date(2026, 1, 1))
+    for day in (spring_day, autumn_day):
+        for offset in (-1, 0, 1):
+            when = datetime.combine(day + timedelta(days=offset), time(9, 0), tzinfo=tz)
+            index = rotation.shift_index(when)
+            assert rotation.handoff_at(index) == when.astimezone(UTC)
+            assert rotation.shift_index(when - timedelta(seconds=1)) == index - 1
+    # The shift that contains the spring change is 23 hours long, the autumn one 25.
+    spring = datetime.combine(spring_day - timedelta(days=1), time(9), tzinfo=tz)
+    i = rotation.shift_index(spring)
+    assert rotation.handoff_at(i + 1) - rotation.handoff_at(i) == timedelta(hours=23)
+    autumn = datetime.combine(autumn_day - timedelta(days=1), time(9), tzinfo=tz)
+    j = rotation.shift_index(autumn)
+    assert rotation.handoff_at(j + 1) - rotation.handoff_at(j) == timedelta(hours=25)
+
+
+def test_weekly_rotation_in_new_york_hands_off_on_monday_nine_local_after_dst():
+    rotation = Rotation(
+        members=("ann", "bob"),
+        length=timedelta(weeks=1),
+        handoff=time(9, 0),
+        zone="America/New_York",
+        start=date(2026, 3, 2),  # a Monday, before the change on 8 March
+    )
+    assert rotation.on_call(local(NEW_YORK, 2026, 3, 9, 8, 59)) == "ann"
+    assert rotation.on_call(local(NEW_YORK, 2026, 3, 9, 9, 0)) == "bob"
+    assert rotation.next_handoff(local(NEW_YORK, 2026, 3, 9, 10)) == local(NEW_YORK, 2026, 3, 16, 9)
+
+
+def test_handoff_inside_the_repeated_autumn_hour_happens_once():
+    rotation = Rotation(
+        members=("ann", "bob"),
+        length=timedelta(days=1),
+        handoff=time(2, 30),
+        zone="Europe/Berlin",
+        start=date(2026, 10, 24),
+    )
+    first = local(BERLIN, 2026, 10, 25, 2, 30, fold=0)
+    second = local(BERLIN, 2026, 10, 25, 2, 30, fold=1)
+    assert second - first == timedelta(hours=1)
+    assert rotation.on_call(first - timedelta(seconds=1)) == "ann"
+    assert rotation.on_call(first) == "bob"
+    assert rotation.on_call(second) == "bob"  # the repeated 02:30 is no second hand-off
+
+
+def test_handoff_in_the_spring_gap_happens_at_the_change():
+    rotation = Rotation(
+        members=("ann", "bob"),
+        length=timedelta(days=1),
+        handoff=time(2, 30),
+        zone="Europe/Berlin",
+        start=date(2026, 3, 28),
+    )
+    # 02:30 does not exist on 29 March; 01:30 UTC is 03:30 CEST.
+    change = rotation.handoff_at(1)
+    assert change == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    assert rotation.on_call(change - timedelta(seconds=1)) == "ann"
+    assert rotation.on_call(change) == "bob"
+
+
+def test_twelve_hour_rotation_follows_the_local_clock():
+    rotation = Rotation(
+        members=("day", "night"),
+        length=timedelta(hours=12),
+        handoff=time(8, 0),
+        zone="Europe/Berlin",
+        start=date(2026, 3, 27),
+    )
+    assert rotation.on_call(local(BERLIN, 2026, 3, 29, 7, 59)) == "night"
+    assert rotation.on_call(local(BERLIN, 2026, 3, 29, 8, 0)) == "day"
+    assert rotation.on_call(local(BERLIN, 2026, 3, 29, 20, 0)) == "night"
+
+
+def test_higher_layer_wins_where_it_has_someone():
+    base = daily("UTC", date(2026, 1, 5), members=("ann",))
+    business = Rotation(
+        members=("lea",),
+        length=timedelta(days=1),
+        zone="Europe/Berlin",
+        start=date(2026, 1, 1),
+        window=(time(9), time(17)),
+        weekdays=frozenset(range(5)),
+    )
+    schedule = Schedule("primary", (base, business))
+    tuesday_noon = local(BERLIN, 2026, 1, 6, 12)
+    assert on_call(schedule, tuesday_noon).user == "lea"
+    assert on_call(schedule, tuesday_noon).source == "layer 2"
+    assert on_call(schedule, local(BERLIN, 2026, 1, 6, 18)).user == "ann"
+    assert on_call(schedule, local(BERLIN, 2026, 1, 10, 12)).user == "ann"  # Saturday
+
+
+def test_override_spanning_a_handoff_wins_on_both_sides_and_then_ends():
+    rotation = daily("UTC", date(2026, 1, 5))
+    handoff = datetime(2026, 1, 6, 9, tzinfo=UTC)
+    override = Override("zoe", handoff - timedelta(hours=2), handoff + timedelta(hours=3))
+    schedule = Schedule("primary", (rotation,), (override,))
+    assert on_call(schedule, handoff - timedelta(hours=3)).user == "ann"
+    assert on_call(schedule, handoff - timedelta(hours=1)).user == "zoe"
+    assert on_call(schedule, handoff + timedelta(hours=1)).user == "zoe"
+    after = on_call(schedule, handoff + timedelta(hours=3))
+    assert (after.user, after.source) == ("bob", "layer 1")
+
+
+def test_later_override_wins_where_overrides_overlap():
+    rotation = daily("UTC", date(2026, 1, 5))
+    t = datetime(2026, 1, 6, 12, tzinfo=UTC)
+    schedule = Schedule("p", (rotation,)).with_overrides(
+        [
+            Override("zoe", t - timedelta(hours=5), t + timedelta(hours=5)),
+            Override("max", t - timedelta(hours=1), t + timedelta(hours=1)),
+        ]
+    )
+    assert on_call(schedule, t).user == "max"
+    assert on_call(schedule, t + timedelta(hours=2)).user == "zoe"
+
+
+def test_nobody_before_any_layer_starts():
+    schedule = Schedule("p", (daily("UTC", date(2026, 1, 5)),))
+    result = on_call(schedule, datetime(2025, 1, 1, tzinfo=UTC))
+    assert (result.user, result.source) == (None, "nobody")
+
+
+def test_rotation_refuses_empty_members_and_naive_instants():
+    with pytest.raises(ValueError, match="member"):
+        Rotation(members=(), length=timedelta(days=1))
+    schedule = Schedule("p", (daily("UTC", date(2026, 1, 5)),))
+    with pytest.raises(ValueError, match="tz-aware"):
+        on_call(schedule, datetime(2026, 1, 6, 12))  # noqa: DTZ001

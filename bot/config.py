@@ -32,6 +32,7 @@ from bot.domain.matchers import MatcherError, matchers_from_mapping
 from bot.domain.triage import Severity, Signal, TriageRule
 from bot.durations import Duration
 from bot.errors import ConfigError
+from bot.escalation.config import EscalationConfig, ScheduleConfig, check_file_sections
 from bot.yamlpos import YamlError, load_located
 
 ENV_PREFIX = "FIRELINE_"
@@ -88,6 +89,13 @@ class FileConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     triage: TriageConfig = Field(default_factory=TriageConfig)
+    schedules: list[ScheduleConfig] = Field(default_factory=list)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+
+    @model_validator(mode="after")
+    def _escalation_names_schedules(self) -> FileConfig:
+        check_file_sections(self.escalation, self.schedules)
+        return self
 
 
 class _YamlFileSource(PydanticBaseSettingsSource):
@@ -197,6 +205,11 @@ class Settings(BaseSettings):
 
     config: Path | None = None
     triage: TriageConfig = Field(default_factory=TriageConfig)
+    schedules: list[ScheduleConfig] = Field(default_factory=list)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    # Named secrets (FIRELINE_SECRETS, a JSON object) that config refers to by name, such
+    # as an outbound webhook's PagerDuty routing key.
+    secrets: dict[str, SecretStr] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,1 @@
+"""Escalation and on-call: policies, schedules, timers in the database, notifications."""

@@ -1,0 +1,101 @@
+"""The escalation and schedules sections of the config file: defaults and file:line errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from bot.config import load_settings
+from bot.domain.escalation import TargetKind, ladder
+from bot.domain.schedules import on_call
+from bot.errors import ConfigError
+from bot.escalation.config import compile_schedules
+
+GOOD = """\
+schedules:
+  - name: primary
+    zone: Europe/Berlin
+    layers:
+      - members: [U1, U2]
+        length: weekly
+        handoff: "09:00"
+        start: 2026-01-05
+      - members: [U9]
+        length: daily
+        between: 09:00-17:00
+        weekdays: [mon, tue, wed, thu, fri]
+    overrides:
+      - {user: U7, from: "2026-01-06T08:00:00+01:00", to: "2026-01-06T20:00:00+01:00"}
+escalation:
+  policies:
+    - name: checkout
+      services: [checkout]
+      repeat: 2
+      start_level: {SEV1: 2}
+      levels:
+        - targets: [{schedule: primary}]
+          delay: 5m
+        - targets: [{group: S123}, {webhook: pd}]
+          delay: 10m
+  roles:
+    incident_commander: [{user: UIC}]
+  webhooks:
+    pd: {url: "http://127.0.0.1:9/v2/enqueue", kind: pagerduty, routing_key_secret: pd_key}
+  watchdog: {missing_after: 10m}
+"""
+
+
+def test_a_full_file_compiles(tmp_path):
+    path = tmp_path / "fireline.yml"
+    path.write_text(GOOD)
+    settings = load_settings(config=path)
+    (policy,) = settings.escalation.compiled()
+    assert policy.repeat == 2
+    assert policy.start_level == {"SEV1": 1}
+    assert policy.levels[1].targets[1].kind is TargetKind.WEBHOOK
+    assert settings.escalation.watchdog.missing_after == timedelta(minutes=10)
+    schedule = compile_schedules(settings.schedules)["primary"]
+    assert schedule.layers[0].handoff == time(9)
+    assert schedule.layers[0].zone == "Europe/Berlin"
+    assert on_call(schedule, datetime(2026, 1, 6, 12, tzinfo=UTC)).user == "U7"
+    assert on_call(schedule, datetime(2026, 1, 7, 12, tzinfo=UTC)).user == "U9"
+    assert on_call(schedule, datetime(2026, 1, 7, 20, tzinfo=UTC)).user == "U1"
+
+
+def test_default_policy_is_the_seed_workflow():
+    (policy,) = load_settings().escalation.compiled()
+    minutes = [
+        (p.due_at - datetime(2026, 1, 1, tzinfo=UTC)) / timedelta(minutes=1)
+        for p, _ in ladder(policy, severity="SEV2", start=datetime(2026, 1, 1, tzinfo=UTC))
+    ]
+    assert minutes == [0, 5, 15, 30]
+    assert policy.levels[-1].targets[0].name == "incident_commander"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        (GOOD.replace("length: weekly", "length: 30m"), 6, "whole number of hours"),
+        (GOOD.replace("zone: Europe/Berlin", "zone: Mars/Olympus"), 3, "IANA"),
+        (GOOD.replace("{SEV1: 2}", "{SEV1: 3}"), 17, "start_level"),
+        (GOOD.replace("{group: S123}", "{group: S123, user: U1}"), 24, "exactly one"),
+        (GOOD.replace("{webhook: pd}", "{webhook: nope}"), 15, "no webhook named 'nope'"),
+        (GOOD.replace("delay: 10m", "delay: soon"), 25, "duration"),
+        (GOOD.replace("kind: pagerduty, ", "kind: pagerduty, routing_key: x, "), 29, "routing"),
+    ],
+)
+def test_problems_name_file_and_line(tmp_path, text, line, fragment):
+    path = tmp_path / "fireline.yml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(config=path)
+    assert f"{path}:{line}:" in str(info.value)
+    assert fragment in str(info.value)
+
+
+def test_a_schedule_named_by_a_policy_must_exist(tmp_path):
+    path = tmp_path / "fireline.yml"
+    path.write_text(GOOD.replace("{schedule: primary}", "{schedule: secondary}"))
+    with pytest.raises(ConfigError, match="no schedule named 'secondary'"):
+        load_settings(config=path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -27,6 +27,9 @@ class EscalationTimer(SQLModel, table=True):
     level: int
     round: int = 0
     current_level: int | None = None
+    reason: str = Field(
+        default="", sa_type=Text
+    )  # why the pending notification will be sent, for the timeline
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     version: int = 0
     claimed_by: str | None = None

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from bot.clock import Clock, utcnow
 from bot.domain import lifecycle
 from bot.errors import NotFoundError
+from bot.escalation import service as escalation
 from storage import queries
 from storage.db import Database
 from storage.tables import AlertGroup, AlertRecord, Incident, TimelineEvent
@@ -71,6 +72,7 @@ def acknowledge(db: Database, incident_id: int, *, actor: str, clock: Clock = ut
                 recorded_at=now,
                 data={"seconds_to_acknowledge": _seconds(incident.opened_at, now)},
             )
+            escalation.stop(session, incident_id, reason=f"acknowledged by {actor}", now=now)
         return incident
 
 
@@ -98,6 +100,7 @@ def resolve(
                 recorded_at=now,
                 data={"reason": reason} if reason else {},
             )
+            escalation.stop(session, incident_id, reason=f"resolved by {actor}", now=now)
         return incident
 
 

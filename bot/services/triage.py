@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -46,6 +47,19 @@ class TriageOutcome:
     touched: set[int] = field(default_factory=set)
 
 
+class EscalationHook(Protocol):
+    """Starts and stops escalation inside triage's transaction; may take heartbeat payloads
+    (such as Alertmanager's Watchdog) for itself, returning True so triage skips them."""
+
+    def payload_received(
+        self, session: Session, payload: WebhookPayload, *, received_at: datetime, now: datetime
+    ) -> bool: ...
+
+    def incident_opened(self, session: Session, incident: Incident, *, now: datetime) -> None: ...
+
+    def incident_resolved(self, session: Session, incident_id: int, *, now: datetime) -> None: ...
+
+
 @dataclass
 class _Context:
     session: Session
@@ -58,6 +72,7 @@ class _Context:
     outcome: TriageOutcome
     incident: Incident | None = None
     selector: RunbookSelector | None = None
+    escalation: EscalationHook | None = None
 
 
 def apply_payload(
@@ -69,8 +84,13 @@ def apply_payload(
     rules: Sequence[TriageRule],
     flap_window: timedelta,
     selector: RunbookSelector | None = None,
+    escalation: EscalationHook | None = None,
 ) -> TriageOutcome:
     """Apply one Alertmanager payload to the database, alert by alert."""
+    if escalation and escalation.payload_received(
+        session, payload, received_at=received_at, now=now
+    ):
+        return TriageOutcome()
     group = queries.lock_group(
         session,
         receiver=payload.receiver,
@@ -82,6 +102,7 @@ def apply_payload(
     ctx = _Context(session, group, payload, received_at, now, rules, flap_window, TriageOutcome())
     ctx.incident = incident
     ctx.selector = selector
+    ctx.escalation = escalation
     for alert in payload.alerts:
         _apply_alert(ctx, alert)
     for incident_id in sorted(ctx.outcome.touched):
@@ -183,6 +204,8 @@ def _incident_for_firing(ctx: _Context, alert: Alert) -> Incident:
             recorded_at=ctx.now,
             data={"reopen_count": latest.reopen_count},
         )
+        if ctx.escalation:
+            ctx.escalation.incident_opened(ctx.session, latest, now=ctx.now)
         ctx.outcome.reopened.append(latest.id)
         return latest
     return _open_incident(ctx, alert)
@@ -245,6 +268,8 @@ def _open_incident(ctx: _Context, alert: Alert) -> Incident:
             at=ctx.received_at,
             now=ctx.now,
         )
+    if ctx.escalation:
+        ctx.escalation.incident_opened(ctx.session, incident, now=ctx.now)
     ctx.outcome.opened.append(incident.id)
     return incident
 
@@ -356,6 +381,8 @@ def _resolve_if_quiet(ctx: _Context, incident_id: int) -> None:
         at=ctx.received_at,
         recorded_at=ctx.now,
     )
+    if ctx.escalation:
+        ctx.escalation.incident_resolved(ctx.session, incident_id, now=ctx.now)
     ctx.outcome.resolved.append(incident_id)
 
 
@@ -367,6 +394,7 @@ def process_pending(
     batch_size: int = 50,
     clock: Clock = utcnow,
     selector: RunbookSelector | None = None,
+    escalation: EscalationHook | None = None,
 ) -> tuple[int, TriageOutcome]:
     """Triage up to ``batch_size`` stored receipts; returns how many were taken."""
     total = TriageOutcome()
@@ -375,7 +403,9 @@ def process_pending(
         # One lock order for every replica: groups in key order, so no two deadlock.
         for receipt in sorted(receipts, key=lambda r: (r.receiver, r.group_key, r.id or 0)):
             now = clock()
-            outcome, error = _apply_receipt(session, receipt, rules, flap_window, now, selector)
+            outcome, error = _apply_receipt(
+                session, receipt, rules, flap_window, now, selector, escalation
+            )
             assert receipt.id is not None
             queries.mark_receipt(session, receipt.id, at=now, error=error)
             total.opened += outcome.opened
@@ -392,6 +422,7 @@ def _apply_receipt(
     flap_window: timedelta,
     now: datetime,
     selector: RunbookSelector | None = None,
+    escalation: EscalationHook | None = None,
 ) -> tuple[TriageOutcome, str | None]:
     try:
         payload = WebhookPayload.model_validate_json(receipt.body)
@@ -407,5 +438,6 @@ def _apply_receipt(
             rules=rules,
             flap_window=flap_window,
             selector=selector,
+            escalation=escalation,
         )
     return outcome, None

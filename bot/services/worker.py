@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.clock import Clock, utcnow
 from bot.domain.triage import TriageRule
 from bot.runbooks.service import RunbookSelector
-from bot.services.triage import TriageOutcome, process_pending
+from bot.services.triage import EscalationHook, TriageOutcome, process_pending
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ class TriageWorker:
         on_outcome: Callable[[TriageOutcome], None] | None = None,
         max_deferral: float = 5.0,
         selector: RunbookSelector | None = None,
+        escalation: EscalationHook | None = None,
     ) -> None:
         self._db = db
         self._rules = rules
@@ -44,6 +45,7 @@ class TriageWorker:
         self._ingest_under_load: Callable[[], bool] | None = None
         self._max_deferral = max_deferral
         self._selector = selector
+        self._escalation = escalation
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -91,6 +93,7 @@ class TriageWorker:
             batch_size=self._batch_size,
             clock=self._clock,
             selector=self._selector,
+            escalation=self._escalation,
         )
         if taken and self._on_outcome is not None:
             self._on_outcome(outcome)

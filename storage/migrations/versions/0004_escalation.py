@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("level", sa.Integer(), nullable=False),
         sa.Column("round", sa.Integer(), nullable=False),
         sa.Column("current_level", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("due_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("claimed_by", sa.String(), nullable=True),

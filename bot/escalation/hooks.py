@@ -1,0 +1,35 @@
+"""The escalation side of triage: what happens, in triage's transaction, to timers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.domain.alerts import WebhookPayload
+from bot.escalation import service, watchdog
+from bot.escalation.service import EscalationRules
+from storage.tables import Incident
+
+
+class TriageEscalation:
+    """Implements ``bot.services.triage.EscalationHook``."""
+
+    def __init__(self, rules: EscalationRules) -> None:
+        self.rules = rules
+
+    def payload_received(
+        self, session: Session, payload: WebhookPayload, *, received_at: datetime, now: datetime
+    ) -> bool:
+        config = self.rules.watchdog
+        if config.missing_after is None or not watchdog.is_heartbeat(payload, config):
+            return False
+        watchdog.record_arrival(session, payload, config=config, received_at=received_at, now=now)
+        return True
+
+    def incident_opened(self, session: Session, incident: Incident, *, now: datetime) -> None:
+        reason = "re-opened" if incident.reopen_count else "opened"
+        service.start(session, incident, rules=self.rules, now=now, reason=reason)
+
+    def incident_resolved(self, session: Session, incident_id: int, *, now: datetime) -> None:
+        service.stop(session, incident_id, reason="every alert resolved", now=now)

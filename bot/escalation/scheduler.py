@@ -1,0 +1,167 @@
+"""One APScheduler job that fires due escalation timers and checks the watchdog.
+
+The job runs on a short tick (for timers that other replicas or requests create) and is
+moved forward to the next due time whenever that comes sooner. The database does the
+claiming, so any number of replicas may run this job at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import socket
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.clock import Clock, utcnow
+from bot.escalation import service, watchdog
+from bot.escalation.notify import (
+    Delivery,
+    FanOut,
+    LogNotifier,
+    Notification,
+    Notifier,
+    WebhookNotifier,
+)
+from bot.escalation.service import EscalationRules
+from storage import queries_escalation as timers_q
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+JOB_ID = "escalation"
+
+
+def owner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class EscalationScheduler:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        rules: EscalationRules,
+        clock: Clock = utcnow,
+        tick: timedelta = timedelta(seconds=1),
+        notifiers: list[Notifier] | None = None,
+        batch_size: int = 200,
+        send_timeout: float = 60.0,
+    ) -> None:
+        self.db = db
+        self.rules = rules
+        self.owner = owner_name()
+        self._clock = clock
+        self._tick = max(tick.total_seconds(), 0.05)
+        self._fanout = FanOut(list(notifiers) if notifiers is not None else [LogNotifier()])
+        self._batch_size = batch_size
+        self._send_timeout = send_timeout
+        self._scheduler: AsyncIOScheduler | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
+        self._client: httpx.AsyncClient | None = None
+        self.fired = 0
+
+    def add_notifier(self, notifier: Notifier) -> None:
+        """Another channel (Slack) joins the log and the webhooks."""
+        self._fanout.notifiers = [*self._fanout.notifiers, notifier]
+
+    def add_webhooks(self, webhooks: WebhookNotifier) -> None:
+        self.add_notifier(webhooks)
+
+    def start(self, *, http: httpx.AsyncClient | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._client = http
+        scheduler = AsyncIOScheduler(event_loop=self._loop, timezone=UTC)
+        scheduler.add_job(
+            self._run,
+            "interval",
+            seconds=self._tick,
+            id=JOB_ID,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def stop(self) -> None:
+        """Stop waking; let a firing in progress finish its transaction."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        async with self._lock:
+            pass
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def poke(self) -> None:
+        """Look at the timers now; safe from any thread."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake_at, datetime.now(UTC))
+
+    def _wake_at(self, when: datetime) -> None:
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        job = scheduler.get_job(JOB_ID)
+        if job is not None and job.next_run_time is not None and when < job.next_run_time:
+            job.modify(next_run_time=when)
+
+    async def _run(self) -> None:
+        if self._lock.locked():
+            return
+        async with self._lock:
+            try:
+                await asyncio.to_thread(self.run_once)
+                upcoming = await asyncio.to_thread(self._next_due)
+            except SQLAlchemyError as exc:
+                log.warning("escalation timers not checked: database error: %s", exc)
+                return
+            except Exception:
+                log.exception("escalation timers not checked")
+                return
+        if upcoming is not None:
+            # The clock may be injected: translate "due in N seconds" into real time.
+            delay = max(0.0, (upcoming - self._clock()).total_seconds())
+            self._wake_at(datetime.now(UTC) + timedelta(seconds=delay))
+
+    def run_once(self) -> int:
+        """Fire everything due now and check the watchdog (in the calling thread)."""
+        fired = 0
+        while True:
+            taken = service.fire_due(
+                self.db,
+                rules=self.rules,
+                send=self._send,
+                owner=self.owner,
+                clock=self._clock,
+                limit=self._batch_size,
+            )
+            fired += taken
+            if taken < self._batch_size:
+                break
+        watchdog.check(self.db, rules=self.rules, now=self._clock())
+        self.fired += fired
+        return fired
+
+    def _next_due(self) -> datetime | None:
+        with self.db.session() as session:
+            return timers_q.next_due(session)
+
+    def _send(self, notification: Notification) -> list[Delivery]:
+        """Deliver from the firing thread through the event loop's adapters."""
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(self._fanout.notify(notification), self._loop)
+        try:
+            return future.result(timeout=self._send_timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            return [Delivery("notifier", ok=False, detail="timed out")]

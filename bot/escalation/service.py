@@ -1,0 +1,468 @@
+"""Escalation use cases: start, stop, restart, escalate and fire timers in the database.
+
+Functions taking a ``session`` run inside the caller's transaction (triage opening an
+incident, a person acknowledging it) so that the incident's state and its timer change
+together. ``fire_due`` claims due timers and, in the same transaction, sends the
+notification, records it and stores the next due time: a notification is sent only while
+the incident's row is locked and seen unacknowledged, so none goes out after an
+acknowledgement has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot.clock import Clock, utcnow
+from bot.config import Settings
+from bot.domain import escalation as policy_math
+from bot.domain import lifecycle
+from bot.domain.escalation import Level, Policy, Position, Target, TargetKind
+from bot.domain.schedules import OnCall, Override, Schedule, on_call
+from bot.durations import format_duration
+from bot.errors import ConflictError, NotFoundError
+from bot.escalation.config import WatchdogConfig, compile_schedules
+from bot.escalation.notify import Delivery, Notification
+from storage import queries
+from storage import queries_escalation as timers_q
+from storage.db import Database
+from storage.tables import Incident, TimelineEvent
+from storage.tables_escalation import EscalationTimer
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[Notification], list[Delivery]]
+COMMANDER_ROLE = "incident_commander"
+
+
+@dataclass(frozen=True)
+class EscalationRules:
+    """The compiled configuration escalation needs."""
+
+    policies: tuple[Policy, ...]
+    schedules: Mapping[str, Schedule]
+    roles: Mapping[str, tuple[Target, ...]]
+    watchdog: WatchdogConfig
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EscalationRules:
+        return cls(
+            policies=settings.escalation.compiled(),
+            schedules=compile_schedules(settings.schedules),
+            roles=settings.escalation.role_targets(),
+            watchdog=settings.escalation.watchdog,
+        )
+
+    def policy(self, name: str) -> Policy | None:
+        return next((p for p in self.policies if p.name == name), None)
+
+
+# --- inside another transaction -------------------------------------------------------
+
+
+def start(
+    session: Session, incident: Incident, *, rules: EscalationRules, now: datetime, reason: str
+) -> EscalationTimer | None:
+    """Begin (or begin again) an incident's escalation; its first level is due now."""
+    assert incident.id is not None
+    policy = policy_math.select_policy(
+        rules.policies, severity=incident.severity, service=incident.service
+    )
+    if policy is None:
+        log.info("incident %s: no escalation policy applies", incident.id)
+        return None
+    position = policy_math.first_position(policy, severity=incident.severity, now=now)
+    timer = session.get(EscalationTimer, incident.id)
+    if timer is None:
+        timer = EscalationTimer(
+            incident_id=incident.id, policy=policy.name, status="active", level=0, updated_at=now
+        )
+    timer.policy = policy.name
+    timer.current_level = None
+    _schedule(timer, position, status="active", reason=reason, now=now)
+    session.add(timer)
+    queries.add_event(
+        session,
+        incident_id=incident.id,
+        kind="escalation.started",
+        text=f"Escalation policy {policy.name} started at level {position.level + 1}",
+        actor="fireline",
+        at=now,
+        recorded_at=now,
+        data={"policy": policy.name, "level": position.level + 1, "reason": reason},
+    )
+    return timer
+
+
+def stop(session: Session, incident_id: int, *, reason: str, now: datetime) -> bool:
+    """Stop pending notifications; call it with the incident's row locked."""
+    timer = timers_q.lock_timer(session, incident_id)
+    if timer is None or timer.status not in timers_q.FIRING_STATUSES:
+        return False
+    _stop(session, timer, reason=reason, now=now, status="stopped")
+    return True
+
+
+def restart(
+    session: Session, incident: Incident, *, rules: EscalationRules, now: datetime, actor: str
+) -> None:
+    """Un-acknowledged: notify the level notified last again, now, and carry on."""
+    assert incident.id is not None
+    timer = timers_q.lock_timer(session, incident.id)
+    policy = rules.policy(timer.policy) if timer else None
+    if timer is None or policy is None:
+        start(session, incident, rules=rules, now=now, reason=f"un-acknowledged by {actor}")
+        return
+    position = policy_math.restart_at_current(
+        policy,
+        current=timer.current_level,
+        round=timer.round,
+        severity=incident.severity,
+        now=now,
+    )
+    _schedule(timer, position, status="active", reason=f"un-acknowledged by {actor}", now=now)
+    session.add(timer)
+
+
+def jump(
+    session: Session, incident: Incident, *, rules: EscalationRules, now: datetime, actor: str
+) -> Position:
+    """Escalate: the next level is due now. On an acknowledged incident it is notified
+    once and escalation stays stopped."""
+    assert incident.id is not None
+    timer = timers_q.lock_timer(session, incident.id)
+    policy = rules.policy(timer.policy) if timer else None
+    if timer is None or policy is None:
+        started = start(session, incident, rules=rules, now=now, reason=f"escalated by {actor}")
+        if started is None:
+            raise ConflictError("no escalation policy applies to this incident")
+        timer, policy = started, rules.policy(started.policy)
+        assert policy is not None
+    position = policy_math.escalate_now(
+        policy, current=timer.current_level, round=timer.round, now=now
+    )
+    status = "once" if incident.status == lifecycle.IncidentStatus.ACKNOWLEDGED else "active"
+    _schedule(timer, position, status=status, reason=f"escalated by {actor}", now=now)
+    session.add(timer)
+    return position
+
+
+def _schedule(
+    timer: EscalationTimer, position: Position, *, status: str, reason: str, now: datetime
+) -> None:
+    timer.status = status
+    timer.level = position.level
+    timer.round = position.round
+    timer.due_at = position.due_at
+    timer.reason = reason
+    timer.claimed_by = None
+    timer.version += 1
+    timer.updated_at = now
+
+
+def _stop(
+    session: Session, timer: EscalationTimer, *, reason: str, now: datetime, status: str
+) -> None:
+    timer.status = status
+    timer.due_at = None
+    timer.version += 1
+    timer.updated_at = now
+    session.add(timer)
+    queries.add_event(
+        session,
+        incident_id=timer.incident_id,
+        kind="escalation.stopped",
+        text=f"Escalation stopped: {reason}",
+        actor="fireline",
+        at=now,
+        recorded_at=now,
+        data={"reason": reason, "policy": timer.policy},
+    )
+
+
+# --- use cases with their own transaction ----------------------------------------------
+
+
+def _locked(session: Session, incident_id: int) -> Incident:
+    incident = queries.lock_incident(session, incident_id)
+    if incident is None:
+        raise NotFoundError(f"incident {incident_id} does not exist")
+    return incident
+
+
+def unacknowledge(
+    db: Database, incident_id: int, *, actor: str, rules: EscalationRules, clock: Clock = utcnow
+) -> Incident:
+    with db.write() as session:
+        incident = _locked(session, incident_id)
+        transition = lifecycle.unacknowledge(incident.status)
+        now = clock()
+        incident.status = transition.to.value
+        incident.acknowledged_at = None
+        incident.acknowledged_by = None
+        incident.updated_at = now
+        session.add(incident)
+        queries.add_event(
+            session,
+            incident_id=incident_id,
+            kind="incident.unacknowledged",
+            text=f"Un-acknowledged by {actor}",
+            actor=actor,
+            at=now,
+            recorded_at=now,
+        )
+        restart(session, incident, rules=rules, now=now, actor=actor)
+        return incident
+
+
+def escalate(
+    db: Database, incident_id: int, *, actor: str, rules: EscalationRules, clock: Clock = utcnow
+) -> Incident:
+    with db.write() as session:
+        incident = _locked(session, incident_id)
+        if incident.status == lifecycle.IncidentStatus.RESOLVED:
+            raise ConflictError("the incident is resolved; there is nobody left to escalate to")
+        jump(session, incident, rules=rules, now=clock(), actor=actor)
+        return incident
+
+
+# --- firing -----------------------------------------------------------------------------
+
+
+def fire_due(
+    db: Database,
+    *,
+    rules: EscalationRules,
+    send: Send,
+    owner: str,
+    clock: Clock = utcnow,
+    limit: int = 200,
+) -> int:
+    """Fire every claimable due timer (up to ``limit``) in one transaction."""
+    fired = 0
+    with db.write() as session:
+        now = clock()
+        ids = timers_q.due_incident_ids(session, now=now, limit=limit)
+        for incident in timers_q.claim_incidents(session, ids):
+            assert incident.id is not None
+            timer = timers_q.lock_timer(session, incident.id)
+            if timer is None or timer.status not in timers_q.FIRING_STATUSES:
+                continue
+            if timer.due_at is None or timer.due_at > now:
+                continue
+            fired += _fire(session, incident, timer, rules=rules, send=send, owner=owner, now=now)
+    return fired
+
+
+def _fire(
+    session: Session,
+    incident: Incident,
+    timer: EscalationTimer,
+    *,
+    rules: EscalationRules,
+    send: Send,
+    owner: str,
+    now: datetime,
+) -> int:
+    once = timer.status == "once"
+    if incident.status == lifecycle.IncidentStatus.RESOLVED or (
+        incident.status == lifecycle.IncidentStatus.ACKNOWLEDGED and not once
+    ):
+        _stop(
+            session, timer, reason=f"the incident is {incident.status}", now=now, status="stopped"
+        )
+        return 0
+    policy = rules.policy(timer.policy)
+    if policy is None:
+        reason = f"policy {timer.policy} is no longer configured"
+        _stop(session, timer, reason=reason, now=now, status="stopped")
+        return 0
+    index = min(timer.level, len(policy.levels) - 1)
+    level = policy.levels[index]
+    if timer.current_level is not None and index != timer.current_level:
+        queries.add_event(
+            session,
+            incident_id=timer.incident_id,
+            kind="escalation.level_changed",
+            text=f"Escalation moved from level {timer.current_level + 1} to {index + 1}: "
+            f"{timer.reason}",
+            actor="scheduler",
+            at=now,
+            recorded_at=now,
+            data={
+                "policy": policy.name,
+                "from": timer.current_level + 1,
+                "to": index + 1,
+                "reason": timer.reason,
+            },
+        )
+    notification = build_notification(
+        session, incident, policy, index, timer.round, rules=rules, now=now, reason=timer.reason
+    )
+    deliveries = send(notification)
+    queries.add_event(
+        session,
+        incident_id=timer.incident_id,
+        kind="escalation.notified",
+        text=notification.text,
+        actor="scheduler",
+        at=now,
+        recorded_at=now,
+        data={
+            "policy": policy.name,
+            "level": index + 1,
+            "round": timer.round,
+            "targets": list(notification.targets),
+            "users": list(notification.users),
+            "groups": list(notification.groups),
+            "webhooks": list(notification.webhooks),
+            "unresolved": list(notification.unresolved),
+            "channel": [d.channel for d in deliveries],
+            "deliveries": [d.as_data() for d in deliveries],
+            "due_at": timer.due_at.isoformat() if timer.due_at else None,
+            "reason": timer.reason,
+        },
+        dedupe_key=f"escalation.notified:{timer.version}",
+    )
+    timer.current_level = index
+    timer.claimed_by = owner
+    following = (
+        None
+        if once
+        else policy_math.after_notifying(policy, level=index, round=timer.round, now=now)
+    )
+    if following is None:
+        if once:
+            timer.status, timer.due_at = "stopped", None
+            timer.version += 1
+            timer.updated_at = now
+            session.add(timer)
+        else:
+            reason = f"policy {policy.name} exhausted after {policy.repeat + 1} round(s)"
+            _stop(session, timer, reason=reason, now=now, status="exhausted")
+        return 1
+    wait = format_duration(level.delay)
+    why = f"no acknowledgement within {wait}"
+    if following.round != timer.round:
+        why += f"; repeat {following.round} of {policy.repeat}"
+    _schedule(timer, following, status="active", reason=why, now=now)
+    session.add(timer)
+    return 1
+
+
+# --- who gets notified ----------------------------------------------------------------
+
+
+@dataclass
+class _Resolved:
+    users: list[str]
+    groups: list[str]
+    webhooks: list[str]
+    unresolved: list[str]
+
+
+def effective_schedule(
+    session: Session, rules: EscalationRules, name: str, *, now: datetime
+) -> Schedule:
+    schedule = rules.schedules.get(name)
+    if schedule is None:
+        raise NotFoundError(f"no schedule named {name!r}")
+    stored = timers_q.overrides_for(session, name, ending_after=now)
+    return schedule.with_overrides([Override(o.user, o.start_at, o.end_at) for o in stored])
+
+
+def who_is_on_call(session: Session, rules: EscalationRules, name: str, *, at: datetime) -> OnCall:
+    return on_call(effective_schedule(session, rules, name, now=at), at)
+
+
+def _commander(session: Session, incident_id: int) -> str | None:
+    query = (
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident_id)
+        .where(TimelineEvent.kind == "commander.assigned")
+        .order_by(col(TimelineEvent.id).desc())
+        .limit(1)
+    )
+    event = session.exec(query).first()
+    user = event.data.get("user") if event else None
+    return str(user) if user else None
+
+
+def _resolve(
+    session: Session,
+    target: Target,
+    out: _Resolved,
+    *,
+    rules: EscalationRules,
+    incident_id: int,
+    now: datetime,
+) -> None:
+    if target.kind is TargetKind.USER:
+        out.users.append(target.name)
+    elif target.kind is TargetKind.GROUP:
+        out.groups.append(target.name)
+    elif target.kind is TargetKind.WEBHOOK:
+        out.webhooks.append(target.name)
+    elif target.kind is TargetKind.SCHEDULE:
+        who = (
+            who_is_on_call(session, rules, target.name, at=now)
+            if (target.name in rules.schedules)
+            else None
+        )
+        if who is not None and who.user:
+            out.users.append(who.user)
+        else:
+            out.unresolved.append(str(target))
+    else:
+        commander = _commander(session, incident_id) if target.name == COMMANDER_ROLE else None
+        if commander:
+            out.users.append(commander)
+            return
+        mapped = rules.roles.get(target.name, ())
+        if not mapped:
+            out.unresolved.append(str(target))
+        for inner in mapped:
+            _resolve(session, inner, out, rules=rules, incident_id=incident_id, now=now)
+
+
+def build_notification(
+    session: Session,
+    incident: Incident,
+    policy: Policy,
+    index: int,
+    round: int,
+    *,
+    rules: EscalationRules,
+    now: datetime,
+    reason: str = "",
+) -> Notification:
+    assert incident.id is not None
+    level: Level = policy.levels[index]
+    out = _Resolved([], [], [], [])
+    for target in level.targets:
+        _resolve(session, target, out, rules=rules, incident_id=incident.id, now=now)
+    names = [*(f"<@{u}>" for u in out.users), *(f"<!subteam^{g}>" for g in out.groups)]
+    who = ", ".join(names) or "nobody resolved"
+    text = (
+        f"[{incident.severity}] {incident.title}: level {index + 1} of {policy.name} "
+        f"notifies {who}" + (f" ({reason})" if reason else "")
+    )
+    return Notification(
+        incident_id=incident.id,
+        title=incident.title,
+        severity=incident.severity,
+        policy=policy.name,
+        level=index + 1,
+        round=round,
+        targets=tuple(str(t) for t in level.targets),
+        users=tuple(dict.fromkeys(out.users)),
+        groups=tuple(dict.fromkeys(out.groups)),
+        webhooks=tuple(dict.fromkeys(out.webhooks)),
+        text=text,
+        at=now,
+        unresolved=tuple(out.unresolved),
+    )

@@ -1,0 +1,84 @@
+"""Queries for escalation timers, on-call overrides and heartbeats.
+
+Lock order, everywhere: the incident row first, then its timer row. The firing path takes
+incident rows with ``SKIP LOCKED``, so it never waits on a person's acknowledgement and
+never deadlocks with it; on SQLite the single write connection serialises both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from storage.tables import Incident
+from storage.tables_escalation import EscalationTimer, Heartbeat, OnCallOverride
+
+FIRING_STATUSES = ("active", "once")
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def due_incident_ids(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Incidents whose timer is due, most overdue first (not locked: see claim_incidents)."""
+    query = (
+        select(EscalationTimer.incident_id)
+        .where(col(EscalationTimer.status).in_(FIRING_STATUSES))
+        .where(col(EscalationTimer.due_at) <= now)
+        .order_by(col(EscalationTimer.due_at), col(EscalationTimer.incident_id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def claim_incidents(session: Session, ids: Sequence[int]) -> list[Incident]:
+    """Lock these incidents, skipping any another transaction holds; in id order."""
+    if not ids:
+        return []
+    query = select(Incident).where(col(Incident.id).in_(ids)).order_by(col(Incident.id))
+    if _is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    return list(session.exec(query))
+
+
+def lock_timer(session: Session, incident_id: int) -> EscalationTimer | None:
+    """The timer row, locked; call it only while holding the incident's lock."""
+    query = select(EscalationTimer).where(EscalationTimer.incident_id == incident_id)
+    if _is_postgres(session):
+        query = query.with_for_update()
+    return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+def next_due(session: Session) -> datetime | None:
+    query = select(func.min(EscalationTimer.due_at)).where(
+        col(EscalationTimer.status).in_(FIRING_STATUSES)
+    )
+    value: datetime | None = session.exec(query).one()
+    return value
+
+
+def overrides_for(
+    session: Session, schedule: str | None, *, ending_after: datetime
+) -> list[OnCallOverride]:
+    query = select(OnCallOverride).where(col(OnCallOverride.end_at) > ending_after)
+    if schedule is not None:
+        query = query.where(OnCallOverride.schedule == schedule)
+    return list(session.exec(query.order_by(col(OnCallOverride.id))))
+
+
+def lock_heartbeat(session: Session, name: str, *, now: datetime) -> Heartbeat:
+    """The heartbeat row, created (seen ``now``) if new, and locked."""
+    stmt = (pg_insert if _is_postgres(session) else sqlite_insert)(Heartbeat).values(
+        name=name, last_seen_at=now
+    )
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+    query = select(Heartbeat).where(Heartbeat.name == name)
+    if _is_postgres(session):
+        query = query.with_for_update()
+    return session.exec(query.execution_options(populate_existing=True)).one()

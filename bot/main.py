@@ -12,6 +12,10 @@ from actions.registry import default_registry
 from bot import api, health, metrics, webhook
 from bot.clock import Clock, utcnow
 from bot.config import Settings
+from bot.escalation import api as escalation_api
+from bot.escalation.hooks import TriageEscalation
+from bot.escalation.scheduler import EscalationScheduler
+from bot.escalation.service import EscalationRules
 from bot.metrics import Metrics
 from bot.postmortem import api as postmortem_api
 from bot.runbooks import api as runbooks_api
@@ -34,6 +38,15 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         trusted_dirs=settings.trusted_runbook_dirs,
         clock=clock,
     )
+    escalation_rules = EscalationRules.from_settings(settings)
+    escalation = EscalationScheduler(
+        db,
+        rules=escalation_rules,
+        clock=clock,
+        tick=settings.escalation.tick,
+        webhooks=settings.escalation.webhooks,
+        secrets=settings.secrets,
+    )
     triage = TriageWorker(
         db,
         rules=settings.triage.compiled(),
@@ -41,6 +54,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         batch_size=settings.triage_batch_size,
         clock=clock,
         selector=LibrarySelector(lambda: runbooks.index),
+        escalation=TriageEscalation(escalation_rules) if settings.escalation.enabled else None,
     )
     writer = ReceiptWriter(db, batch_size=settings.ingest_batch_size, on_commit=triage.poke)
     triage.defer_while(writer.under_load)
@@ -52,6 +66,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         clock=clock,
         metrics=Metrics(db),
         runbooks=runbooks,
+        escalation=escalation,
     )
 
 
@@ -70,9 +85,12 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         runtime.runbooks.start(settings.runbook_reload_interval)
         runtime.writer.start()
         runtime.triage.start()
+        if settings.escalation.enabled:
+            runtime.escalation.start()
         try:
             yield
         finally:
+            await runtime.escalation.stop()
             await runtime.runbooks.stop()
             await runtime.triage.stop()
             runtime.writer.stop()
@@ -89,5 +107,6 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(api.router)
     app.include_router(postmortem_api.router)
     app.include_router(runbooks_api.router)
+    app.include_router(escalation_api.router)
     app.include_router(metrics.router)
     return app

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.escalation.scheduler import EscalationScheduler
 from bot.metrics import Metrics
 from bot.runbooks.loader import RunbookLibrary
 from bot.services.ingest import ReceiptWriter
@@ -22,3 +23,4 @@ class Runtime:
     clock: Clock
     metrics: Metrics
     runbooks: RunbookLibrary
+    escalation: EscalationScheduler

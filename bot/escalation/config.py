@@ -177,8 +177,12 @@ def _seed_policy() -> PolicyConfig:
 
 
 class EscalationConfig(BaseModel):
+    """Escalation runs when the config file has an ``escalation`` section (even an empty
+    one, which means the seed policy); without one, incidents are not escalated."""
+
     model_config = ConfigDict(extra="forbid")
 
+    enabled: bool = True
     policies: list[PolicyConfig] = Field(default_factory=lambda: [_seed_policy()])
     roles: dict[str, list[TargetConfig]] = Field(default_factory=dict)
     webhooks: dict[str, WebhookConfig] = Field(default_factory=dict)
@@ -215,8 +219,12 @@ class EscalationConfig(BaseModel):
                     f"escalation.{where}: no schedule named {target.schedule!r} under schedules"
                 )
 
+    @classmethod
+    def absent(cls) -> EscalationConfig:
+        return cls(enabled=False)
+
     def compiled(self) -> tuple[Policy, ...]:
-        return tuple(p.to_policy() for p in self.policies)
+        return tuple(p.to_policy() for p in self.policies) if self.enabled else ()
 
     def role_targets(self) -> dict[str, tuple[Target, ...]]:
         return {r: tuple(t.to_target() for t in ts) for r, ts in self.roles.items()}

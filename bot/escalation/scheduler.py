@@ -13,14 +13,17 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from pydantic import SecretStr
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock, utcnow
 from bot.escalation import service, watchdog
+from bot.escalation.config import WebhookConfig
 from bot.escalation.notify import (
     Delivery,
     FanOut,
@@ -52,6 +55,8 @@ class EscalationScheduler:
         notifiers: list[Notifier] | None = None,
         batch_size: int = 200,
         send_timeout: float = 60.0,
+        webhooks: Mapping[str, WebhookConfig] | None = None,
+        secrets: Mapping[str, SecretStr] | None = None,
     ) -> None:
         self.db = db
         self.rules = rules
@@ -65,18 +70,22 @@ class EscalationScheduler:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._client: httpx.AsyncClient | None = None
+        self._webhooks = dict(webhooks or {})
+        self._secrets = dict(secrets or {})
         self.fired = 0
 
     def add_notifier(self, notifier: Notifier) -> None:
         """Another channel (Slack) joins the log and the webhooks."""
         self._fanout.notifiers = [*self._fanout.notifiers, notifier]
 
-    def add_webhooks(self, webhooks: WebhookNotifier) -> None:
-        self.add_notifier(webhooks)
-
-    def start(self, *, http: httpx.AsyncClient | None = None) -> None:
+    def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._client = http
+        if self._webhooks and self._client is None:
+            # The one client for outbound escalation webhooks, closed in stop().
+            self._client = httpx.AsyncClient(follow_redirects=False)
+            self.add_notifier(
+                WebhookNotifier(self._client, self._webhooks, self._secrets, clock=self._clock)
+            )
         scheduler = AsyncIOScheduler(event_loop=self._loop, timezone=UTC)
         scheduler.add_job(
             self._run,
@@ -88,6 +97,9 @@ class EscalationScheduler:
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),
         )
+        # A run that outlasts the tick makes APScheduler skip the next one with a warning;
+        # that is expected (the skipped run has nothing left to do), so keep it quiet.
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         scheduler.start()
         self._scheduler = scheduler
 

@@ -99,11 +99,20 @@ def start(
 
 
 def stop(session: Session, incident_id: int, *, reason: str, now: datetime) -> bool:
-    """Stop pending notifications; call it with the incident's row locked."""
+    """Stop pending notifications; call it with the incident's row locked.
+
+    No timeline event: the acknowledgement or resolution that stops escalation is one; the
+    timer row keeps the reason.
+    """
     timer = timers_q.lock_timer(session, incident_id)
     if timer is None or timer.status not in timers_q.FIRING_STATUSES:
         return False
-    _stop(session, timer, reason=reason, now=now, status="stopped")
+    timer.status = "stopped"
+    timer.due_at = None
+    timer.reason = reason
+    timer.version += 1
+    timer.updated_at = now
+    session.add(timer)
     return True
 
 

@@ -10,7 +10,7 @@ from bot.config import load_settings
 from bot.domain.escalation import TargetKind, ladder
 from bot.domain.schedules import on_call
 from bot.errors import ConfigError
-from bot.escalation.config import compile_schedules
+from bot.escalation.config import EscalationConfig, compile_schedules
 
 GOOD = """\
 schedules:
@@ -64,7 +64,8 @@ def test_a_full_file_compiles(tmp_path):
 
 
 def test_default_policy_is_the_seed_workflow():
-    (policy,) = load_settings().escalation.compiled()
+    assert load_settings().escalation.compiled() == ()  # no section: no escalation
+    (policy,) = EscalationConfig().compiled()
     minutes = [
         (p.due_at - datetime(2026, 1, 1, tzinfo=UTC)) / timedelta(minutes=1)
         for p, _ in ladder(policy, severity="SEV2", start=datetime(2026, 1, 1, tzinfo=UTC))

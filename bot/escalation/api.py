@@ -1,0 +1,137 @@
+"""Escalation and on-call routes: un-acknowledge, escalate, who is on call, overrides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from bot.api import ActorIn, IncidentOut
+from bot.deps import ApiAuth, RuntimeDep
+from bot.errors import ConflictError, NotFoundError
+from bot.escalation import service
+from bot.escalation.oncall import add_override, on_call_now
+from bot.runtime import Runtime
+
+router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["escalation"])
+
+
+class OnCallOut(BaseModel):
+    schedule: str
+    user: str | None
+    source: str
+    until: datetime | None
+    at: datetime
+
+
+class OverrideIn(BaseModel):
+    user: str = Field(min_length=1, max_length=200)
+    start: AwareDatetime
+    end: AwareDatetime
+    actor: str = Field(default="api", min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OverrideIn:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class OverrideOut(BaseModel):
+    id: int
+    schedule: str
+    user: str
+    start: datetime
+    end: datetime
+    created_by: str
+
+
+async def _call(call: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return await run_in_threadpool(call, *args, **kwargs)
+    except NotFoundError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    except ConflictError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+
+
+@router.post("/incidents/{incident_id}/unacknowledge", response_model=IncidentOut)
+async def unacknowledge(
+    incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
+) -> IncidentOut:
+    escalation = runtime.escalation
+    incident = await _call(
+        service.unacknowledge,
+        runtime.db,
+        incident_id,
+        actor=(body or ActorIn()).actor,
+        rules=escalation.rules,
+        clock=runtime.clock,
+    )
+    escalation.poke()
+    return IncidentOut.of(incident)
+
+
+@router.post("/incidents/{incident_id}/escalate", response_model=IncidentOut)
+async def escalate(
+    incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
+) -> IncidentOut:
+    escalation = runtime.escalation
+    incident = await _call(
+        service.escalate,
+        runtime.db,
+        incident_id,
+        actor=(body or ActorIn()).actor,
+        rules=escalation.rules,
+        clock=runtime.clock,
+    )
+    escalation.poke()
+    return IncidentOut.of(incident)
+
+
+def _at(runtime: Runtime, at: datetime | None) -> datetime:
+    if at is not None and at.tzinfo is None:
+        raise HTTPException(status_code=422, detail="at needs a zone, such as Z or +01:00")
+    return at or runtime.clock()
+
+
+@router.get("/oncall", response_model=list[OnCallOut])
+async def oncall(
+    runtime: RuntimeDep,
+    schedule: Annotated[str | None, Query()] = None,
+    at: Annotated[datetime | None, Query()] = None,
+) -> list[OnCallOut]:
+    when = _at(runtime, at)
+    answers = await _call(
+        on_call_now, runtime.db, runtime.escalation.rules, schedule=schedule, at=when
+    )
+    return [
+        OnCallOut(schedule=a.schedule, user=a.user, source=a.source, until=a.until, at=when)
+        for a in answers
+    ]
+
+
+@router.post("/schedules/{name}/overrides", response_model=OverrideOut, status_code=201)
+async def create_override(name: str, body: OverrideIn, runtime: RuntimeDep) -> OverrideOut:
+    row = await _call(
+        add_override,
+        runtime.db,
+        runtime.escalation.rules,
+        schedule=name,
+        user=body.user,
+        start=body.start,
+        end=body.end,
+        actor=body.actor,
+        clock=runtime.clock,
+    )
+    return OverrideOut(
+        id=row.id,
+        schedule=row.schedule,
+        user=row.user,
+        start=row.start_at,
+        end=row.end_at,
+        created_by=row.created_by,
+    )

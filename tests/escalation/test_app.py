@@ -1,0 +1,129 @@
+"""Escalation through the running service: triage, the scheduler job, the routes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.escalation.httpserver import http_server
+from tests.support import alert, payload, running_app, settle
+
+CONFIG = """\
+schedules:
+  - name: primary
+    zone: Europe/Berlin
+    layers:
+      - members: [U1]
+        length: daily
+        start: 2020-01-01
+escalation:
+  tick: 200ms
+  policies:
+    - name: default
+      levels:
+        - targets: [{{schedule: primary}}, {{webhook: hook}}]
+          delay: 1h
+        - targets: [{{user: USENIOR}}]
+          delay: 1h
+  webhooks:
+    hook: {{url: "{url}/hook", attempts: 3}}
+"""
+
+
+async def notified(client: Any, incident_id: int, count: int) -> list[dict[str, Any]]:
+    for _ in range(200):
+        timeline = (await client.get(f"/api/incidents/{incident_id}/timeline")).json()
+        events = [e for e in timeline if e["kind"] == "escalation.notified"]
+        if len(events) >= count:
+            return events
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"expected {count} escalation.notified events, got {len(events)}")
+
+
+async def test_escalation_end_to_end(make_settings, tmp_path):
+    with http_server([500]) as server:
+        config = tmp_path / "fireline.yml"
+        config.write_text(CONFIG.format(url=server.url))
+        settings = make_settings(config=config)
+        async with running_app(settings) as (app, client):
+            body = payload([alert(labels={"severity": "warning"})])
+            assert (await client.post("/webhooks/alertmanager", json=body)).status_code == 200
+            await settle(app)
+            (incident,) = (await client.get("/api/incidents")).json()["items"]
+            incident_id = incident["id"]
+
+            (first,) = await notified(client, incident_id, 1)
+            assert first["data"]["level"] == 1
+            assert first["data"]["users"] == ["U1"]
+            (delivery,) = [d for d in first["data"]["deliveries"] if d["channel"] == "webhook:hook"]
+            assert [a["status_code"] for a in delivery["attempts"]] == [500, 200]
+            assert server.requests[-1]["json"]["incident_id"] == incident_id
+
+            ack = await client.post(f"/api/incidents/{incident_id}/acknowledge", json={})
+            assert ack.json()["status"] == "acknowledged"
+            unack = await client.post(
+                f"/api/incidents/{incident_id}/unacknowledge", json={"actor": "ann"}
+            )
+            assert unack.status_code == 200
+            assert unack.json()["status"] == "open"
+            second = (await notified(client, incident_id, 2))[-1]
+            assert (second["data"]["level"], second["data"]["reason"]) == (
+                1,
+                "un-acknowledged by ann",
+            )
+
+            up = await client.post(f"/api/incidents/{incident_id}/escalate", json={"actor": "bo"})
+            assert up.status_code == 200
+            third = (await notified(client, incident_id, 3))[-1]
+            assert (third["data"]["level"], third["data"]["users"]) == (2, ["USENIOR"])
+
+            resolved = await client.post(f"/api/incidents/{incident_id}/resolve", json={})
+            assert resolved.json()["status"] == "resolved"
+            again = await client.post(f"/api/incidents/{incident_id}/escalate", json={})
+            assert again.status_code == 409
+            assert (await client.post("/api/incidents/999/escalate", json={})).status_code == 404
+
+
+async def test_oncall_and_overrides(make_settings, tmp_path):
+    config = tmp_path / "fireline.yml"
+    config.write_text(CONFIG.format(url="http://127.0.0.1:9"))
+    async with running_app(make_settings(config=config)) as (_app, client):
+        (answer,) = (await client.get("/api/oncall")).json()
+        assert (answer["schedule"], answer["user"], answer["source"]) == (
+            "primary",
+            "U1",
+            "layer 1",
+        )
+        now = datetime.now(UTC)
+        created = await client.post(
+            "/api/schedules/primary/overrides",
+            json={
+                "user": "UOVR",
+                "start": (now - timedelta(minutes=1)).isoformat(),
+                "end": (now + timedelta(hours=1)).isoformat(),
+                "actor": "ann",
+            },
+        )
+        assert created.status_code == 201
+        assert created.json()["created_by"] == "ann"
+        (answer,) = (await client.get("/api/oncall", params={"schedule": "primary"})).json()
+        assert (answer["user"], answer["source"]) == ("UOVR", "override")
+        later = (now + timedelta(hours=2)).isoformat()
+        (answer,) = (await client.get("/api/oncall", params={"at": later})).json()
+        assert answer["user"] == "U1"
+        assert (await client.get("/api/oncall", params={"schedule": "nope"})).status_code == 404
+        bad = await client.post(
+            "/api/schedules/primary/overrides",
+            json={"user": "U", "start": now.isoformat(), "end": now.isoformat()},
+        )
+        assert bad.status_code == 422
+        missing = await client.post(
+            "/api/schedules/nope/overrides",
+            json={
+                "user": "U",
+                "start": now.isoformat(),
+                "end": (now + timedelta(hours=1)).isoformat(),
+            },
+        )
+        assert missing.status_code == 404

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, NotFoundError
+from bot.escalation.cli import oncall
 from bot.logs import configure_logging
 from bot.runbooks.cli import runbooks_app
 from bot.services import incidents as incident_service
@@ -28,6 +29,7 @@ app.add_typer(incidents_app, name="incidents")
 followups_app = typer.Typer(help="Follow-up items incidents leave behind.", no_args_is_help=True)
 app.add_typer(followups_app, name="followups")
 app.add_typer(runbooks_app, name="runbooks")
+app.command("oncall")(oncall)
 
 console = Console()
 errors = Console(stderr=True)

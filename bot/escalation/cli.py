@@ -1,0 +1,85 @@
+"""``fireline oncall [SCHEDULE] [--at TIME]``: who is on call, overrides included."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.clock import utcnow
+from bot.config import load_settings
+from bot.domain.schedules import OnCall, on_call
+from bot.errors import ConfigError, NotFoundError
+from bot.escalation.config import parse_instant
+from bot.escalation.oncall import on_call_now
+from bot.escalation.service import EscalationRules
+from storage.db import Database
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def oncall(
+    schedule: Annotated[str | None, typer.Argument(help="Schedule name (default: all).")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="An instant such as 2026-03-29T09:00:00+02:00.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Who is on call now (or at --at), with the overrides stored in the database."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    try:
+        when = parse_instant(at) if at else utcnow()
+    except ValueError as exc:
+        errors.print(f"--at: {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    rules = EscalationRules.from_settings(settings)
+    if schedule is not None and schedule not in rules.schedules:
+        known = ", ".join(sorted(rules.schedules)) or "none configured"
+        errors.print(f"no schedule named {schedule!r} (schedules: {known})", highlight=False)
+        raise typer.Exit(1)
+    db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    try:
+        answers = on_call_now(db, rules, schedule=schedule, at=when)
+    except SQLAlchemyError as exc:
+        errors.print(
+            f"[yellow]overrides in the database not read ({type(exc).__name__}); "
+            "showing the config file's schedules only[/yellow]"
+        )
+        names = [schedule] if schedule else sorted(rules.schedules)
+        answers = [on_call(rules.schedules[name], when) for name in names]
+    except NotFoundError as exc:
+        errors.print(str(exc), highlight=False)
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+    _print(answers, when.isoformat(), as_json)
+
+
+def _print(answers: list[OnCall], at: str, as_json: bool) -> None:
+    if as_json:
+        rows = [
+            {
+                "schedule": a.schedule,
+                "user": a.user,
+                "source": a.source,
+                "until": a.until.isoformat() if a.until else None,
+                "at": at,
+            }
+            for a in answers
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("schedule", "on call", "from", "until (UTC)", title=f"On call at {at}")
+    for a in answers:
+        until = a.until.strftime("%Y-%m-%d %H:%M") if a.until else ""
+        table.add_row(a.schedule, a.user or "nobody", a.source, until)
+    console.print(table)

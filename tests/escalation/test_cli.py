@@ -1,0 +1,60 @@
+"""``fireline oncall`` against a migrated database with an override stored in it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from typer.testing import CliRunner
+
+from bot.cli import app
+from storage.tables_escalation import OnCallOverride
+
+CONFIG = """\
+schedules:
+  - name: primary
+    zone: America/New_York
+    layers:
+      - {members: [ann, bob], length: weekly, handoff: "09:00", start: 2026-03-02}
+escalation: {}
+"""
+
+
+def run(monkeypatch, tmp_path, database_url, *args: str):
+    config = tmp_path / "fireline.yml"
+    config.write_text(CONFIG)
+    monkeypatch.setenv("FIRELINE_CONFIG", str(config))
+    monkeypatch.setenv("FIRELINE_DATABASE_URL", database_url)
+    return CliRunner().invoke(app, ["oncall", *args])
+
+
+def test_oncall_at_a_time_after_the_dst_change(monkeypatch, tmp_path, database_url):
+    result = run(
+        monkeypatch, tmp_path, database_url, "primary", "--at", "2026-03-09T13:00Z", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    (answer,) = json.loads(result.stdout)
+    assert (answer["user"], answer["until"]) == ("bob", "2026-03-16T13:00:00+00:00")
+
+
+def test_oncall_merges_overrides_from_the_database(monkeypatch, tmp_path, database_url, db):
+    with db.write() as session:
+        session.add(
+            OnCallOverride(
+                schedule="primary",
+                user="zoe",
+                start_at=datetime(2026, 3, 9, 12, tzinfo=UTC),
+                end_at=datetime(2026, 3, 9, 14, tzinfo=UTC),
+                created_by="ann",
+                created_at=datetime(2026, 3, 1, tzinfo=UTC),
+            )
+        )
+    result = run(monkeypatch, tmp_path, database_url, "--at", "2026-03-09T13:30:00Z", "--json")
+    assert result.exit_code == 0, result.output
+    (answer,) = json.loads(result.stdout)
+    assert (answer["user"], answer["source"]) == ("zoe", "override")
+
+
+def test_unknown_schedule_and_bad_time(monkeypatch, tmp_path, database_url):
+    assert run(monkeypatch, tmp_path, database_url, "nope").exit_code == 1
+    assert run(monkeypatch, tmp_path, database_url, "--at", "tuesday").exit_code == 2

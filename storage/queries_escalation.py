@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.tables import Incident
+from storage.tables import Incident, TimelineEvent
 from storage.tables_escalation import EscalationTimer, Heartbeat, OnCallOverride
 
 FIRING_STATUSES = ("active", "once")
@@ -53,6 +54,29 @@ def lock_timer(session: Session, incident_id: int) -> EscalationTimer | None:
     if _is_postgres(session):
         query = query.with_for_update()
     return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+def lock_timers(session: Session, incident_ids: Sequence[int]) -> dict[int, EscalationTimer]:
+    """Timer rows of these incidents, locked; call it only while holding their locks."""
+    if not incident_ids:
+        return {}
+    query = (
+        select(EscalationTimer)
+        .where(col(EscalationTimer.incident_id).in_(incident_ids))
+        .order_by(col(EscalationTimer.incident_id))
+    )
+    if _is_postgres(session):
+        query = query.with_for_update()
+    rows = session.exec(query.execution_options(populate_existing=True))
+    return {row.incident_id: row for row in rows}
+
+
+def append_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Many timeline events in one statement; a repeated dedupe key fails the transaction."""
+    if rows:
+        # Core, not the ORM's bulk path, which sends one INSERT per row here.
+        table = TimelineEvent.__table__  # type: ignore[attr-defined]
+        session.connection().execute(insert(table), list(rows))
 
 
 def next_due(session: Session) -> datetime | None:

@@ -69,6 +69,8 @@ class EscalationScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
+        self._again = False
+        self._stopping = False
         self._client: httpx.AsyncClient | None = None
         self._webhooks = dict(webhooks or {})
         self._secrets = dict(secrets or {})
@@ -92,24 +94,29 @@ class EscalationScheduler:
             "interval",
             seconds=self._tick,
             id=JOB_ID,
-            max_instances=1,
+            # A wake-up may arrive while a run is finishing; _run folds it into that run.
+            max_instances=3,
             coalesce=True,
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),
         )
-        # A run that outlasts the tick makes APScheduler skip the next one with a warning;
-        # that is expected (the skipped run has nothing left to do), so keep it quiet.
-        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         scheduler.start()
         self._scheduler = scheduler
 
     async def stop(self) -> None:
-        """Stop waking; let a firing in progress finish its transaction."""
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        """Stop waking; let a firing in progress finish its transaction and deliveries.
+
+        APScheduler's shutdown cancels running jobs, so the job is paused and the run in
+        progress awaited first.
+        """
+        self._stopping = True
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.pause()
         async with self._lock:
             pass
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -128,18 +135,28 @@ class EscalationScheduler:
             job.modify(next_run_time=when)
 
     async def _run(self) -> None:
+        if self._stopping:
+            return
         if self._lock.locked():
+            self._again = True  # the run in progress looks once more before it ends
             return
         async with self._lock:
-            try:
-                await asyncio.to_thread(self.run_once)
-                upcoming = await asyncio.to_thread(self._next_due)
-            except SQLAlchemyError as exc:
-                log.warning("escalation timers not checked: database error: %s", exc)
-                return
-            except Exception:
-                log.exception("escalation timers not checked")
-                return
+            while True:
+                self._again = False
+                try:
+                    fired = await asyncio.to_thread(self.run_once)
+                    upcoming = await asyncio.to_thread(self._next_due)
+                except SQLAlchemyError as exc:
+                    log.warning("escalation timers not checked: database error: %s", exc)
+                    return
+                except Exception:
+                    log.exception("escalation timers not checked")
+                    return
+                # More fell due while this run fired: take them now rather than on a wake-up
+                # APScheduler would skip while this run is still going.
+                due_now = upcoming is not None and upcoming <= self._clock()
+                if self._stopping or not (self._again or (fired and due_now)):
+                    break
         if upcoming is not None:
             # The clock may be injected: translate "due in N seconds" into real time.
             delay = max(0.0, (upcoming - self._clock()).total_seconds())

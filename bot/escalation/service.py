@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -173,23 +174,44 @@ def _schedule(
     timer.updated_at = now
 
 
+def _event(
+    incident_id: int,
+    kind: str,
+    text: str,
+    *,
+    actor: str,
+    now: datetime,
+    data: dict[str, Any],
+    dedupe_key: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "incident_id": incident_id,
+        "kind": kind,
+        "text": text,
+        "actor": actor,
+        "at": now,
+        "recorded_at": now,
+        "data": data,
+        "dedupe_key": dedupe_key,
+    }
+
+
 def _stop(
-    session: Session, timer: EscalationTimer, *, reason: str, now: datetime, status: str
+    timer: EscalationTimer, events: list[dict[str, Any]], *, reason: str, now: datetime, status: str
 ) -> None:
     timer.status = status
     timer.due_at = None
     timer.version += 1
     timer.updated_at = now
-    session.add(timer)
-    queries.add_event(
-        session,
-        incident_id=timer.incident_id,
-        kind="escalation.stopped",
-        text=f"Escalation stopped: {reason}",
-        actor="fireline",
-        at=now,
-        recorded_at=now,
-        data={"reason": reason, "policy": timer.policy},
+    events.append(
+        _event(
+            timer.incident_id,
+            "escalation.stopped",
+            f"Escalation stopped: {reason}",
+            actor="fireline",
+            now=now,
+            data={"reason": reason, "policy": timer.policy},
+        )
     )
 
 
@@ -251,19 +273,30 @@ def fire_due(
     clock: Clock = utcnow,
     limit: int = 200,
 ) -> int:
-    """Fire every claimable due timer (up to ``limit``) in one transaction."""
+    """Fire every claimable due timer (up to ``limit``) in one transaction.
+
+    Incidents are locked first (skipping those another transaction holds), then their
+    timers, the same order a person's acknowledgement takes; the timers are checked again
+    under the lock. Timeline events are written together at the end of the batch.
+    """
     fired = 0
     with db.write() as session:
         now = clock()
         ids = timers_q.due_incident_ids(session, now=now, limit=limit)
-        for incident in timers_q.claim_incidents(session, ids):
-            assert incident.id is not None
-            timer = timers_q.lock_timer(session, incident.id)
+        incidents = timers_q.claim_incidents(session, ids)
+        timers = timers_q.lock_timers(session, [i.id for i in incidents if i.id is not None])
+        events: list[dict[str, Any]] = []
+        for incident in incidents:
+            timer = timers.get(incident.id or 0)
             if timer is None or timer.status not in timers_q.FIRING_STATUSES:
                 continue
             if timer.due_at is None or timer.due_at > now:
                 continue
-            fired += _fire(session, incident, timer, rules=rules, send=send, owner=owner, now=now)
+            fired += _fire(
+                session, incident, timer, events, rules=rules, send=send, owner=owner, now=now
+            )
+        session.add_all(timers.values())
+        timers_q.append_events(session, events)
     return fired
 
 
@@ -271,6 +304,7 @@ def _fire(
     session: Session,
     incident: Incident,
     timer: EscalationTimer,
+    events: list[dict[str, Any]],
     *,
     rules: EscalationRules,
     send: Send,
@@ -281,46 +315,42 @@ def _fire(
     if incident.status == lifecycle.IncidentStatus.RESOLVED or (
         incident.status == lifecycle.IncidentStatus.ACKNOWLEDGED and not once
     ):
-        _stop(
-            session, timer, reason=f"the incident is {incident.status}", now=now, status="stopped"
-        )
+        _stop(timer, events, reason=f"the incident is {incident.status}", now=now, status="stopped")
         return 0
     policy = rules.policy(timer.policy)
     if policy is None:
         reason = f"policy {timer.policy} is no longer configured"
-        _stop(session, timer, reason=reason, now=now, status="stopped")
+        _stop(timer, events, reason=reason, now=now, status="stopped")
         return 0
     index = min(timer.level, len(policy.levels) - 1)
     level = policy.levels[index]
     if timer.current_level is not None and index != timer.current_level:
-        queries.add_event(
-            session,
-            incident_id=timer.incident_id,
-            kind="escalation.level_changed",
-            text=f"Escalation moved from level {timer.current_level + 1} to {index + 1}: "
-            f"{timer.reason}",
-            actor="scheduler",
-            at=now,
-            recorded_at=now,
-            data={
-                "policy": policy.name,
-                "from": timer.current_level + 1,
-                "to": index + 1,
-                "reason": timer.reason,
-            },
+        events.append(
+            _event(
+                timer.incident_id,
+                "escalation.level_changed",
+                f"Escalation moved from level {timer.current_level + 1} to {index + 1}: "
+                f"{timer.reason}",
+                actor="scheduler",
+                now=now,
+                data={
+                    "policy": policy.name,
+                    "from": timer.current_level + 1,
+                    "to": index + 1,
+                    "reason": timer.reason,
+                },
+            )
         )
     notification = build_notification(
         session, incident, policy, index, timer.round, rules=rules, now=now, reason=timer.reason
     )
     deliveries = send(notification)
-    queries.add_event(
-        session,
-        incident_id=timer.incident_id,
-        kind="escalation.notified",
-        text=notification.text,
+    notified = _event(
+        timer.incident_id,
+        "escalation.notified",
+        notification.text,
         actor="scheduler",
-        at=now,
-        recorded_at=now,
+        now=now,
         data={
             "policy": policy.name,
             "level": index + 1,
@@ -335,8 +365,11 @@ def _fire(
             "due_at": timer.due_at.isoformat() if timer.due_at else None,
             "reason": timer.reason,
         },
+        # A second firing of the same timer version could only be a bug; the unique key
+        # makes it fail the whole transaction rather than notify twice on the timeline.
         dedupe_key=f"escalation.notified:{timer.version}",
     )
+    events.append(notified)
     timer.current_level = index
     timer.claimed_by = owner
     following = (
@@ -349,17 +382,15 @@ def _fire(
             timer.status, timer.due_at = "stopped", None
             timer.version += 1
             timer.updated_at = now
-            session.add(timer)
         else:
             reason = f"policy {policy.name} exhausted after {policy.repeat + 1} round(s)"
-            _stop(session, timer, reason=reason, now=now, status="exhausted")
+            _stop(timer, events, reason=reason, now=now, status="exhausted")
         return 1
     wait = format_duration(level.delay)
     why = f"no acknowledgement within {wait}"
     if following.round != timer.round:
         why += f"; repeat {following.round} of {policy.repeat}"
     _schedule(timer, following, status="active", reason=why, now=now)
-    session.add(timer)
     return 1
 
 

@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from actions.context import ActionContext
+
 
 class ActionArgs(BaseModel):
     """Base of every action's arguments: unknown arguments are refused."""
@@ -38,5 +40,11 @@ class Action(ABC):
     description: ClassVar[str] = ""
 
     @abstractmethod
-    async def run(self, args: ActionArgs, context: Any) -> ActionResult:
+    async def run(self, args: ActionArgs, context: ActionContext) -> ActionResult:
         """Do the work; the engine enforces the timeout and catches what escapes."""
+
+    async def dry_run(self, args: ActionArgs, context: ActionContext) -> ActionResult:
+        """What would run, without touching anything. Read-only actions may override
+        this to really run, since a dry run of a diagnosis is still useful."""
+        shown = args.model_dump(mode="json")
+        return ActionResult(ok=True, summary=f"dry run: would call {self.name} with {shown}")

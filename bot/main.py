@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from actions.registry import default_registry
@@ -38,6 +39,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         trusted_dirs=settings.trusted_runbook_dirs,
         clock=clock,
     )
+    http = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(30.0))
     escalation_rules = EscalationRules.from_settings(settings)
     escalation = EscalationScheduler(
         db,
@@ -46,6 +48,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         tick=settings.escalation.tick,
         webhooks=settings.escalation.webhooks,
         secrets=settings.secrets,
+        client=http,
     )
     triage = TriageWorker(
         db,
@@ -67,6 +70,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         metrics=Metrics(db),
         runbooks=runbooks,
         escalation=escalation,
+        http=http,
     )
 
 
@@ -94,6 +98,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
             await runtime.runbooks.stop()
             await runtime.triage.stop()
             runtime.writer.stop()
+            await runtime.http.aclose()
             runtime.db.dispose()
 
     app = FastAPI(

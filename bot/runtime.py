@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
 from bot.clock import Clock
 from bot.config import Settings
 from bot.escalation.scheduler import EscalationScheduler
@@ -24,3 +26,5 @@ class Runtime:
     metrics: Metrics
     runbooks: RunbookLibrary
     escalation: EscalationScheduler
+    # The one outbound HTTP client (actions, webhooks, Slack), closed when the app stops.
+    http: httpx.AsyncClient

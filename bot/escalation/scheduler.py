@@ -57,6 +57,7 @@ class EscalationScheduler:
         send_timeout: float = 60.0,
         webhooks: Mapping[str, WebhookConfig] | None = None,
         secrets: Mapping[str, SecretStr] | None = None,
+        client: httpx.AsyncClient | None = None,
     ) -> None:
         self.db = db
         self.rules = rules
@@ -71,7 +72,9 @@ class EscalationScheduler:
         self._lock = asyncio.Lock()
         self._again = False
         self._stopping = False
-        self._client: httpx.AsyncClient | None = None
+        # The service's one HTTP client when given (it closes it); otherwise one of our own.
+        self._client: httpx.AsyncClient | None = client
+        self._owns_client = client is None
         self._webhooks = dict(webhooks or {})
         self._secrets = dict(secrets or {})
         self.fired = 0
@@ -82,9 +85,9 @@ class EscalationScheduler:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        if self._webhooks and self._client is None:
-            # The one client for outbound escalation webhooks, closed in stop().
-            self._client = httpx.AsyncClient(follow_redirects=False)
+        if self._webhooks:
+            if self._client is None:
+                self._client = httpx.AsyncClient(follow_redirects=False)
             self.add_notifier(
                 WebhookNotifier(self._client, self._webhooks, self._secrets, clock=self._clock)
             )
@@ -117,7 +120,7 @@ class EscalationScheduler:
             pass
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-        if self._client is not None:
+        if self._client is not None and self._owns_client:
             await self._client.aclose()
             self._client = None
 

@@ -203,6 +203,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Paris") from exc
         return value
 
+    # Where the monitoring stack answers: prometheus.query and verification use Prometheus,
+    # silences (actions, the Slack Silence button, acknowledge) use Alertmanager's API v2.
+    prometheus_url: str | None = None
+    alertmanager_url: str | None = None
+
     config: Path | None = None
     triage: TriageConfig = Field(default_factory=TriageConfig)
     schedules: list[ScheduleConfig] = Field(default_factory=list)

@@ -107,8 +107,9 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    # First in the table: the ingest hot path matches before anything else is tried.
+    app.router.routes.insert(0, webhook.route)
     app.include_router(health.router)
-    app.include_router(webhook.router)
     app.include_router(api.router)
     app.include_router(postmortem_api.router)
     app.include_router(runbooks_api.router)

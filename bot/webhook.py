@@ -1,4 +1,10 @@
-"""``POST /webhooks/alertmanager``: authenticate, validate, commit, then answer."""
+"""``POST /webhooks/alertmanager``: authenticate, validate, commit, then answer.
+
+This is the hot path: Alertmanager may deliver thousands of notifications a second in a
+storm. It is a plain ASGI endpoint mounted first in the routing table, so that it skips
+the framework's per-request machinery (dependency solving, exit stacks, the request
+object) that an API route pays for; everything else about it is ordinary.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +12,24 @@ import json
 from time import perf_counter
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from bot.deps import RuntimeDep
 from bot.domain.alerts import WebhookPayload
 from bot.errors import StorageUnavailableError
+from bot.runtime import Runtime
 from bot.security import bearer_matches
 
-router = APIRouter()
-
-
-def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps({"detail": detail}).encode()
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
+PATH = "/webhooks/alertmanager"
 
 
 class _TooLarge(Exception):
     pass
 
 
-async def _read_capped(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+class _Disconnected(Exception):
+    pass
 
 
 def describe_validation_error(exc: ValidationError) -> list[dict[str, str]]:
@@ -50,31 +42,46 @@ def describe_validation_error(exc: ValidationError) -> list[dict[str, str]]:
     return problems
 
 
-@router.post(
-    "/webhooks/alertmanager",
-    tags=["ingest"],
-    summary="Receive an Alertmanager webhook (version 4)",
-    responses={
-        200: {"description": "Stored; triage follows"},
-        401: {"description": "Missing or wrong bearer token"},
-        413: {"description": "Body larger than FIRELINE_MAX_BODY_BYTES"},
-        422: {"description": "Not an Alertmanager version 4 payload; the field path is named"},
-        503: {"description": "The database is unavailable; Alertmanager will retry"},
-    },
-)
-async def receive_alertmanager(request: Request, runtime: RuntimeDep) -> Response:
-    started = perf_counter()
-    response = await _receive(request, runtime)
-    runtime.metrics.observe_webhook(response.status_code, perf_counter() - started)
-    return response
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
-async def _receive(request: Request, runtime: RuntimeDep) -> Response:
+async def _read_capped(scope: Scope, receive: Receive, limit: int) -> bytes:
+    declared = _header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
+
+
+def _error(status: int, detail: Any, headers: list[tuple[bytes, bytes]] | None = None) -> Answer:
+    return status, json.dumps({"detail": detail}).encode(), headers or []
+
+
+async def ingest(runtime: Runtime, scope: Scope, receive: Receive) -> Answer:
+    """What the webhook answers; the receipt is committed before a 200."""
     settings = runtime.settings
-    if not bearer_matches(request.headers.get("authorization"), settings.webhook_token):
-        return _error(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+    if not bearer_matches(_header(scope, b"authorization"), settings.webhook_token):
+        return _error(401, "missing or wrong bearer token", [(b"www-authenticate", b"Bearer")])
     try:
-        body = await _read_capped(request, settings.max_body_bytes)
+        body = await _read_capped(scope, receive, settings.max_body_bytes)
     except _TooLarge:
         return _error(413, f"body larger than {settings.max_body_bytes} bytes")
     try:
@@ -94,8 +101,33 @@ async def _receive(request: Request, runtime: RuntimeDep) -> Response:
     try:
         await runtime.writer.submit(row)
     except StorageUnavailableError:
-        return _error(503, "the database is unavailable; retry later", {"Retry-After": "5"})
-    return Response(
-        b'{"status":"accepted","alerts":%d}' % len(payload.alerts),
-        media_type="application/json",
-    )
+        return _error(503, "the database is unavailable; retry later", [(b"retry-after", b"5")])
+    return 200, b'{"status":"accepted","alerts":%d}' % len(payload.alerts), []
+
+
+class AlertmanagerWebhook:
+    """The ASGI endpoint (an object, so that Starlette does not wrap it as a request handler)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = perf_counter()
+        runtime: Runtime = scope["app"].state.runtime
+        try:
+            status, body, headers = await ingest(runtime, scope, receive)
+        except _Disconnected:
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    *headers,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        runtime.metrics.observe_webhook(status, perf_counter() - started)
+
+
+route = Route(PATH, AlertmanagerWebhook(), methods=["POST"], name="alertmanager_webhook")

@@ -109,6 +109,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     )
     # First in the table: the ingest hot path matches before anything else is tried.
     app.router.routes.insert(0, webhook.route)
+    webhook.add_to_openapi(app)
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(postmortem_api.router)

@@ -81,3 +81,17 @@ async def test_readyz_reports_a_missing_migration(make_settings, tmp_path):
         response = await client.get("/readyz")
         assert response.status_code == 503
         assert "fireline db upgrade" in response.json()["detail"]
+
+
+async def test_openapi_documents_the_webhook_and_the_api(make_settings):
+    async with running_app(make_settings()) as (_, client):
+        schema = (await client.get("/openapi.json")).json()
+        webhook = schema["paths"]["/webhooks/alertmanager"]["post"]
+        ref = webhook["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        payload_schema = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+        assert {"version", "groupKey", "alerts"} <= set(payload_schema["properties"])
+        assert set(webhook["responses"]) == {"200", "401", "413", "422", "503"}
+        assert "/api/incidents" in schema["paths"]
+        assert (await client.get("/docs")).status_code == 200
+        # The webhook answers POST only.
+        assert (await client.get("/webhooks/alertmanager")).status_code == 405

@@ -90,7 +90,7 @@ class FileConfig(BaseModel):
 
     triage: TriageConfig = Field(default_factory=TriageConfig)
     schedules: list[ScheduleConfig] = Field(default_factory=list)
-    escalation: EscalationConfig = Field(default_factory=EscalationConfig.absent)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
 
     @model_validator(mode="after")
     def _escalation_names_schedules(self) -> FileConfig:
@@ -211,7 +211,7 @@ class Settings(BaseSettings):
     config: Path | None = None
     triage: TriageConfig = Field(default_factory=TriageConfig)
     schedules: list[ScheduleConfig] = Field(default_factory=list)
-    escalation: EscalationConfig = Field(default_factory=EscalationConfig.absent)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     # Named secrets (FIRELINE_SECRETS, a JSON object) that config refers to by name, such
     # as an outbound webhook's PagerDuty routing key.
     secrets: dict[str, SecretStr] = Field(default_factory=dict)

@@ -177,8 +177,8 @@ def _seed_policy() -> PolicyConfig:
 
 
 class EscalationConfig(BaseModel):
-    """Escalation runs when the config file has an ``escalation`` section (even an empty
-    one, which means the seed policy); without one, incidents are not escalated."""
+    """Escalation always runs unless ``enabled: false``; without an ``escalation`` section
+    incidents follow the seed policy, notifying the log (and chat) until roles are mapped."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -36,7 +36,7 @@ async def test_user_template_replaces_the_shipped_one(make_settings, tmp_path):
         second = (await client.get(f"/api/incidents/{incident_id}/postmortem")).text
         template.unlink()
         missing = await client.get(f"/api/incidents/{incident_id}/postmortem")
-    assert first.splitlines()[:2] == ["# Checkout 5xx above 5%", "TTR 47m; 23 events"]
+    assert first.splitlines()[:2] == ["# Checkout 5xx above 5%", "TTR 47m; 24 events"]
     assert "* Escalated twice before acknowledgement" in first
     assert second.startswith("# Post-mortem: #1 Checkout 5xx above 5%")
     assert missing.status_code == 500

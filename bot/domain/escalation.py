@@ -85,6 +85,30 @@ def first_position(policy: Policy, *, severity: str, now: datetime) -> Position:
     return Position(level=policy.start_level.get(severity, 0), round=0, due_at=now)
 
 
+def after_severity_raised(
+    policies: Sequence[Policy],
+    *,
+    current_policy: str,
+    next_level: int,
+    round: int,
+    severity: str,
+    service: str | None,
+    now: datetime,
+) -> tuple[Policy, Position] | None:
+    """A still-escalating incident became more severe: the policy for its new severity
+    takes over from its start, or the same policy jumps to the severity's start level now.
+    None when nothing changes."""
+    policy = select_policy(policies, severity=severity, service=service)
+    if policy is None:
+        return None
+    if policy.name != current_policy:
+        return policy, first_position(policy, severity=severity, now=now)
+    start = policy.start_level.get(severity, 0)
+    if start > next_level:
+        return policy, Position(level=start, round=round, due_at=now)
+    return None
+
+
 def after_notifying(policy: Policy, *, level: int, round: int, now: datetime) -> Position | None:
     """What follows notifying ``level`` at ``now``: the next level after its delay, the
     first level of the next round, or None when the policy is exhausted."""

@@ -31,5 +31,8 @@ class TriageEscalation:
         reason = "re-opened" if incident.reopen_count else "opened"
         service.start(session, incident, rules=self.rules, now=now, reason=reason)
 
+    def severity_raised(self, session: Session, incident: Incident, *, now: datetime) -> None:
+        service.severity_raised(session, incident, rules=self.rules, now=now)
+
     def incident_resolved(self, session: Session, incident_id: int, *, now: datetime) -> None:
         service.stop(session, incident_id, reason="every alert resolved", now=now)

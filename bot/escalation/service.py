@@ -117,6 +117,45 @@ def stop(session: Session, incident_id: int, *, reason: str, now: datetime) -> b
     return True
 
 
+def severity_raised(
+    session: Session, incident: Incident, *, rules: EscalationRules, now: datetime
+) -> None:
+    """Triage raised the severity of an incident still escalating: follow the new
+    severity's policy (or its start level) from now. Acknowledged incidents stay quiet."""
+    assert incident.id is not None
+    timer = timers_q.lock_timer(session, incident.id)
+    if timer is None or timer.status != "active":
+        return
+    change = policy_math.after_severity_raised(
+        rules.policies,
+        current_policy=timer.policy,
+        next_level=timer.level,
+        round=timer.round,
+        severity=incident.severity,
+        service=incident.service,
+        now=now,
+    )
+    if change is None:
+        return
+    policy, position = change
+    reason = f"severity raised to {incident.severity}"
+    if policy.name != timer.policy:
+        timer.policy = policy.name
+        timer.current_level = None
+        queries.add_event(
+            session,
+            incident_id=incident.id,
+            kind="escalation.started",
+            text=f"Escalation policy {policy.name} started at level {position.level + 1}: {reason}",
+            actor="fireline",
+            at=now,
+            recorded_at=now,
+            data={"policy": policy.name, "level": position.level + 1, "reason": reason},
+        )
+    _schedule(timer, position, status="active", reason=reason, now=now)
+    session.add(timer)
+
+
 def restart(
     session: Session, incident: Incident, *, rules: EscalationRules, now: datetime, actor: str
 ) -> None:

@@ -57,6 +57,8 @@ class EscalationHook(Protocol):
 
     def incident_opened(self, session: Session, incident: Incident, *, now: datetime) -> None: ...
 
+    def severity_raised(self, session: Session, incident: Incident, *, now: datetime) -> None: ...
+
     def incident_resolved(self, session: Session, incident_id: int, *, now: datetime) -> None: ...
 
 
@@ -307,6 +309,8 @@ def _note_alert_fired(ctx: _Context, incident: Incident, record: AlertRecord) ->
             recorded_at=ctx.now,
             data={"from": current.name, "to": decision.severity.name, "alert_id": record.id},
         )
+        if ctx.escalation:
+            ctx.escalation.severity_raised(ctx.session, incident, now=ctx.now)
     incident.updated_at = ctx.now
     ctx.session.add(incident)
     name = record.labels.get("alertname", "alert")

@@ -127,3 +127,47 @@ async def test_oncall_and_overrides(make_settings, tmp_path):
             },
         )
         assert missing.status_code == 404
+
+
+SEVERITY_CONFIG = """\
+escalation:
+  tick: 200ms
+  policies:
+    - name: urgent
+      severities: [SEV1]
+      levels:
+        - targets: [{user: UCOMMANDER}]
+          delay: 1h
+    - name: default
+      levels:
+        - targets: [{user: UONCALL}]
+          delay: 1h
+        - targets: [{user: USENIOR}]
+          delay: 1h
+"""
+
+
+async def test_a_severity_raise_moves_escalation_to_the_new_policy(make_settings, tmp_path):
+    config = tmp_path / "fireline.yml"
+    config.write_text(SEVERITY_CONFIG)
+    async with running_app(make_settings(config=config)) as (app, client):
+        first = alert("Slow", fingerprint="a" * 16, labels={"severity": "warning"})
+        assert (await client.post("/webhooks/alertmanager", json=payload([first]))).is_success
+        await settle(app)
+        (incident,) = (await client.get("/api/incidents")).json()["items"]
+        (paged,) = await notified(client, incident["id"], 1)
+        assert (paged["data"]["policy"], paged["data"]["users"]) == ("default", ["UONCALL"])
+
+        worse = alert("Down", fingerprint="b" * 16, labels={"severity": "critical"})
+        body = payload([first, worse])
+        assert (await client.post("/webhooks/alertmanager", json=body)).is_success
+        await settle(app)
+        second = (await notified(client, incident["id"], 2))[-1]
+        assert (second["data"]["policy"], second["data"]["users"]) == ("urgent", ["UCOMMANDER"])
+        timeline = (await client.get(f"/api/incidents/{incident['id']}/timeline")).json()
+        started = [e for e in timeline if e["kind"] == "escalation.started"]
+        assert started[-1]["data"] == {
+            "policy": "urgent",
+            "level": 1,
+            "reason": "severity raised to SEV1",
+        }

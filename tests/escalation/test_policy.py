@@ -13,6 +13,7 @@ from bot.domain.escalation import (
     Target,
     TargetKind,
     after_notifying,
+    after_severity_raised,
     escalate_now,
     first_position,
     ladder,
@@ -92,3 +93,30 @@ def test_policy_selection_by_severity_and_service():
 def test_policy_refuses_a_start_level_that_does_not_exist():
     with pytest.raises(ValueError, match="level 3"):
         Policy("p", (level("a", 5),), start_level={"SEV1": 2})
+
+
+URGENT = Policy("urgent", (level("ic", 5),), severities=frozenset({"SEV1"}))
+
+
+def test_a_severity_raise_hands_over_to_the_new_severitys_policy():
+    policies = (URGENT, SEED)
+    change = after_severity_raised(
+        policies,
+        current_policy="default",
+        next_level=1,
+        round=0,
+        severity="SEV1",
+        service=None,
+        now=T0,
+    )
+    assert change == (URGENT, Position(0, 0, T0))
+
+
+def test_a_severity_raise_within_one_policy_jumps_to_its_start_level_only_forwards():
+    raised = {"current_policy": "default", "round": 0, "service": None, "now": T0}
+    assert after_severity_raised((SEED,), next_level=0, severity="SEV1", **raised) == (
+        SEED,
+        Position(1, 0, T0),
+    )
+    assert after_severity_raised((SEED,), next_level=2, severity="SEV1", **raised) is None
+    assert after_severity_raised((SEED,), next_level=0, severity="SEV2", **raised) is None

@@ -86,17 +86,31 @@ def start(
     timer.current_level = None
     _schedule(timer, position, status="active", reason=reason, now=now)
     session.add(timer)
+    _record_start(session, incident.id, policy.name, position, reason=reason, now=now)
+    return timer
+
+
+def _record_start(
+    session: Session,
+    incident_id: int,
+    policy: str,
+    position: Position,
+    *,
+    reason: str,
+    now: datetime,
+    say_why: bool = False,
+) -> None:
+    text = f"Escalation policy {policy} started at level {position.level + 1}"
     queries.add_event(
         session,
-        incident_id=incident.id,
+        incident_id=incident_id,
         kind="escalation.started",
-        text=f"Escalation policy {policy.name} started at level {position.level + 1}",
+        text=f"{text}: {reason}" if say_why else text,
         actor="fireline",
         at=now,
         recorded_at=now,
-        data={"policy": policy.name, "level": position.level + 1, "reason": reason},
+        data={"policy": policy, "level": position.level + 1, "reason": reason},
     )
-    return timer
 
 
 def stop(session: Session, incident_id: int, *, reason: str, now: datetime) -> bool:
@@ -142,15 +156,8 @@ def severity_raised(
     if policy.name != timer.policy:
         timer.policy = policy.name
         timer.current_level = None
-        queries.add_event(
-            session,
-            incident_id=incident.id,
-            kind="escalation.started",
-            text=f"Escalation policy {policy.name} started at level {position.level + 1}: {reason}",
-            actor="fireline",
-            at=now,
-            recorded_at=now,
-            data={"policy": policy.name, "level": position.level + 1, "reason": reason},
+        _record_start(
+            session, incident.id, policy.name, position, reason=reason, now=now, say_why=True
         )
     _schedule(timer, position, status="active", reason=reason, now=now)
     session.add(timer)

@@ -15,6 +15,11 @@ from pydantic import BaseModel, ConfigDict
 from actions.context import ActionContext
 
 
+class ActionRefused(Exception):
+    """The action will not do this (an address it may not reach, an untrusted command);
+    nothing was attempted. The message says what was refused and why."""
+
+
 class ActionArgs(BaseModel):
     """Base of every action's arguments: unknown arguments are refused."""
 

@@ -52,6 +52,8 @@ class ActionContext:
     # The step comes from a runbook in a directory the configuration marks trusted:
     # only then may the ``command`` action run.
     trusted: bool = False
+    # The run's validated parameters, as text: ``command`` passes them as RB_* variables.
+    params: Mapping[str, str] = field(default_factory=dict)
     dry_run: bool = False
     timeout: float = 30.0
     max_output_bytes: int = 64 * 1024

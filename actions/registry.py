@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from actions.base import Action
 
 
@@ -22,6 +24,35 @@ class ActionRegistry:
         return sorted(self._actions)
 
 
+def is_mutating(action: type[Action], args: dict[str, Any], *, read_only: bool = False) -> bool:
+    """Whether a step changes anything: the action says so, an HTTP GET does not, and a
+    command marked ``read_only`` in its runbook does not."""
+    if not action.mutating:
+        return False
+    if read_only and action.name == "command":
+        return False
+    checker = getattr(action, "is_mutating", None)
+    return bool(checker(args)) if checker is not None else True
+
+
 def default_registry() -> ActionRegistry:
     """The catalog shipped with Fireline."""
-    return ActionRegistry()
+    from actions import alertmanager, basic, command, http, kubernetes, prometheus
+
+    registry = ActionRegistry()
+    for action in (
+        http.HttpRequest,
+        prometheus.PrometheusQuery,
+        alertmanager.Silence,
+        alertmanager.ExpireSilence,
+        kubernetes.RolloutRestart,
+        kubernetes.RolloutUndo,
+        kubernetes.RolloutHistory,
+        kubernetes.Scale,
+        kubernetes.DeletePod,
+        command.Command,
+        basic.Wait,
+        basic.Notify,
+    ):
+        registry.register(action)
+    return registry

@@ -214,10 +214,6 @@ def test_the_library_lints_clean_against_the_catalog_contract(library) -> None:
     assert not any(Path(f).name == "README.md" for f in library.files)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the action catalog (issue 4) is not registered yet; remove this mark when it is",
-)
 def test_the_library_lints_clean_against_the_real_catalog() -> None:
     report = lint_paths([SHIPPED_RUNBOOKS], registry=default_registry(), trusted_dirs=[])
     assert [str(p) for p in report.problems] == []

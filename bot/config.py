@@ -190,6 +190,21 @@ class Settings(BaseSettings):
             return [part for part in value.replace(",", ":").split(":") if part.strip()]
         return value
 
+    @field_validator("approvers", "http_allow", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("automation_budget")
+    @classmethod
+    def _budget_is_a_rate(cls, value: str) -> str:
+        from bot.runbooks.models import parse_rate
+
+        parse_rate(value)
+        return value
+
     @field_validator("display_timezone")
     @classmethod
     def _timezone_exists(cls, value: str) -> str:
@@ -207,6 +222,25 @@ class Settings(BaseSettings):
     # silences (actions, the Slack Silence button, acknowledge) use Alertmanager's API v2.
     prometheus_url: str | None = None
     alertmanager_url: str | None = None
+
+    # Runbook automation (see docs/automation.md). The global mode is the loosest any
+    # runbook may run in; a runbook or step may only be stricter.
+    automation_mode: Literal["auto", "approve", "dry-run", "suggest", "off"] = "auto"
+    automation_budget: str = "20 per 1h"  # mutating steps across all runbooks
+    automation_tick: Duration = Field(default=timedelta(seconds=1))
+    # A running step's owner renews this lease; a step whose lease ran out was cut off by a
+    # crash and is marked interrupted, never re-run.
+    automation_lease: Duration = Field(default=timedelta(seconds=30))
+    approval_timeout: Duration = Field(default=timedelta(minutes=15))
+    # Who may approve a step of a runbook that names no approvers of its own.
+    approvers: Annotated[list[str], NoDecode] = Field(default=[])
+    # Private ranges http.request may reach (CIDRs); metadata addresses never.
+    http_allow: Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode] = Field(
+        default=[]
+    )
+    kubernetes_url: str | None = None
+    kubeconfig: Path | None = None
+    kubernetes_in_cluster: bool = False
 
     config: Path | None = None
     triage: TriageConfig = Field(default_factory=TriageConfig)

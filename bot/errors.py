@@ -21,3 +21,7 @@ class ConflictError(FirelineError):
 
 class StorageUnavailableError(FirelineError):
     """The database cannot be reached; the caller should retry later."""
+
+
+class PermissionDeniedError(FirelineError):
+    """The person may not do this (approve their own run, approve without being listed)."""

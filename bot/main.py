@@ -9,8 +9,13 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from actions.context import Endpoints
 from actions.registry import default_registry
 from bot import api, health, metrics, webhook
+from bot.automation import api as automation_api
+from bot.automation.hooks import TriagePlanner
+from bot.automation.runner import AutomationRunner
+from bot.automation.service import AutomationRules
 from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.escalation import api as escalation_api
@@ -33,9 +38,10 @@ log = logging.getLogger(__name__)
 
 def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
     db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    registry = default_registry()
     runbooks = RunbookLibrary(
         settings.runbook_dirs,
-        registry=default_registry(),
+        registry=registry,
         trusted_dirs=settings.trusted_runbook_dirs,
         clock=clock,
     )
@@ -50,13 +56,30 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         secrets=settings.secrets,
         client=http,
     )
+    automation = AutomationRunner(
+        db,
+        rules=AutomationRules.from_settings(
+            settings,
+            registry,
+            escalation_rules if settings.escalation.enabled else None,
+        ),
+        http=http,
+        endpoints=endpoints_of(settings),
+        secrets={name: value.get_secret_value() for name, value in settings.secrets.items()},
+        clock=clock,
+        tick=settings.automation_tick.total_seconds(),
+        on_change=escalation.poke,
+    )
     triage = TriageWorker(
         db,
         rules=settings.triage.compiled(),
         flap_window=settings.flap_window,
         batch_size=settings.triage_batch_size,
         clock=clock,
-        selector=LibrarySelector(lambda: runbooks.index),
+        selector=LibrarySelector(
+            lambda: runbooks.index, planner=TriagePlanner(settings.trusted_runbook_dirs)
+        ),
+        on_outcome=lambda outcome: automation.poke() if outcome.opened else None,
         escalation=TriageEscalation(escalation_rules) if settings.escalation.enabled else None,
     )
     writer = ReceiptWriter(db, batch_size=settings.ingest_batch_size, on_commit=triage.poke)
@@ -70,7 +93,19 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         metrics=Metrics(db),
         runbooks=runbooks,
         escalation=escalation,
+        automation=automation,
         http=http,
+    )
+
+
+def endpoints_of(settings: Settings) -> Endpoints:
+    return Endpoints(
+        prometheus_url=settings.prometheus_url,
+        alertmanager_url=settings.alertmanager_url,
+        kubernetes_url=settings.kubernetes_url,
+        kubeconfig=settings.kubeconfig,
+        kubernetes_in_cluster=settings.kubernetes_in_cluster,
+        http_allow=tuple(settings.http_allow),
     )
 
 
@@ -91,9 +126,11 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         runtime.triage.start()
         if settings.escalation.enabled:
             runtime.escalation.start()
+        runtime.automation.start()
         try:
             yield
         finally:
+            await runtime.automation.stop()
             await runtime.escalation.stop()
             await runtime.runbooks.stop()
             await runtime.triage.stop()
@@ -115,5 +152,6 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(postmortem_api.router)
     app.include_router(runbooks_api.router)
     app.include_router(escalation_api.router)
+    app.include_router(automation_api.router)
     app.include_router(metrics.router)
     return app

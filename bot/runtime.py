@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from bot.automation.runner import AutomationRunner
 from bot.clock import Clock
 from bot.config import Settings
 from bot.escalation.scheduler import EscalationScheduler
@@ -26,5 +27,6 @@ class Runtime:
     metrics: Metrics
     runbooks: RunbookLibrary
     escalation: EscalationScheduler
+    automation: AutomationRunner
     # The one outbound HTTP client (actions, webhooks, Slack), closed when the app stops.
     http: httpx.AsyncClient

@@ -6,5 +6,8 @@ Alembic's environment and the tests import this; a new table module adds one lin
 from __future__ import annotations
 
 import storage.tables  # noqa: F401
+from storage import (
+    tables_automation,  # noqa: F401
+    tables_followups,  # noqa: F401
+)
 from storage import tables_escalation as _escalation  # noqa: F401
-from storage import tables_followups  # noqa: F401

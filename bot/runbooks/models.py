@@ -140,7 +140,7 @@ def parse_rate(text: str) -> tuple[int, timedelta]:
     """``"3 per 1h"`` → (3, one hour)."""
     found = re.fullmatch(r"\s*(\d+)\s+per\s+(\S+)\s*", str(text))
     if not found or int(found.group(1)) < 1:
-        raise ValueError(f"max_runs is written 'N per DURATION' (e.g. '3 per 1h'), not {text!r}")
+        raise ValueError(f"a rate is written 'N per DURATION' (e.g. '3 per 1h'), not {text!r}")
     return int(found.group(1)), parse_duration(found.group(2))
 
 
@@ -189,6 +189,7 @@ class Step(_Strict):
     retries: int = 0
     when: tuple[StepCondition, ...] = ()
     rollback: str | None = None
+    mode: Mode | None = None  # stricter than the runbook's for this step only
     file: str
     line: int
     body: str = ""

@@ -24,6 +24,7 @@ from bot.durations import Duration
 from bot.runbooks.models import (
     SHELL_ACTION,
     SHELL_ARGV,
+    Mode,
     ParamSpec,
     Policy,
     Problem,
@@ -72,6 +73,7 @@ class _StepAttrs(BaseModel):
     retries: int = Field(default=0, ge=0, le=10)
     when: str | list[str] = Field(default_factory=list)
     rollback: str | None = None
+    mode: Mode | None = None
 
 
 class _ActionBody(BaseModel):
@@ -341,6 +343,7 @@ def _step(
         retries=attrs.retries,
         when=tuple(conditions),
         rollback=attrs.rollback,
+        mode=attrs.mode,
         file=file,
         line=line,
         body=content,

@@ -14,12 +14,29 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from bot.runbooks.params import resolve_params
+from bot.runbooks.models import Runbook
+from bot.runbooks.params import ParamResolution, resolve_params
 from bot.runbooks.selection import RunbookIndex, Selection, select_runbook
 from storage import queries
 from storage.tables import Incident
 
 ACTOR = "fireline"
+
+
+class RunPlanner(Protocol):
+    """Creates the automation run of a chosen runbook (``bot.automation`` provides it)."""
+
+    def __call__(
+        self,
+        session: Session,
+        incident: Incident,
+        runbook: Runbook,
+        resolution: ParamResolution,
+        *,
+        fingerprint: str,
+        starts_at: datetime,
+        now: datetime,
+    ) -> object: ...
 
 
 class RunbookSelector(Protocol):
@@ -32,6 +49,8 @@ class RunbookSelector(Protocol):
         annotations: Mapping[str, str],
         at: datetime,
         now: datetime,
+        fingerprint: str = "",
+        starts_at: datetime | None = None,
     ) -> Selection:
         """Choose and record the runbook of an incident that has just been opened."""
         ...
@@ -40,8 +59,11 @@ class RunbookSelector(Protocol):
 class LibrarySelector:
     """Selects from whatever library snapshot is current when the incident opens."""
 
-    def __init__(self, index: Callable[[], RunbookIndex]) -> None:
+    def __init__(
+        self, index: Callable[[], RunbookIndex], *, planner: RunPlanner | None = None
+    ) -> None:
         self._index = index
+        self._planner = planner
 
     def on_incident_opened(
         self,
@@ -52,6 +74,8 @@ class LibrarySelector:
         annotations: Mapping[str, str],
         at: datetime,
         now: datetime,
+        fingerprint: str = "",
+        starts_at: datetime | None = None,
     ) -> Selection:
         assert incident.id is not None
         selection = select_runbook(self._index(), labels, annotations)
@@ -83,6 +107,16 @@ class LibrarySelector:
                     "param_errors": resolution.errors,
                 },
             )
+            if self._planner is not None:
+                self._planner(
+                    session,
+                    incident,
+                    chosen,
+                    resolution,
+                    fingerprint=fingerprint,
+                    starts_at=starts_at or at,
+                    now=now,
+                )
         elif selection.tie:
             queries.add_event(
                 session,

@@ -269,6 +269,8 @@ def _open_incident(ctx: _Context, alert: Alert) -> Incident:
             annotations=annotations,
             at=ctx.received_at,
             now=ctx.now,
+            fingerprint=alert.fingerprint,
+            starts_at=alert.starts_at,
         )
     if ctx.escalation:
         ctx.escalation.incident_opened(ctx.session, incident, now=ctx.now)

@@ -1,0 +1,198 @@
+"""Automation routes: approve or reject a step, pause and resume, promote a runbook, and
+see an incident's runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from bot.automation import service
+from bot.deps import ApiAuth, RuntimeDep
+from bot.durations import Duration
+from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
+from storage.tables_automation import AutomationPause, RunbookRun, StepRun
+
+router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["automation"])
+
+
+class DecisionIn(BaseModel):
+    by: str = Field(min_length=1, max_length=200, description="The person deciding (Slack id)")
+    args_hash: str | None = Field(
+        default=None, description="The parameters hash the person was shown; must still match"
+    )
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class PauseIn(BaseModel):
+    scope: str = Field(default="global", pattern="^(global|runbook|service)$")
+    target: str = Field(default="", max_length=200)
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=2000)
+    for_: Duration | None = Field(
+        default=None, alias="for", description="e.g. 2h; none: until resumed"
+    )
+
+
+class ResumeIn(BaseModel):
+    scope: str = Field(default="global", pattern="^(global|runbook|service)$")
+    target: str = Field(default="", max_length=200)
+    by: str = Field(min_length=1, max_length=200)
+
+
+class PromoteIn(BaseModel):
+    by: str = Field(min_length=1, max_length=200)
+
+
+def step_out(row: StepRun) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "step_id": row.step_id,
+        "kind": row.kind,
+        "action": row.action,
+        "mutating": row.mutating,
+        "state": row.state,
+        "reason": row.reason,
+        "summary": row.summary,
+        "exit_code": row.exit_code,
+        "attempts": row.attempts,
+        "args": row.args,
+        "args_hash": row.args_hash,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+    }
+
+
+def run_out(run: RunbookRun, steps: list[StepRun]) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "incident_id": run.incident_id,
+        "runbook_id": run.runbook_id,
+        "runbook_hash": run.runbook_hash,
+        "status": run.status,
+        "target": run.target,
+        "params": run.params,
+        "param_errors": run.param_errors,
+        "verification": run.verification,
+        "triggered_by": run.triggered_by,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+        "steps": [step_out(s) for s in steps],
+    }
+
+
+def pause_out(row: AutomationPause) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "scope": row.scope,
+        "target": row.target,
+        "kind": row.kind,
+        "paused_by": row.paused_by,
+        "reason": row.reason,
+        "created_at": row.created_at,
+        "expires_at": row.expires_at,
+        "lifted_at": row.lifted_at,
+        "lifted_by": row.lifted_by,
+    }
+
+
+async def _call(call: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return await run_in_threadpool(call, *args, **kwargs)
+    except NotFoundError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    except PermissionDeniedError as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from exc
+    except ConflictError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+
+
+@router.get("/incidents/{incident_id}/runs")
+async def incident_runs(incident_id: int, runtime: RuntimeDep) -> list[dict[str, Any]]:
+    runs = await _call(service.runs_of, runtime.db, incident_id)
+    return [run_out(run, steps) for run, steps in runs]
+
+
+async def _decide(
+    step_run_id: int, body: DecisionIn, runtime: Any, approve: bool
+) -> dict[str, Any]:
+    row = await _call(
+        service.decide_approval,
+        runtime.db,
+        step_run_id,
+        by=body.by,
+        approve=approve,
+        expected_hash=body.args_hash,
+        note=body.note,
+        now=runtime.clock(),
+    )
+    runtime.automation.poke()
+    return step_out(row)
+
+
+@router.post("/steps/{step_run_id}/approve")
+async def approve_step(step_run_id: int, body: DecisionIn, runtime: RuntimeDep) -> dict[str, Any]:
+    """Approve a step awaiting approval: only a listed approver, never the run's trigger."""
+    return await _decide(step_run_id, body, runtime, approve=True)
+
+
+@router.post("/steps/{step_run_id}/reject")
+async def reject_step(step_run_id: int, body: DecisionIn, runtime: RuntimeDep) -> dict[str, Any]:
+    return await _decide(step_run_id, body, runtime, approve=False)
+
+
+@router.get("/automation")
+async def automation_status(runtime: RuntimeDep) -> dict[str, Any]:
+    pauses = await _call(service.pauses, runtime.db, now=runtime.clock())
+    rules = runtime.automation.rules
+    return {
+        "mode": rules.mode,
+        "budget": {"steps": rules.budget, "per_seconds": rules.budget_per.total_seconds()},
+        "pauses": [pause_out(p) for p in pauses],
+    }
+
+
+@router.post("/automation/pause", status_code=201)
+async def pause_automation(body: PauseIn, runtime: RuntimeDep) -> dict[str, Any]:
+    now: datetime = runtime.clock()
+    until = now + body.for_ if body.for_ else None
+    row = await _call(
+        service.pause,
+        runtime.db,
+        scope=body.scope,
+        target=body.target,
+        by=body.by,
+        reason=body.reason,
+        until=until,
+        now=now,
+    )
+    return pause_out(row)
+
+
+@router.post("/automation/resume")
+async def resume_automation(body: ResumeIn, runtime: RuntimeDep) -> dict[str, Any]:
+    lifted = await _call(
+        service.resume,
+        runtime.db,
+        scope=body.scope,
+        target=body.target,
+        by=body.by,
+        now=runtime.clock(),
+    )
+    runtime.automation.poke()
+    return {"lifted": [pause_out(p) for p in lifted]}
+
+
+@router.post("/runbooks/{runbook_id}/promote")
+async def promote_runbook(runbook_id: str, body: PromoteIn, runtime: RuntimeDep) -> dict[str, Any]:
+    """Let this version (by content hash) of a runbook leave suggest mode."""
+    runbook = runtime.runbooks.snapshot.get(runbook_id)
+    if runbook is None:
+        raise HTTPException(status_code=404, detail=f"no loaded runbook {runbook_id!r}")
+    new = await _call(service.promote, runtime.db, runbook, by=body.by, now=runtime.clock())
+    return {"runbook_id": runbook.id, "runbook_hash": runbook.hash, "promoted": True, "new": new}

@@ -213,7 +213,7 @@ async def test_silence_and_expire_through_real_alertmanager(http, tmp_path) -> N
         )
         assert made.state is StepState.SUCCEEDED, made.summary
         silence_id = made.data["silence_id"]
-        [silence] = httpx.get(f"{am.url}/api/v2/silences").json()
+        [silence] = (await http.get(f"{am.url}/api/v2/silences")).json()
         assert silence["id"] == silence_id
         assert silence["status"]["state"] == "active"
         matchers = {m["name"]: (m["value"], m["isRegex"]) for m in silence["matchers"]}
@@ -223,7 +223,7 @@ async def test_silence_and_expire_through_real_alertmanager(http, tmp_path) -> N
             action("alertmanager.expire_silence"), {"silence_id": silence_id}, ctx
         )
         assert expired.state is StepState.SUCCEEDED, expired.summary
-        [silence] = httpx.get(f"{am.url}/api/v2/silences").json()
+        [silence] = (await http.get(f"{am.url}/api/v2/silences")).json()
         assert silence["status"]["state"] == "expired"
 
 
@@ -241,7 +241,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Cluster, Endpoints]]:
 
 
 async def test_rollout_history_lists_revisions(http, cluster) -> None:
-    fake, endpoints = cluster
+    _, endpoints = cluster
     outcome = await execute_step(
         action("kubernetes.rollout_history"),
         {"namespace": "shop", "deployment": "checkout"},

@@ -29,25 +29,34 @@ class ParamError(ValueError):
     """A value that its parameter's type refuses."""
 
 
+def _shown(text: str) -> str:
+    """A value as it appears in an error: quoted, and cut short when long."""
+    if len(text) <= 80:
+        return repr(text)
+    return f"{text[:60]!r}... ({len(text)} characters)"
+
+
 def validate_value(spec: ParamSpec, raw: object) -> ParamValue:
     """Check ``raw`` against the parameter's type and return the typed value."""
     text = str(raw)
+    if len(text) > 4096:
+        raise ParamError(f"{_shown(text)} is longer than 4096 characters")
     if text.startswith("-"):
-        raise ParamError(f"{text!r} starts with '-', which is never accepted")
+        raise ParamError(f"{_shown(text)} starts with '-', which is never accepted")
     if any(ch in text for ch in "\n\r\t\x00"):
         raise ParamError("control characters are never accepted")
     kind = spec.kind
     if kind is ParamType.K8S_NAME:
         if len(text) > 253 or not _K8S_NAME.fullmatch(text):
-            raise ParamError(f"{text!r} is not a Kubernetes name (RFC 1123, at most 253 chars)")
+            raise ParamError(f"{_shown(text)} is not a Kubernetes name (RFC 1123, at most 253 chars)")
         return text
     if kind is ParamType.HOSTNAME:
         if len(text) > 253 or not _HOSTNAME.fullmatch(text):
-            raise ParamError(f"{text!r} is not a hostname")
+            raise ParamError(f"{_shown(text)} is not a hostname")
         return text
     if kind is ParamType.INT:
         if not _INT.fullmatch(text):
-            raise ParamError(f"{text!r} is not a whole number")
+            raise ParamError(f"{_shown(text)} is not a whole number")
         return int(text)
     if kind is ParamType.DURATION:
         try:
@@ -56,11 +65,11 @@ def validate_value(spec: ParamSpec, raw: object) -> ParamValue:
             raise ParamError(str(exc)) from exc
     if kind is ParamType.ENUM:
         if text not in spec.values:
-            raise ParamError(f"{text!r} is not one of {', '.join(spec.values)}")
+            raise ParamError(f"{_shown(text)} is not one of {', '.join(spec.values)}")
         return text
     assert spec.pattern is not None
     if re.fullmatch(spec.pattern, text) is None:
-        raise ParamError(f"{text!r} does not match the pattern {spec.pattern!r}")
+        raise ParamError(f"{_shown(text)} does not match the pattern {spec.pattern!r}")
     return text
 
 

@@ -123,7 +123,7 @@ async def test_hostile_label_values_are_refused_before_any_step(make_settings, t
         async with running_app(settings) as (app, client):
             await client.post("/api/runbooks/corpus/promote", json={"by": "U-SEC"})
             for number, value in enumerate(CORPUS, start=1):
-                labels = dict.fromkeys(("namespace", "deployment", "host", "replicas", "level"), value)
+                labels = dict.fromkeys(PARAM_LABELS, value)
                 body = payload(
                     [
                         alert(

@@ -11,6 +11,7 @@ Run it alone with ``python -m bot.demo.target --port 18081``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -87,10 +88,8 @@ def main() -> None:
     args = parser.parse_args()
     server, _ = make_server(args.host, args.port)
     print(f"demo service on http://{args.host}:{server.server_address[1]}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

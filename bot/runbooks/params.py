@@ -48,7 +48,9 @@ def validate_value(spec: ParamSpec, raw: object) -> ParamValue:
     kind = spec.kind
     if kind is ParamType.K8S_NAME:
         if len(text) > 253 or not _K8S_NAME.fullmatch(text):
-            raise ParamError(f"{_shown(text)} is not a Kubernetes name (RFC 1123, at most 253 chars)")
+            raise ParamError(
+                f"{_shown(text)} is not a Kubernetes name (RFC 1123, at most 253 chars)"
+            )
         return text
     if kind is ParamType.HOSTNAME:
         if len(text) > 253 or not _HOSTNAME.fullmatch(text):

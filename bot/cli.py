@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bot.automation.cli import automation_app
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, NotFoundError
 from bot.escalation.cli import oncall
@@ -29,6 +30,7 @@ app.add_typer(incidents_app, name="incidents")
 followups_app = typer.Typer(help="Follow-up items incidents leave behind.", no_args_is_help=True)
 app.add_typer(followups_app, name="followups")
 app.add_typer(runbooks_app, name="runbooks")
+app.add_typer(automation_app, name="automation")
 app.command("oncall")(oncall)
 
 console = Console()

@@ -60,7 +60,7 @@ def serve(
     from bot.main import create_app
 
     settings = settings_or_exit(host=host, port=port)
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, secrets=settings.secret_values())
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -250,6 +250,11 @@ class Settings(BaseSettings):
     # as an outbound webhook's PagerDuty routing key.
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
 
+    def secret_values(self) -> list[str]:
+        """Every secret value, for scrubbing from logs."""
+        values = [self.webhook_token, self.api_token, *self.secrets.values()]
+        return [v.get_secret_value() for v in values if v is not None]
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -22,6 +22,7 @@ from bot.escalation import api as escalation_api
 from bot.escalation.hooks import TriageEscalation
 from bot.escalation.scheduler import EscalationScheduler
 from bot.escalation.service import EscalationRules
+from bot.logs import RequestIdMiddleware
 from bot.metrics import Metrics
 from bot.postmortem import api as postmortem_api
 from bot.runbooks import api as runbooks_api
@@ -147,6 +148,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     # First in the table: the ingest hot path matches before anything else is tried.
     app.router.routes.insert(0, webhook.route)
     webhook.add_to_openapi(app)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(postmortem_api.router)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import ActionContext, Endpoints
 from actions.engine import StepOutcome, StepState, execute_step
+from bot import logs
 from bot.automation import service
 from bot.automation.service import AutomationRules, StepWork
 from bot.clock import Clock, utcnow
@@ -178,6 +179,7 @@ class AutomationRunner:
                 service.post_message, self.db, work.incident_id, text, now=self._clock()
             ),
         )
+        logs.incident_id.set(work.incident_id)
         renew = asyncio.create_task(self._renew(work))
         # Only the action is cancelled when the service stops; the bookkeeping around it
         # finishes, so the step is recorded as interrupted instead of left running.

@@ -1,0 +1,62 @@
+"""Log records carry request and incident ids, and never a secret."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from bot.logs import RequestIdMiddleware, configure_logging
+
+log = logging.getLogger("fireline.test")
+
+
+def lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_secret_values_never_reach_the_log() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", "json", secrets=["hunter2-token"], stream=stream)
+    log.warning("calling with %s", "Bearer hunter2-token")
+    try:
+        raise RuntimeError("refused hunter2-token")
+    except RuntimeError:
+        log.exception("failed")
+    text = stream.getvalue()
+    assert "hunter2" not in text
+    first, second = lines(stream)
+    assert first["message"] == "calling with Bearer ***"
+    assert "RuntimeError: refused ***" in str(second["exception"])
+
+
+async def test_each_request_gets_an_id_in_its_logs_and_response() -> None:
+    async def endpoint(request: Request) -> PlainTextResponse:
+        log.warning("looked at %s", request.url.path)
+        return PlainTextResponse("ok")
+
+    app = RequestIdMiddleware(
+        Starlette(routes=[Route("/api/incidents/{id:int}/timeline", endpoint)])
+    )
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fireline") as client:
+        given = await client.get("/api/incidents/7/timeline", headers={"x-request-id": "abc-1"})
+        made = await client.get("/api/incidents/8/timeline")
+        hostile = await client.get("/api/incidents/9/timeline", headers={"x-request-id": "a b\n"})
+    assert given.headers["x-request-id"] == "abc-1"
+    assert len(made.headers["x-request-id"]) == 16
+    assert hostile.headers["x-request-id"] != "a b\n"
+    records = [r for r in lines(stream) if r["logger"] == "fireline.test"]
+    assert [(r["request_id"], r["incident_id"]) for r in records] == [
+        ("abc-1", 7),
+        (made.headers["x-request-id"], 8),
+        (hostile.headers["x-request-id"], 9),
+    ]

@@ -70,6 +70,35 @@ def serve(
     )
 
 
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port for Fireline's API (0: any free port).")] = 0,
+    replay: Annotated[
+        bool, typer.Option(help="Replay Alertmanager's webhooks even if it is installed.")
+    ] = False,
+    keep_serving: Annotated[
+        bool, typer.Option(help="Keep serving the API after the story ends, until Ctrl-C.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the resolution.")] = 180,
+) -> None:
+    """Watch an alert become a remediated, resolved incident with a post-mortem draft."""
+    from bot.demo.run import DemoError, run_demo
+
+    try:
+        result = run_demo(
+            console,
+            port=port,
+            use_binaries=not replay,
+            keep_serving=keep_serving,
+            timeout=timeout,
+        )
+    except DemoError as exc:
+        errors.print(f"[red]demo failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    if not (result.resolved and result.verification == "passed"):
+        raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "heads") -> None:
     """Apply the database migrations."""

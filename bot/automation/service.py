@@ -40,6 +40,7 @@ from actions.registry import ActionRegistry, is_mutating
 from bot.automation.plan import RunPlan
 from bot.config import Settings
 from bot.domain.lifecycle import IncidentStatus
+from bot.durations import format_duration
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from bot.escalation import service as escalation
 from bot.escalation.service import EscalationRules
@@ -631,7 +632,7 @@ def _conclude_steps(
                 session,
                 run.incident_id,
                 "verification.waiting",
-                f"Waiting up to {plan.verify.within} for the alert to resolve",
+                f"Waiting up to {format_duration(plan.verify.within)} for the alert to resolve",
                 now=now,
                 data={"run_id": run.id, "deadline": run.verify_deadline.isoformat()},
             )

@@ -2,7 +2,7 @@
 
 ``/metrics`` is what Prometheus scrapes; while the service is broken it answers 500, so
 ``up{job="demo"}`` drops to 0 and the ``DemoServiceDown`` rule fires. ``POST /break`` and
-``POST /heal`` flip it; ``/healthz`` always answers. Every heal is counted, so tests can
+``POST /heal`` flip it; ``/ready`` answers 503 while broken; ``/healthz`` always answers. Every heal is counted, so tests can
 check that a remediation ran exactly once.
 
 Run it alone with ``python -m bot.demo.target --port 18081``.
@@ -60,6 +60,8 @@ def make_server(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPSe
                 self._answer(200, text.encode(), "text/plain; version=0.0.4")
             elif self.path in ("/healthz", "/state"):
                 self._answer(200, json.dumps(state.as_dict()).encode())
+            elif self.path == "/ready":  # 503 while broken: what an HTTP check looks at
+                self._answer(503 if state.broken else 200, json.dumps(state.as_dict()).encode())
             else:
                 self._answer(404, b'{"error": "not found"}')
 

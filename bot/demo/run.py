@@ -1,0 +1,402 @@
+"""``fireline demo``: the whole flow on one machine, narrated live in the terminal.
+
+It starts the demo service, Fireline (SQLite in a temporary directory, the shipped
+runbooks, a demo escalation policy with short delays), and, when Debian's binaries are
+installed, Prometheus scraping the demo service and Alertmanager posting to Fireline.
+Without them it replays Alertmanager's payloads itself. Then it breaks the demo service
+and prints every timeline event as it happens, until the incident is resolved and the
+post-mortem draft is written. Everything it started is stopped on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.panel import Panel
+
+from bot.config import Settings
+from bot.demo import monitoring
+from bot.demo.target import DemoState, make_server
+from bot.logs import configure_logging
+
+RUNBOOK = "demo-service"
+REPLAY_RUNBOOKS = Path(__file__).with_name("replay-runbooks")
+
+ESCALATION = """
+escalation:
+  policies:
+    - name: demo
+      levels:
+        - targets: [{user: U-DEMO-ONCALL}]
+          delay: 5s
+        - targets: [{user: U-DEMO-LEAD}]
+          delay: 10s
+"""
+
+PROMETHEUS = """
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["127.0.0.1:{am_port}"]
+rule_files: [rules.yml]
+scrape_configs:
+  - job_name: demo
+    static_configs:
+      - targets: ["127.0.0.1:{demo_port}"]
+"""
+
+RULES = """
+groups:
+  - name: demo
+    rules:
+      - alert: DemoServiceDown
+        expr: up{{job="demo"}} == 0
+        labels:
+          severity: critical
+        annotations:
+          summary: The demo service is down
+          description: Prometheus cannot scrape the demo service.
+          heal_url: http://127.0.0.1:{demo_port}/heal
+          runbook: demo-service
+"""
+
+ALERTMANAGER = """
+route:
+  receiver: fireline
+  group_by: [alertname, job]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: fireline
+    webhook_configs:
+      - url: http://127.0.0.1:{port}/webhooks/alertmanager
+        send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials: {token}
+"""
+
+STYLE = {
+    "alert": "red",
+    "incident": "bold magenta",
+    "triage": "cyan",
+    "runbook": "cyan",
+    "step": "green",
+    "verification": "bold green",
+    "escalation": "yellow",
+    "automation": "yellow",
+    "approval": "yellow",
+    "run": "green",
+}
+
+
+@dataclass
+class DemoResult:
+    incident_id: int | None
+    resolved: bool
+    verification: str | None
+    postmortem: str | None
+
+
+class DemoError(Exception):
+    pass
+
+
+def replay_payload(demo_url: str, *, status: str, starts_at: datetime) -> dict[str, Any]:
+    """The webhook body Alertmanager sends for ``DemoServiceDown``, built the same way."""
+    port = demo_url.rsplit(":", 1)[1]
+    labels = {
+        "alertname": "DemoServiceDown",
+        "instance": f"127.0.0.1:{port}",
+        "job": "demo",
+        "severity": "critical",
+    }
+    fingerprint = hashlib.sha256(repr(sorted(labels.items())).encode()).hexdigest()[:16]
+    ends = datetime.now(UTC) if status == "resolved" else datetime(1, 1, 1, tzinfo=UTC)
+    return {
+        "receiver": "fireline",
+        "status": status,
+        "alerts": [
+            {
+                "status": status,
+                "labels": labels,
+                "annotations": {
+                    "summary": "The demo service is down",
+                    "heal_url": f"{demo_url}/heal",
+                    "ready_url": f"{demo_url}/ready",
+                    "runbook": RUNBOOK,
+                },
+                "startsAt": starts_at.isoformat(),
+                "endsAt": ends.isoformat(),
+                "generatorURL": "",
+                "fingerprint": fingerprint,
+            }
+        ],
+        "groupLabels": {"alertname": "DemoServiceDown", "job": "demo"},
+        "commonLabels": labels,
+        "commonAnnotations": {},
+        "externalURL": "http://127.0.0.1:9093",
+        "version": "4",
+        "groupKey": '{}:{alertname="DemoServiceDown", job="demo"}',
+        "truncatedAlerts": 0,
+    }
+
+
+@contextmanager
+def demo_service() -> Iterator[tuple[str, DemoState]]:
+    server, state = make_server()
+    thread = threading.Thread(target=server.serve_forever, name="demo-service", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+class Demo:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        port: int = 0,
+        use_binaries: bool = True,
+        keep_serving: bool = False,
+        timeout: float = 180.0,
+    ) -> None:
+        self.console = console
+        self.port = port or monitoring.free_port()
+        self.use_binaries = use_binaries
+        self.keep_serving = keep_serving
+        self.timeout = timeout
+        self.token = secrets.token_urlsafe(24)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def say(self, text: str) -> None:
+        self.console.print(f"[bold]>[/bold] {text}")
+
+    async def run(self) -> DemoResult:
+        workdir = Path(tempfile.mkdtemp(prefix="fireline-demo-"))
+        try:
+            with ExitStack() as stack:
+                return await self._run(stack, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    async def _run(self, stack: ExitStack, workdir: Path) -> DemoResult:
+        demo_url, demo_state = stack.enter_context(demo_service())
+        self.say(f"demo service on {demo_url}")
+        binaries = monitoring.find_binaries() if self.use_binaries else None
+        prometheus_url = alertmanager_url = None
+        if binaries is not None:
+            demo_port = demo_url.rsplit(":", 1)[1]
+            am = stack.enter_context(
+                monitoring.alertmanager(
+                    binaries[1], workdir, ALERTMANAGER.format(port=self.port, token=self.token)
+                )
+            )
+            alertmanager_url = am.url
+            am_port = am.url.rsplit(":", 1)[1]
+            prom = stack.enter_context(
+                monitoring.prometheus(
+                    binaries[0],
+                    workdir,
+                    PROMETHEUS.format(am_port=am_port, demo_port=demo_port),
+                    RULES.format(demo_port=demo_port),
+                )
+            )
+            prometheus_url = prom.url
+            self.say(
+                f"Prometheus on {prom.url} scrapes it; Alertmanager on {am.url} pages Fireline"
+            )
+        else:
+            self.say(
+                "Prometheus and Alertmanager are not installed "
+                "(apt-get install prometheus prometheus-alertmanager): "
+                "replaying Alertmanager's webhooks instead"
+            )
+        config = workdir / "fireline.yaml"
+        config.write_text(ESCALATION)
+        runbook_dirs = [Path(__file__).resolve().parents[2] / "runbooks"]
+        if binaries is None:
+            runbook_dirs = [REPLAY_RUNBOOKS]
+        settings = Settings(
+            database_url=f"sqlite:///{workdir / 'fireline.db'}",
+            port=self.port,
+            webhook_token=self.token,
+            config=config,
+            runbook_dirs=runbook_dirs,
+            prometheus_url=prometheus_url,
+            alertmanager_url=alertmanager_url,
+            http_allow=["127.0.0.0/8"],
+            automation_tick="200ms",
+            log_level="WARNING",
+        )
+        log_file = stack.enter_context((workdir / "fireline.log").open("w"))
+        configure_logging("WARNING", "json", secrets=settings.secret_values(), stream=log_file)
+        server = await self._serve(settings)
+        try:
+            self.say(f"Fireline on {self.base} (API docs at {self.base}/docs)")
+            return await self._story(settings, demo_url, demo_state, replay=binaries is None)
+        finally:
+            if self.keep_serving:
+                self.say("serving until Ctrl-C")
+                await _forever()
+            server.should_exit = True
+            await asyncio.sleep(0)
+            await self._server_task
+            logging.getLogger().handlers[:] = []
+
+    async def _serve(self, settings: Settings) -> uvicorn.Server:
+        from bot.main import create_app
+
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        server = uvicorn.Server(config)
+        self._server_task = asyncio.create_task(server.serve())
+        while not server.started:
+            if self._server_task.done():
+                raise DemoError("Fireline did not start")
+            await asyncio.sleep(0.05)
+        return server
+
+    async def _story(
+        self, settings: Settings, demo_url: str, demo_state: DemoState, *, replay: bool
+    ) -> DemoResult:
+        async with httpx.AsyncClient(base_url=self.base, timeout=10) as api:
+            promoted = await api.post(f"/api/runbooks/{RUNBOOK}/promote", json={"by": "demo"})
+            if promoted.status_code != 200:
+                raise DemoError(f"could not promote the demo runbook: {promoted.text}")
+            self.say(
+                f"runbook [cyan]{RUNBOOK}[/cyan] promoted: its safe steps may run on their own"
+            )
+            await api.post(f"{demo_url}/break")
+            self.say("[red]the demo service is broken[/red]: /metrics now answers 500")
+            started = datetime.now(UTC)
+            if replay:
+                await self._deliver(
+                    api, replay_payload(demo_url, status="firing", starts_at=started)
+                )
+            return await self._watch(api, demo_url, demo_state, replay=replay, started=started)
+
+    async def _deliver(self, api: httpx.AsyncClient, body: dict[str, Any]) -> None:
+        response = await api.post(
+            "/webhooks/alertmanager", json=body, headers={"Authorization": f"Bearer {self.token}"}
+        )
+        response.raise_for_status()
+
+    async def _watch(
+        self,
+        api: httpx.AsyncClient,
+        demo_url: str,
+        demo_state: DemoState,
+        *,
+        replay: bool,
+        started: datetime,
+    ) -> DemoResult:
+        seen = 0
+        incident_id: int | None = None
+        resolved_sent = False
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        with self.console.status("waiting for the alert to fire...") as status:
+            while asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.25)
+                if incident_id is None:
+                    listed = (await api.get("/api/incidents")).json()["items"]
+                    if not listed:
+                        continue
+                    incident_id = listed[-1]["id"]
+                    status.update(f"incident {incident_id} is open")
+                events = (await api.get(f"/api/incidents/{incident_id}/timeline")).json()
+                for event in events[seen:]:
+                    self._show(event)
+                seen = len(events)
+                if replay and not resolved_sent and not demo_state.broken:
+                    # What Alertmanager would send once Prometheus saw the service again.
+                    await asyncio.sleep(1)
+                    body = replay_payload(demo_url, status="resolved", starts_at=started)
+                    await self._deliver(api, body)
+                    resolved_sent = True
+                if any(e["kind"] == "run.finished" for e in events) and any(
+                    e["kind"] == "incident.resolved" for e in events
+                ):
+                    break
+            else:
+                raise DemoError(f"the incident did not resolve within {self.timeout:.0f}s")
+        incident = (await api.get(f"/api/incidents/{incident_id}")).json()
+        runs = (await api.get(f"/api/incidents/{incident_id}/runs")).json()
+        verification = runs[0]["verification"] if runs else None
+        postmortem = (await api.get(f"/api/incidents/{incident_id}/postmortem")).text
+        self.console.print(Panel(Markdown(postmortem), title="post-mortem draft"))
+        resolved = incident["status"] == "resolved"
+        self.say(
+            f"incident {incident_id} {incident['status']}; verification {verification}; "
+            f"the demo service was healed {demo_state.heals} time(s)"
+        )
+        return DemoResult(incident_id, resolved, verification, postmortem)
+
+    def _show(self, event: dict[str, Any]) -> None:
+        kind = str(event["kind"])
+        style = STYLE.get(kind.split(".", 1)[0], "white")
+        at = str(event["at"])[11:19]
+        self.console.print(
+            f"[dim]{at}[/dim] [{style}]{kind:<26}[/{style}] {event['text']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+async def _forever() -> None:
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        pass
+
+
+def run_demo(
+    console: Console | None = None,
+    *,
+    port: int = 0,
+    use_binaries: bool = True,
+    keep_serving: bool = False,
+    timeout: float = 180.0,
+) -> DemoResult:
+    demo = Demo(
+        console or Console(),
+        port=port,
+        use_binaries=use_binaries,
+        keep_serving=keep_serving,
+        timeout=timeout,
+    )
+    try:
+        return asyncio.run(demo.run())
+    except KeyboardInterrupt:
+        return DemoResult(None, False, None, None)

@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.panel import Panel
 
-from bot.config import Settings
+from bot.config import SHIPPED_RUNBOOKS, Settings
 from bot.demo import monitoring
 from bot.demo.target import DemoState, make_server
 from bot.logs import configure_logging
@@ -238,10 +238,8 @@ class Demo:
                 "replaying Alertmanager's webhooks instead"
             )
         config = workdir / "fireline.yaml"
-        config.write_text(ESCALATION)
-        runbook_dirs = [Path(__file__).resolve().parents[2] / "runbooks"]
-        if binaries is None:
-            runbook_dirs = [REPLAY_RUNBOOKS]
+        await asyncio.to_thread(config.write_text, ESCALATION)
+        runbook_dirs = [SHIPPED_RUNBOOKS] if binaries is not None else [REPLAY_RUNBOOKS]
         settings = Settings(
             database_url=f"sqlite:///{workdir / 'fireline.db'}",
             port=self.port,

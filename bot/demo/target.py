@@ -2,8 +2,8 @@
 
 ``/metrics`` is what Prometheus scrapes; while the service is broken it answers 500, so
 ``up{job="demo"}`` drops to 0 and the ``DemoServiceDown`` rule fires. ``POST /break`` and
-``POST /heal`` flip it; ``/ready`` answers 503 while broken; ``/healthz`` always answers. Every heal is counted, so tests can
-check that a remediation ran exactly once.
+``POST /heal`` flip it; ``/ready`` answers 503 while broken; ``/healthz`` always answers.
+Every heal is counted, so tests can check that a remediation ran exactly once.
 
 Run it alone with ``python -m bot.demo.target --port 18081``.
 """

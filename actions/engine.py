@@ -62,6 +62,28 @@ def strictest(*modes: Mode | None) -> Mode:
     return max(given, key=MODE_ORDER.index) if given else "suggest"
 
 
+def effective_mode(
+    global_mode: Mode, runbook_mode: Mode, step_mode: Mode | None, *, promoted: bool | None
+) -> tuple[Mode, str]:
+    """The strictest of the global, runbook and step modes, and ``suggest`` for a runbook
+    version nobody has promoted (``promoted`` None: not known), with the reason."""
+    candidates: list[tuple[Mode, str]] = [
+        (global_mode, "global mode"),
+        (runbook_mode, "runbook mode"),
+    ]
+    if step_mode is not None:
+        candidates.append((step_mode, "step mode"))
+    if not promoted:
+        why = (
+            "this runbook version is not promoted yet"
+            if promoted is False
+            else ("promotion not known")
+        )
+        candidates.append(("suggest", why))
+    mode = strictest(*(m for m, _ in candidates))
+    return mode, next(why for m, why in reversed(candidates) if m == mode)
+
+
 # --- guards -------------------------------------------------------------------------------
 
 

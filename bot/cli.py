@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -97,6 +97,96 @@ def demo(
         raise typer.Exit(1) from exc
     if not (result.resolved and result.verification == "passed"):
         raise typer.Exit(1)
+
+
+@app.command()
+def simulate(
+    payload: Annotated[Path, typer.Argument(help="An Alertmanager webhook body (JSON).")],
+    require_runbook: Annotated[
+        bool, typer.Option(help="Exit 1 when a firing alert matches no runbook.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print what Fireline would do with a payload, touching nothing."""
+    import json
+
+    from pydantic import ValidationError
+
+    from bot.automation.cli import promotion_lookup
+    from bot.clock import utcnow
+    from bot.domain.alerts import WebhookPayload
+    from bot.escalation.service import EscalationRules
+    from bot.runbooks.cli import load_library
+    from bot.simulate import simulate as run_simulation
+
+    settings = settings_or_exit()
+    try:
+        body = WebhookPayload.model_validate_json(payload.read_bytes())
+    except OSError as exc:
+        errors.print(f"[red]{payload}: {exc.strerror}[/red]")
+        raise typer.Exit(2) from exc
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            errors.print(f"[red]{payload}: {where}: {error['msg']}[/red]")
+        raise typer.Exit(2) from exc
+    library = load_library(None)
+    result = run_simulation(
+        body,
+        rules=settings.triage.compiled(),
+        index=library.index,
+        registry=library.registry,
+        escalation=EscalationRules.from_settings(settings) if settings.escalation.enabled else None,
+        global_mode=settings.automation_mode,
+        promoted=promotion_lookup(settings),
+        now=utcnow(),
+    )
+    if as_json:
+        print(json.dumps(result.as_json(), indent=2, default=str))
+    else:
+        _print_simulation(result)
+    if require_runbook and result.unmatched:
+        names = ", ".join(a.alertname for a in result.unmatched)
+        errors.print(f"[red]no runbook for: {names}[/red]")
+        raise typer.Exit(1)
+
+
+def _print_simulation(result: Any) -> None:
+    console.print(f"[bold]group[/bold] {result.receiver} / {result.group_key}")
+    for alert in result.alerts:
+        console.print()
+        console.print(
+            f"[bold]{alert.alertname}[/bold] ({alert.status}, {alert.fingerprint}) -> "
+            f"incident [{alert.severity}] {alert.title}",
+            highlight=False,
+        )
+        facts = [f"service {alert.service}"] if alert.service else []
+        facts += [f"signal {alert.signal}"] if alert.signal else []
+        facts += [f"rules {', '.join(alert.triage_rules)}"] if alert.triage_rules else []
+        if facts:
+            console.print("  triage: " + "; ".join(facts), highlight=False)
+        console.print(f"  runbook: {alert.runbook or 'none'} ({alert.selection})", highlight=False)
+        for name, value in alert.params.items():
+            console.print(f"    param {name} = {value!r}", highlight=False)
+        for name, problem in alert.param_errors.items():
+            console.print(f"    [red]param {name} refused: {problem}[/red]", highlight=False)
+        if alert.steps:
+            table = Table("step", "kind", "action", "gate", "why", "arguments")
+            for step in alert.steps:
+                args = ", ".join(f"{k}={v}" for k, v in step.args.items())
+                table.add_row(step.step_id, step.kind, step.action, step.gate, step.reason, args)
+            console.print(table)
+        if alert.escalation_policy:
+            console.print(f"  escalation: policy {alert.escalation_policy} if nobody acknowledges")
+            for rung in alert.escalation:
+                console.print(
+                    f"    +{rung.after:>6}  level {rung.level} (round {rung.round + 1}): "
+                    + ", ".join(rung.targets),
+                    highlight=False,
+                )
+        console.print("  slack:")
+        for message in alert.slack:
+            console.print(f"    {message}", highlight=False)
 
 
 @db_app.command("upgrade")

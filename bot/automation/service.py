@@ -31,9 +31,9 @@ from actions.engine import (
     args_hash,
     check_guards,
     decide_gate,
+    effective_mode,
     idempotency_key,
     run_key,
-    strictest,
     target_of,
 )
 from actions.registry import ActionRegistry, is_mutating
@@ -275,7 +275,7 @@ def _decide_step(
     elif mutating and incident.status == IncidentStatus.RESOLVED:
         row.state, row.reason = StepState.SKIPPED.value, "the incident resolved before this step"
     else:
-        mode, mode_reason = effective_mode(session, run, plan, step, rules)
+        mode, mode_reason = _mode(session, run, plan, step, rules)
         if mutating and mode in ("auto", "approve"):
             refusal = check_guards(
                 guard_facts(session, run, now=now, rules=rules, limits=_limits(plan, rules)),
@@ -377,23 +377,11 @@ def _unmet_condition(step: Step, results: Mapping[str, StepState]) -> str | None
     return None
 
 
-def effective_mode(
+def _mode(
     session: Session, run: RunbookRun, plan: RunPlan, step: Step, rules: AutomationRules
 ) -> tuple[Mode, str]:
-    """The strictest of the global, runbook and step modes, and suggest for a runbook
-    version nobody has promoted."""
     promoted = q.is_promoted(session, run.runbook_id, run.runbook_hash)
-    candidates: list[tuple[Mode, str]] = [
-        (rules.mode, "global mode"),
-        (plan.mode, "runbook mode"),
-    ]
-    if step.mode is not None:
-        candidates.append((step.mode, "step mode"))
-    if not promoted:
-        candidates.append(("suggest", "this runbook version is not promoted yet"))
-    mode = strictest(*(m for m, _ in candidates))
-    reason = next(why for m, why in reversed(candidates) if m == mode)
-    return mode, reason
+    return effective_mode(rules.mode, plan.mode, step.mode, promoted=promoted)
 
 
 def _limits(plan: RunPlan, rules: AutomationRules) -> Limits:

@@ -91,6 +91,10 @@ class RunbookLibrary:
         self._task: asyncio.Task[None] | None = None
 
     @property
+    def registry(self) -> ActionRegistry:
+        return self._registry
+
+    @property
     def snapshot(self) -> LibrarySnapshot:
         return self._snapshot
 

@@ -234,3 +234,31 @@ async def test_the_circuit_breaker_pauses_a_runbook_until_a_person_resets_it(
             assert lifted["lifted_by"] == "U-LEAD"
             await post_alert(client, web_down(f"{url}/heal", fingerprint="f000000000000004"))
             await wait_for(lambda: demo.heals == 3, what="the heal after the reset")
+
+
+@pytest.mark.parametrize(
+    ("settings", "state", "reason"),
+    [
+        ({"automation_mode": "dry-run"}, "dry_run", "dry-run"),
+        ({"automation_mode": "off"}, "skipped", "automation is off (global mode)"),
+        ({"automation_mode": "approve"}, "awaiting_approval", "approve mode (global mode)"),
+    ],
+)
+async def test_the_global_mode_is_the_loosest_any_runbook_gets(
+    automation_settings, settings, state, reason
+):
+    with demo_service() as (url, demo):
+        async with running_app(automation_settings(settings=settings)) as (app, client):
+            await promote(client)
+            await post_alert(client, web_down(f"{url}/heal"))
+            await wait_for(
+                lambda: any(k in kinds(app, 1) for k in ("run.finished", "step.awaiting_approval")),
+                what="the run",
+            )
+            [run] = await runs(client, 1)
+            heal = step(run, "heal")
+            assert heal["state"] == state
+            assert reason in heal["reason"]
+            assert demo.heals == 0
+            if state == "dry_run":
+                assert "dry run: would call http.request" in heal["summary"]

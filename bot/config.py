@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -83,11 +84,43 @@ class TriageConfig(BaseModel):
         return tuple(rule.to_rule(i) for i, rule in enumerate(self.rules))
 
 
+class ChatRoute(BaseModel):
+    """Incidents of this service and/or severity go to this channel (first match wins)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: str | None = None
+    severity: Literal["SEV1", "SEV2", "SEV3", "SEV4"] | None = None
+    channel: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _names_something(self) -> ChatRoute:
+        if self.service is None and self.severity is None:
+            raise ValueError("a route names a service, a severity or both")
+        return self
+
+
+class ChatConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    routes: list[ChatRoute] = Field(default_factory=list)
+
+    def channel_for(self, *, service: str | None, severity: str, default: str | None) -> str | None:
+        for route in self.routes:
+            if route.service is not None and route.service != service:
+                continue
+            if route.severity is not None and route.severity != severity:
+                continue
+            return route.channel
+        return default
+
+
 class FileConfig(BaseModel):
     """What the YAML configuration file may hold."""
 
     model_config = ConfigDict(extra="forbid")
 
+    chat: ChatConfig = Field(default_factory=ChatConfig)
     triage: TriageConfig = Field(default_factory=TriageConfig)
     schedules: list[ScheduleConfig] = Field(default_factory=list)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
@@ -190,6 +223,17 @@ class Settings(BaseSettings):
             return [part for part in value.replace(",", ":").split(":") if part.strip()]
         return value
 
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None and (
+            self.slack_signing_secret is not None or self.slack_app_token is not None
+        )
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_ends_with_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
     @field_validator("approvers", "http_allow", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
@@ -242,7 +286,37 @@ class Settings(BaseSettings):
     kubeconfig: Path | None = None
     kubernetes_in_cluster: bool = False
 
+    # Slack (docs/slack.md). The tokens are also read as SLACK_BOT_TOKEN,
+    # SLACK_SIGNING_SECRET and SLACK_APP_TOKEN, the names Slack's own tools use.
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "slack_bot_token", "FIRELINE_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"
+        ),
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "slack_signing_secret", "FIRELINE_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"
+        ),
+    )
+    slack_app_token: SecretStr | None = Field(  # set: Socket Mode instead of HTTP
+        default=None,
+        validation_alias=AliasChoices(
+            "slack_app_token", "FIRELINE_SLACK_APP_TOKEN", "SLACK_APP_TOKEN"
+        ),
+    )
+    slack_api_url: str = "https://slack.com/api/"
+    slack_channel: str | None = None  # where incident cards go unless a route says otherwise
+    slack_command: str = Field(default="/fireline", pattern=r"^/[a-z0-9_-]{1,31}$")
+    slack_verbosity: Literal["quiet", "normal", "debug"] = "normal"
+    # Incidents at least this severe get a channel of their own; unset: never.
+    slack_major_severity: Literal["SEV1", "SEV2", "SEV3", "SEV4"] | None = "SEV1"
+    slack_silence_duration: Duration = Field(default=timedelta(hours=2))
+    slack_silence_on_ack: bool = False
+
     config: Path | None = None
+    chat: ChatConfig = Field(default_factory=ChatConfig)
     triage: TriageConfig = Field(default_factory=TriageConfig)
     schedules: list[ScheduleConfig] = Field(default_factory=list)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
@@ -252,7 +326,14 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret value, for scrubbing from logs."""
-        values = [self.webhook_token, self.api_token, *self.secrets.values()]
+        values = [
+            self.webhook_token,
+            self.api_token,
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            *self.secrets.values(),
+        ]
         return [v.get_secret_value() for v in values if v is not None]
 
     @classmethod

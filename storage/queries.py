@@ -204,3 +204,12 @@ def mark_receipt(session: Session, receipt_id: int, *, at: datetime, error: str 
         .where(col(WebhookReceipt.id) == receipt_id)
         .values(processed_at=at, error=error)
     )
+
+
+def events_of_kind(session: Session, incident_id: int, kind: str) -> list[TimelineEvent]:
+    query = (
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident_id, TimelineEvent.kind == kind)
+        .order_by(col(TimelineEvent.id))
+    )
+    return list(session.exec(query))

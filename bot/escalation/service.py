@@ -465,7 +465,8 @@ def who_is_on_call(session: Session, rules: EscalationRules, name: str, *, at: d
     return on_call(effective_schedule(session, rules, name, now=at), at)
 
 
-def _commander(session: Session, incident_id: int) -> str | None:
+def commander_of(session: Session, incident_id: int) -> str | None:
+    """The incident's latest assigned commander."""
     query = (
         select(TimelineEvent)
         .where(TimelineEvent.incident_id == incident_id)
@@ -504,7 +505,7 @@ def _resolve(
         else:
             out.unresolved.append(str(target))
     else:
-        commander = _commander(session, incident_id) if target.name == COMMANDER_ROLE else None
+        commander = commander_of(session, incident_id) if target.name == COMMANDER_ROLE else None
         if commander:
             out.users.append(commander)
             return

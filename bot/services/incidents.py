@@ -132,3 +132,67 @@ def add_note(
 
 def _seconds(start: datetime, end: datetime) -> int:
     return max(0, int((end - start).total_seconds()))
+
+
+def declare(
+    db: Database,
+    *,
+    title: str,
+    severity: str,
+    actor: str,
+    service: str | None = None,
+    rules: escalation.EscalationRules | None = None,
+    clock: Clock = utcnow,
+) -> Incident:
+    """An incident a person opens by hand (from chat or the API), escalating like any other."""
+    if severity not in ("SEV1", "SEV2", "SEV3", "SEV4"):
+        raise ValueError(f"severity is SEV1, SEV2, SEV3 or SEV4, not {severity!r}")
+    title = " ".join(title.split())[:200]
+    if not title:
+        raise ValueError("an incident needs a title")
+    with db.write() as session:
+        now = clock()
+        incident = Incident(
+            title=title,
+            status="open",
+            severity=severity,
+            service=service,
+            started_at=now,
+            opened_at=now,
+            updated_at=now,
+        )
+        session.add(incident)
+        session.flush()
+        assert incident.id is not None
+        queries.add_event(
+            session,
+            incident_id=incident.id,
+            kind="incident.opened",
+            text=f"Declared {severity} by {actor}: {title}",
+            actor=actor,
+            at=now,
+            recorded_at=now,
+            data={"declared_by": actor},
+        )
+        if rules is not None:
+            escalation.start(session, incident, rules=rules, now=now, reason=f"declared by {actor}")
+        return incident
+
+
+def assign_commander(
+    db: Database, incident_id: int, *, user: str, actor: str, clock: Clock = utcnow
+) -> Incident:
+    with db.write() as session:
+        incident = _locked(session, incident_id)
+        now = clock()
+        queries.add_event(
+            session,
+            incident_id=incident_id,
+            kind="commander.assigned",
+            text=f"{user} is the incident commander (assigned by {actor})",
+            actor=actor,
+            at=now,
+            recorded_at=now,
+            data={"user": user},
+        )
+        return incident

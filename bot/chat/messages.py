@@ -1,0 +1,243 @@
+"""What chat shows, decided without any chat tool: the incident card's data, and which
+timeline events become thread messages, direct messages or card updates.
+
+A chat adapter (Slack today) renders these into its own format. Everything here is pure:
+it takes timeline events and incident state and returns data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Verbosity = Literal["quiet", "normal", "debug"]
+
+# Events that change what the card shows.
+CARD_EVENTS = frozenset(
+    {
+        "incident.opened",
+        "incident.acknowledged",
+        "incident.unacknowledged",
+        "incident.resolved",
+        "incident.reopened",
+        "severity.changed",
+        "commander.assigned",
+        "runbook.selected",
+        "runbook.none",
+        "runbook.tie",
+        "alert.fired",
+        "alert.resolved",
+        "escalation.level_changed",
+        "escalation.notified",
+        "escalation.stopped",
+        "run.finished",
+        "verification.passed",
+        "verification.failed",
+        "verification.inconclusive",
+        "automation.refused",
+        "step.awaiting_approval",
+        "step.approved",
+        "step.rejected",
+        "step.started",
+        "step.succeeded",
+        "step.failed",
+        "step.timed_out",
+        "incident.silenced",
+    }
+)
+# Thread messages at each verbosity; approvals and notices are always posted.
+QUIET = frozenset(
+    {
+        "incident.acknowledged",
+        "incident.unacknowledged",
+        "incident.resolved",
+        "incident.reopened",
+        "severity.changed",
+        "commander.assigned",
+        "escalation.level_changed",
+        "automation.refused",
+        "automation.breaker_tripped",
+        "verification.failed",
+        "incident.silenced",
+    }
+)
+NORMAL = QUIET | frozenset(
+    {
+        "alert.fired",
+        "alert.resolved",
+        "runbook.selected",
+        "runbook.none",
+        "runbook.tie",
+        "step.succeeded",
+        "step.failed",
+        "step.timed_out",
+        "step.skipped",
+        "step.dry_run",
+        "step.interrupted",
+        "step.approved",
+        "step.rejected",
+        "approval.refused",
+        "automation.paused",
+        "automation.throttled",
+        "verification.passed",
+        "verification.inconclusive",
+        "runbook.message",
+        "note.added",
+        "chat.message_added",
+        "followup.added",
+    }
+)
+DEBUG_EXTRA = frozenset({"step.started", "triage.decided", "verification.waiting", "run.finished"})
+ICONS = {
+    "alert": ":rotating_light:",
+    "incident": ":fire:",
+    "runbook": ":books:",
+    "step": ":gear:",
+    "verification": ":white_check_mark:",
+    "escalation": ":loudspeaker:",
+    "automation": ":octagonal_sign:",
+    "approval": ":raised_hand:",
+    "note": ":memo:",
+    "chat": ":speech_balloon:",
+    "commander": ":crown:",
+}
+
+
+@dataclass(frozen=True)
+class Button:
+    action: str  # acknowledge | escalate | resolve | silence | approve | reject
+    label: str
+    value: str
+    style: Literal["primary", "danger"] | None = None
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """A message in chat-neutral terms."""
+
+    text: str
+    detail: str | None = None  # a preformatted block: step output, parameters
+    buttons: tuple[Button, ...] = ()
+    mentions: tuple[str, ...] = ()  # user:U.. / group:S..
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ChatMessage:
+        return cls(
+            text=str(data["text"]),
+            detail=data.get("detail"),
+            buttons=tuple(Button(**b) for b in data.get("buttons") or ()),
+            mentions=tuple(data.get("mentions") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class StepLine:
+    step_id: str
+    action: str
+    state: str
+
+
+@dataclass
+class IncidentView:
+    """Everything the card shows, read from the database when the card is drawn."""
+
+    id: int
+    title: str
+    severity: str
+    status: str
+    service: str | None
+    labels: dict[str, str]
+    source_url: str | None
+    opened_at: datetime
+    resolved_at: datetime | None
+    acknowledged_by: str | None
+    commander: str | None
+    runbook_id: str | None
+    run_status: str | None
+    verification: str | None
+    steps: list[StepLine] = field(default_factory=list)
+    responders: list[str] = field(default_factory=list)
+    alerts_firing: int = 0
+    alerts_total: int = 0
+    escalation_level: int | None = None
+    suppressed: int = 0
+    silenced: bool = False
+    now: datetime | None = None
+
+    def buttons(self, *, can_silence: bool) -> list[Button]:
+        value = str(self.id)
+        if self.status == "resolved":
+            return []
+        out = []
+        if self.status != "acknowledged":
+            out.append(Button("acknowledge", "Acknowledge", value, "primary"))
+        out.append(Button("escalate", "Escalate", value))
+        out.append(Button("resolve", "Resolve", value, "danger"))
+        if can_silence and not self.silenced:
+            out.append(Button("silence", "Silence", value))
+        return out
+
+
+KEY_LABELS = ("alertname", "service", "namespace", "job", "instance", "env", "cluster")
+
+
+def thread_message(
+    kind: str, text: str, data: dict[str, Any], verbosity: Verbosity
+) -> ChatMessage | None:
+    """The thread message an event becomes at this verbosity, or None."""
+    if kind == "step.awaiting_approval":
+        return approval_message(text, data)
+    if kind == "escalation.notified":
+        targets = tuple(str(t) for t in data.get("targets") or ())
+        return ChatMessage(f"{ICONS['escalation']} {text}", mentions=targets)
+    wanted = QUIET if verbosity == "quiet" else NORMAL
+    if verbosity == "debug":
+        wanted = wanted | DEBUG_EXTRA
+    if kind not in wanted:
+        return None
+    icon = ICONS.get(kind.split(".", 1)[0], ":small_blue_diamond:")
+    detail = None
+    output = data.get("output")
+    if verbosity == "debug" and output:
+        detail = str(output)[:2500]
+    return ChatMessage(f"{icon} {text}", detail=detail)
+
+
+def approval_message(text: str, data: dict[str, Any]) -> ChatMessage:
+    step_run_id = str(data.get("step_run_id", ""))
+    params = data.get("params") or {}
+    shown = "\n".join(f"{k}: {v}" for k, v in params.items()) or "(no parameters)"
+    description = data.get("description") or ""
+    value = f"{step_run_id}:{data.get('args_hash', '')}"
+    return ChatMessage(
+        f"{ICONS['approval']} {text}" + (f"\n{description}" if description else ""),
+        detail=shown,
+        buttons=(
+            Button("approve", "Approve", value, "primary"),
+            Button("reject", "Reject", value, "danger"),
+        ),
+    )
+
+
+def escalation_dms(
+    incident_id: int, title: str, data: dict[str, Any]
+) -> list[tuple[str, ChatMessage]]:
+    """A direct message to each person an escalation notified, with Acknowledge."""
+    users = [str(u) for u in data.get("users") or ()]
+    level = data.get("level")
+    message = ChatMessage(
+        f"{ICONS['escalation']} You are paged (level {level}) for incident #{incident_id}: {title}",
+        buttons=(Button("acknowledge", "Acknowledge", str(incident_id), "primary"),),
+    )
+    return [(user, message) for user in users]
+
+
+def channel_name(incident_id: int, title: str) -> str:
+    """``inc-<id>-<slug>``: lowercase, at most 80 characters, as Slack requires."""
+    slug = "".join(ch if ch.isalnum() else "-" for ch in title.lower())
+    slug = "-".join(part for part in slug.split("-") if part)
+    return f"inc-{incident_id}-{slug}"[:80].rstrip("-")

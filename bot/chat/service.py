@@ -1,0 +1,337 @@
+"""From the timeline to the outbox, and the outbox's bookkeeping.
+
+``project`` reads timeline events past the chat cursor and writes outbox rows in the same
+transaction that moves the cursor, so each event is turned into chat writes exactly
+once, whoever wrote it (triage, automation, escalation, a person). The delivery worker
+then sends the rows; ``claim_next`` gives it the oldest due row of each incident, so an
+incident's messages arrive in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from bot.chat.messages import (
+    CARD_EVENTS,
+    IncidentView,
+    StepLine,
+    Verbosity,
+    escalation_dms,
+    thread_message,
+)
+from bot.config import ChatConfig
+from bot.escalation.service import commander_of
+from storage import queries
+from storage.db import Database
+from storage.tables import Incident, TimelineEvent
+from storage.tables_automation import RunbookRun, StepRun
+from storage.tables_chat import ChatCard, ChatCursor, OutboxMessage
+from storage.tables_escalation import EscalationTimer
+
+CURSOR = "slack"
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+
+
+@dataclass(frozen=True)
+class ChatRules:
+    default_channel: str | None
+    routes: ChatConfig
+    verbosity: Verbosity = "normal"
+    major_severity: str | None = "SEV1"
+
+    def is_major(self, severity: str) -> bool:
+        if self.major_severity is None or severity not in SEVERITIES:
+            return False
+        return SEVERITIES.index(severity) <= SEVERITIES.index(self.major_severity)
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _enqueue(
+    session: Session, incident_id: int | None, kind: str, payload: dict[str, Any], now: datetime
+) -> None:
+    session.add(
+        OutboxMessage(
+            incident_id=incident_id,
+            kind=kind,
+            payload=payload,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+
+
+def _card_update(session: Session, incident_id: int, now: datetime) -> None:
+    """Queue a redraw of the card, folding it into one already waiting."""
+    waiting = session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.incident_id == incident_id)
+        .where(OutboxMessage.kind == "card.update")
+        .where(OutboxMessage.status == "pending")
+        .where(col(OutboxMessage.claimed_by).is_(None))
+    ).first()
+    if waiting is not None:
+        waiting.suppressed += 1
+        session.add(waiting)
+        return
+    _enqueue(session, incident_id, "card.update", {}, now)
+
+
+def project(db: Database, rules: ChatRules, *, now: datetime, batch: int = 500) -> int:
+    """Turn new timeline events into outbox rows; returns how many events were read."""
+    with db.write() as session:
+        query = select(ChatCursor).where(ChatCursor.name == CURSOR)
+        if _is_postgres(session):
+            query = query.with_for_update()
+        cursor = session.exec(query).first()
+        if cursor is None:
+            # Start from now: incidents from before chat was configured get no card.
+            last = session.exec(select(func.max(TimelineEvent.id))).one() or 0
+            cursor = ChatCursor(name=CURSOR, last_event_id=int(last))
+            session.add(cursor)
+            session.flush()
+        events = list(
+            session.exec(
+                select(TimelineEvent)
+                .where(col(TimelineEvent.id) > cursor.last_event_id)
+                .order_by(col(TimelineEvent.id))
+                .limit(batch)
+            )
+        )
+        for event in events:
+            _project_event(session, event, rules, now)
+        if events:
+            assert events[-1].id is not None
+            cursor.last_event_id = events[-1].id
+            session.add(cursor)
+        return len(events)
+
+
+def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now: datetime) -> None:
+    incident = session.get(Incident, event.incident_id)
+    if incident is None or incident.id is None:
+        return
+    card = session.get(ChatCard, incident.id)
+    if event.kind == "incident.opened" and card is None:
+        channel = rules.routes.channel_for(
+            service=incident.service, severity=incident.severity, default=rules.default_channel
+        )
+        if channel is None:
+            return
+        session.add(ChatCard(incident_id=incident.id, channel=channel, updated_at=now))
+        if rules.is_major(incident.severity):
+            _enqueue(session, incident.id, "channel.create", {"notify": channel}, now)
+        _enqueue(session, incident.id, "card.post", {}, now)
+        return
+    if card is None:
+        return
+    if event.kind in CARD_EVENTS:
+        _card_update(session, incident.id, now)
+    message = thread_message(event.kind, event.text, dict(event.data), rules.verbosity)
+    if message is not None:
+        _enqueue(session, incident.id, "thread", {"message": message.as_json()}, now)
+    if event.kind == "escalation.notified":
+        for user, dm in escalation_dms(incident.id, incident.title, dict(event.data)):
+            _enqueue(session, incident.id, "dm", {"user": user, "message": dm.as_json()}, now)
+    if event.kind == "incident.resolved":
+        silences = [
+            s
+            for e in queries.events_of_kind(session, incident.id, "incident.silenced")
+            for s in e.data.get("silence_ids", [])
+        ]
+        if silences:
+            _enqueue(session, incident.id, "silence.expire", {"silence_ids": silences}, now)
+
+
+# --- the card's data ----------------------------------------------------------------------
+
+
+def load_view(session: Session, incident_id: int, *, now: datetime) -> IncidentView | None:
+    incident = session.get(Incident, incident_id)
+    if incident is None or incident.id is None:
+        return None
+    alerts = queries.alerts_of(session, incident_id)
+    run = session.exec(
+        select(RunbookRun)
+        .where(RunbookRun.incident_id == incident_id)
+        .order_by(col(RunbookRun.id).desc())
+    ).first()
+    steps: list[StepLine] = []
+    if run is not None and run.id is not None:
+        rows = session.exec(
+            select(StepRun).where(StepRun.run_id == run.id).order_by(col(StepRun.position))
+        )
+        steps = [StepLine(r.step_id, r.action, r.state) for r in rows]
+    timer = session.get(EscalationTimer, incident_id)
+    people = list(
+        dict.fromkeys(
+            str(u)
+            for e in queries.events_of_kind(session, incident_id, "escalation.notified")
+            for u in e.data.get("users") or ()
+        )
+    )
+    silenced = bool(queries.events_of_kind(session, incident_id, "incident.silenced"))
+    labels = dict(alerts[0].labels) if alerts else dict(incident.labels)
+    return IncidentView(
+        id=incident.id,
+        title=incident.title,
+        severity=incident.severity,
+        status=incident.status,
+        service=incident.service,
+        labels=labels,
+        source_url=incident.source_url or (alerts[0].generator_url if alerts else None) or None,
+        opened_at=incident.opened_at,
+        resolved_at=incident.resolved_at,
+        acknowledged_by=incident.acknowledged_by,
+        commander=commander_of(session, incident_id),
+        runbook_id=incident.runbook_id,
+        run_status=run.status if run else None,
+        verification=run.verification if run else None,
+        steps=steps,
+        responders=people,
+        alerts_firing=sum(1 for a in alerts if a.status == "firing"),
+        alerts_total=len(alerts),
+        escalation_level=(timer.level + 1) if timer and timer.status != "stopped" else None,
+        silenced=silenced,
+        now=now,
+    )
+
+
+# --- delivery bookkeeping -----------------------------------------------------------------
+
+
+def claim_next(
+    db: Database, *, owner: str, now: datetime, lease: timedelta, limit: int = 50
+) -> list[OutboxMessage]:
+    """The oldest due, unheld row of each incident (and loose rows), held for ``owner``."""
+    with db.write() as session:
+        # An incident whose oldest pending row is held or not yet due waits: order matters.
+        oldest = (
+            select(func.min(OutboxMessage.id))
+            .where(OutboxMessage.status == "pending")
+            .group_by(col(OutboxMessage.incident_id))
+        )
+        query = (
+            select(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(oldest))
+            .where(OutboxMessage.status == "pending")
+            .where(col(OutboxMessage.next_attempt_at) <= now)
+            .where(
+                or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now)
+            )
+            .order_by(col(OutboxMessage.id))
+            .limit(limit)
+        )
+        if _is_postgres(session):
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.exec(query.execution_options(populate_existing=True)))
+        for row in rows:
+            row.claimed_by, row.lease_until = owner, now + lease
+            session.add(row)
+        return rows
+
+
+def mark_sent(db: Database, message_id: int, *, now: datetime) -> None:
+    with db.write() as session:
+        row = session.get(OutboxMessage, message_id)
+        if row is not None:
+            row.status, row.sent_at, row.claimed_by, row.lease_until = "sent", now, None, None
+            row.attempts += 1
+            session.add(row)
+
+
+def mark_retry(
+    db: Database, message_id: int, *, error: str, retry_at: datetime, give_up: bool
+) -> None:
+    with db.write() as session:
+        row = session.get(OutboxMessage, message_id)
+        if row is not None:
+            row.attempts += 1
+            row.error = error[:2000]
+            row.claimed_by, row.lease_until = None, None
+            if give_up:
+                row.status = "failed"
+            else:
+                row.next_attempt_at = retry_at
+            session.add(row)
+
+
+def card_of(db: Database, incident_id: int) -> ChatCard | None:
+    with db.session() as session:
+        return session.get(ChatCard, incident_id)
+
+
+def save_card(
+    db: Database,
+    incident_id: int,
+    *,
+    now: datetime,
+    channel: str | None = None,
+    ts: str | None = None,
+    own_channel: bool | None = None,
+) -> None:
+    with db.write() as session:
+        card = session.get(ChatCard, incident_id)
+        if card is None:
+            return
+        if channel is not None:
+            card.channel = channel
+        if ts is not None:
+            card.ts = ts
+        if own_channel is not None:
+            card.own_channel = own_channel
+        card.updated_at = now
+        session.add(card)
+
+
+def view_of(db: Database, incident_id: int, *, now: datetime) -> IncidentView | None:
+    with db.session() as session:
+        return load_view(session, incident_id, now=now)
+
+
+def incident_for_channel(db: Database, channel: str) -> int | None:
+    """The incident whose own channel this is."""
+    with db.session() as session:
+        card = session.exec(
+            select(ChatCard).where(ChatCard.channel == channel, col(ChatCard.own_channel))
+        ).first()
+        return card.incident_id if card else None
+
+
+def incident_for_thread(db: Database, channel: str, ts: str) -> int | None:
+    """The incident whose card is this message (a thread's parent)."""
+    with db.session() as session:
+        card = session.exec(
+            select(ChatCard).where(ChatCard.channel == channel, ChatCard.ts == ts)
+        ).first()
+        return card.incident_id if card else None
+
+
+def pending_count(db: Database) -> int:
+    with db.session() as session:
+        return int(
+            session.exec(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == "pending")
+            ).one()
+        )
+
+
+def messages(db: Database, incident_id: int) -> Sequence[OutboxMessage]:
+    with db.session() as session:
+        return list(
+            session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.incident_id == incident_id)
+                .order_by(col(OutboxMessage.id))
+            )
+        )

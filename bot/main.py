@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -99,6 +101,55 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
     )
 
 
+async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
+    """Slack, when its settings are there: the outbox, and the app over HTTP (mounted at
+    /slack/events) or Socket Mode. Returns the Socket Mode handler to close, if any."""
+    settings = runtime.settings
+    if not settings.slack_enabled:
+        log.warning(
+            "Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET): "
+            "incidents are kept and escalated, but nothing is posted to chat"
+        )
+        return None
+    from bot.chat import service as chat_service
+    from bot.chat.outbox import ChatOutbox
+    from bot.chat.service import ChatRules
+    from bot.chat.silence import Silencer
+    from bot.slack.app import build_app, router_for
+    from bot.slack.client import SlackChat
+
+    silencer = (
+        Silencer(runtime.http, settings.alertmanager_url, clock=runtime.clock)
+        if settings.alertmanager_url
+        else None
+    )
+    slack = build_app(runtime, silencer)
+    rules = ChatRules(
+        default_channel=settings.slack_channel,
+        routes=settings.chat,
+        verbosity=settings.slack_verbosity,
+        major_severity=settings.slack_major_severity,
+    )
+    await asyncio.to_thread(chat_service.start_cursor, runtime.db)
+    runtime.chat = ChatOutbox(
+        runtime.db,
+        SlackChat(slack.client, can_silence=silencer is not None),
+        rules,
+        clock=runtime.clock,
+        tick=0.25,
+        silencer=silencer,
+    )
+    runtime.chat.start()
+    if settings.slack_app_token is not None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(slack, settings.slack_app_token.get_secret_value())
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        return handler
+    app.include_router(router_for(slack))
+    return None
+
+
 def endpoints_of(settings: Settings) -> Endpoints:
     return Endpoints(
         prometheus_url=settings.prometheus_url,
@@ -121,6 +172,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         if settings.api_token is None:
             log.warning("FIRELINE_API_TOKEN is not set: the API accepts any caller")
         app.state.runtime = runtime
+        # Chat first: its cursor must start before triage writes anything.
+        socket_mode = await start_chat(app, runtime)
         runtime.runbooks.reload()
         runtime.runbooks.start(settings.runbook_reload_interval)
         runtime.writer.start()
@@ -131,6 +184,10 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         try:
             yield
         finally:
+            if socket_mode is not None:
+                await socket_mode.close_async()
+            if runtime.chat is not None:
+                await runtime.chat.stop()
             await runtime.automation.stop()
             await runtime.escalation.stop()
             await runtime.runbooks.stop()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 
 from bot.automation.runner import AutomationRunner
+from bot.chat.outbox import ChatOutbox
 from bot.clock import Clock
 from bot.config import Settings
 from bot.escalation.scheduler import EscalationScheduler
@@ -30,3 +31,5 @@ class Runtime:
     automation: AutomationRunner
     # The one outbound HTTP client (actions, webhooks, Slack), closed when the app stops.
     http: httpx.AsyncClient
+    # Chat delivery, when Slack is configured.
+    chat: ChatOutbox | None = None

@@ -85,6 +85,15 @@ def _card_update(session: Session, incident_id: int, now: datetime) -> None:
     _enqueue(session, incident_id, "card.update", {}, now)
 
 
+def start_cursor(db: Database) -> None:
+    """The first time chat is configured, start from now: incidents from before get no
+    card. Called at startup, before anything can write to the timeline."""
+    with db.write() as session:
+        if session.get(ChatCursor, CURSOR) is None:
+            last = session.exec(select(func.max(TimelineEvent.id))).one() or 0
+            session.add(ChatCursor(name=CURSOR, last_event_id=int(last)))
+
+
 def project(db: Database, rules: ChatRules, *, now: datetime, batch: int = 500) -> int:
     """Turn new timeline events into outbox rows; returns how many events were read."""
     with db.write() as session:
@@ -93,9 +102,7 @@ def project(db: Database, rules: ChatRules, *, now: datetime, batch: int = 500) 
             query = query.with_for_update()
         cursor = session.exec(query).first()
         if cursor is None:
-            # Start from now: incidents from before chat was configured get no card.
-            last = session.exec(select(func.max(TimelineEvent.id))).one() or 0
-            cursor = ChatCursor(name=CURSOR, last_event_id=int(last))
+            cursor = ChatCursor(name=CURSOR, last_event_id=0)
             session.add(cursor)
             session.flush()
         events = list(

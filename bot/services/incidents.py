@@ -196,3 +196,33 @@ def assign_commander(
             data={"user": user},
         )
         return incident
+
+
+def add_chat_message(
+    db: Database,
+    incident_id: int,
+    *,
+    actor: str,
+    author: str,
+    text: str,
+    original_time: datetime,
+    permalink: str | None,
+    clock: Clock = utcnow,
+) -> None:
+    """A chat message someone added to the timeline, at the time it was written."""
+    with db.write() as session:
+        _locked(session, incident_id)
+        queries.add_event(
+            session,
+            incident_id=incident_id,
+            kind="chat.message_added",
+            text=text[:4000] or "(no text)",
+            actor=actor,
+            at=original_time,
+            recorded_at=clock(),
+            data={
+                "author": author,
+                "original_time": original_time.isoformat(),
+                "permalink": permalink,
+            },
+        )

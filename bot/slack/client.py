@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -57,7 +58,7 @@ class SlackChat:
                 retry_after=retry_after,
                 permanent=error in PERMANENT,
             ) from exc
-        except OSError as exc:
+        except (OSError, aiohttp.ClientError) as exc:  # Slack unreachable: try again later
             raise ChatError(f"{method}: {exc!r}") from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
 

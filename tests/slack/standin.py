@@ -1,0 +1,194 @@
+"""A local stand-in for Slack's Web API that records every call and answers as Slack does,
+including ``ok: false`` errors, 429 with ``Retry-After``, and an outage; and a helper
+that signs requests into the bolt app the way Slack signs them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float
+
+
+@dataclass
+class SlackStandIn:
+    url: str = ""
+    calls: list[Call] = field(default_factory=list)
+    down: bool = False  # answer 503 to everything
+    rate_limited: int = 0  # answer this many calls with 429
+    retry_after: int = 1
+    errors: dict[str, str] = field(default_factory=dict)  # method -> error, once
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    refused: int = 0
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [c.args for c in self.calls if c.method == method]
+
+    def answer(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        with self.lock:
+            if self.down:
+                self.refused += 1
+                return 503, {}, {"ok": False, "error": "service_unavailable"}
+            if self.rate_limited > 0:
+                self.rate_limited -= 1
+                self.refused += 1
+                return (
+                    429,
+                    {"Retry-After": str(self.retry_after)},
+                    {"ok": False, "error": "ratelimited"},
+                )
+            error = self.errors.pop(method, None)
+            self.calls.append(Call(method, args, time.monotonic()))
+            if error:
+                return 200, {}, {"ok": False, "error": error}
+            ts = f"1700000000.{next(self._ts):06d}"
+        channel = args.get("channel")
+        if method == "auth.test":
+            body: dict[str, Any] = {
+                "ok": True,
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+                "team_id": "T1",
+                "user": "fireline",
+                "team": "test",
+                "url": "https://test.slack.com/",
+            }
+        elif method in ("chat.postMessage", "chat.update"):
+            body = {
+                "ok": True,
+                "channel": channel,
+                "ts": args.get("ts") or ts,
+                "message": {"text": args.get("text")},
+            }
+        elif method == "chat.postEphemeral":
+            body = {"ok": True, "message_ts": ts}
+        elif method == "conversations.open":
+            body = {"ok": True, "channel": {"id": f"D{args.get('users')}"}}
+        elif method == "conversations.create":
+            body = {"ok": True, "channel": {"id": "CINCIDENT1", "name": args.get("name")}}
+        else:
+            body = {"ok": True}
+        return 200, {}, body
+
+
+@contextmanager
+def slack_standin() -> Iterator[SlackStandIn]:
+    standin = SlackStandIn()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            method = self.path.rsplit("/", 1)[-1]
+            raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+            if "json" in (self.headers.get("content-type") or ""):
+                args = json.loads(raw or b"{}")
+            else:
+                args = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                for key in ("blocks", "view"):
+                    if isinstance(args.get(key), str):
+                        args[key] = json.loads(args[key])
+            status, headers, body = standin.answer(method, args)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json; charset=utf-8")
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    standin.url = f"http://127.0.0.1:{server.server_address[1]}/api/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield standin
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def signed(body: str, *, secret: str = SIGNING_SECRET, at: int | None = None) -> dict[str, str]:
+    """Headers Slack would send with ``body``."""
+    stamp = str(at if at is not None else int(time.time()))
+    base = f"v0:{stamp}:{body}".encode()
+    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def interaction(payload: dict[str, Any]) -> str:
+    """A form body carrying an interactive payload (buttons, shortcuts, views)."""
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def button_press(action: str, value: str, *, user: str, channel: str = "CINC") -> str:
+    return interaction(
+        {
+            "type": "block_actions",
+            "team": {"id": "T1"},
+            "user": {"id": user, "username": user.lower()},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": "trigger-1",
+            "channel": {"id": channel},
+            "container": {
+                "type": "message",
+                "channel_id": channel,
+                "message_ts": "1700000000.000001",
+            },
+            "response_url": "https://hooks.slack.invalid/unused",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action,
+                    "block_id": "b",
+                    "value": value,
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+    )
+
+
+def slash(text: str, *, user: str, channel: str = "CGENERAL", command: str = "/fireline") -> str:
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T1",
+            "channel_id": channel,
+            "user_id": user,
+            "command": command,
+            "text": text,
+            "trigger_id": "trigger-1",
+            "response_url": "https://hooks.slack.invalid/unused",
+            "api_app_id": "A1",
+        }
+    )

@@ -97,7 +97,7 @@ def slack_standin() -> Iterator[SlackStandIn]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            method = self.path.rsplit("/", 1)[-1]
+            method = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
             raw = self.rfile.read(int(self.headers.get("content-length") or 0))
             if "json" in (self.headers.get("content-type") or ""):
                 args = json.loads(raw or b"{}")

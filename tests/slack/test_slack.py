@@ -3,12 +3,14 @@ recorded by a local stand-in."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
 from tests.automation.support import (
     demo_service,
+    events,
     kinds,
     post_alert,
     wait_for,
@@ -20,6 +22,7 @@ from tests.slack.standin import (
     SIGNING_SECRET,
     SlackStandIn,
     button_press,
+    interaction,
     signed,
     slack_standin,
     slash,
@@ -132,7 +135,7 @@ async def test_the_card_its_thread_and_an_approval(slack_settings, standin):
 
 
 async def test_requests_slack_did_not_sign_are_rejected(slack_settings, standin):
-    async with running_app(slack_settings()) as (app, client):
+    async with running_app(slack_settings()) as (_, client):
         body = slash("help", user="U1")
         unsigned = await client.post(
             "/slack/events",
@@ -142,8 +145,226 @@ async def test_requests_slack_did_not_sign_are_rejected(slack_settings, standin)
         assert unsigned.status_code == 401
         wrong = await send(client, body, secret="not-the-secret")
         assert wrong.status_code == 401
-        stale = await send(client, body, at=int(__import__("time").time()) - 6 * 60)
+        stale = await send(client, body, at=int(time.time()) - 6 * 60)
         assert stale.status_code == 401
         fine = await send(client, body)
         assert fine.status_code == 200
         assert "declare <title>" in fine.text
+
+
+async def test_the_slash_command_drives_an_incident(slack_settings, standin):
+    async with running_app(slack_settings()) as (app, client):
+        declared = await send(client, slash("declare Checkout is slow sev2", user="UIC0001"))
+        assert declared.status_code == 200
+        assert declared.text == "Declared incident #1: Checkout is slow"
+        await wait_for(lambda: posted(standin, "CINC"), what="the card")
+        assert posted(standin, "CINC")[0]["blocks"][0]["text"]["text"] == "#1 Checkout is slow"
+
+        outside = await send(client, slash("ack", user="UONCALL1"))
+        assert "which incident?" in outside.text
+        assert "/fireline ack #12" in outside.text
+        assert (await send(client, slash("ack #1", user="UONCALL1"))).text == "Acknowledged #1."
+        commander = await send(client, slash("commander <@UIC0001|ic> #1", user="UONCALL1"))
+        assert commander.text == "<@UIC0001> is the commander of #1."
+        note = await send(client, slash("note #1 rolled back the canary", user="UONCALL1"))
+        assert note.text == "Noted on #1."
+        follow = await send(client, slash("followup #1 alert on p99 latency", user="UIC0001"))
+        assert follow.text.startswith("Follow-up 1 added to #1")
+        status = await send(client, slash("status #1", user="UIC0001"))
+        assert "#1 [SEV2] Checkout is slow: acknowledged" in status.text
+        assert "commander UIC0001" in status.text
+        unknown = await send(client, slash("reboot everything", user="UIC0001"))
+        assert "unknown command 'reboot'" in unknown.text
+        missing = await send(client, slash("resolve #99", user="UIC0001"))
+        assert "incident 99 does not exist" in missing.text
+        paused = await send(client, slash("pause deploy freeze", user="UIC0001"))
+        assert "Automation paused" in paused.text
+        assert (await client.get("/api/automation")).json()["pauses"][0][
+            "reason"
+        ] == "deploy freeze"
+        resumed = await send(client, slash("resume", user="UIC0001"))
+        assert "1 pause lifted" in resumed.text
+        resolved = await send(client, slash("resolve #1 canary rolled back", user="UIC0001"))
+        assert resolved.text == "Resolved #1."
+        postmortem = await send(client, slash("postmortem #1", user="UIC0001"))
+        assert postmortem.text.startswith("# Post-mortem: #1 Checkout is slow")
+
+        story = kinds(app, 1)
+        for kind in (
+            "incident.opened",
+            "incident.acknowledged",
+            "commander.assigned",
+            "note.added",
+            "followup.added",
+            "incident.resolved",
+        ):
+            assert kind in story
+        await wait_for(
+            lambda: any("resolved" in u["text"] for u in standin.of("chat.update")),
+            what="the resolved card",
+        )
+        await wait_for(
+            lambda: any("Resolved by UIC0001" in m["text"] for m in posted(standin, "CINC")),
+            what="the last thread message",
+        )
+        thread = [m["text"] for m in posted(standin, "CINC")[1:]]
+        assert any("rolled back the canary" in t for t in thread)
+        assert any("UIC0001 is the incident commander" in t for t in thread)
+
+
+async def test_a_major_incident_gets_a_channel_of_its_own(slack_settings, standin):
+    async with running_app(slack_settings(slack_major_severity="SEV1")) as (app, client):
+        await send(client, slash("declare Payments are down SEV1", user="UIC0001"))
+        await wait_for(lambda: standin.of("pins.add"), what="the pinned card")
+        [created] = standin.of("conversations.create")
+        assert created["name"] == "inc-1-payments-are-down"
+        card = posted(standin, "CINCIDENT1")[0]
+        assert card["blocks"][0]["text"]["text"] == "#1 Payments are down"
+        from bot.chat import service as chat
+
+        card_row = chat.card_of(app.state.runtime.db, 1)
+        assert card_row is not None
+        assert (card_row.channel, card_row.own_channel) == ("CINCIDENT1", True)
+        assert standin.of("pins.add") == [{"channel": "CINCIDENT1", "timestamp": card_row.ts}]
+        notice = posted(standin, "CINC")[0]
+        assert "<#CINCIDENT1>" in notice["text"]
+        # In the incident's own channel the incident is implicit.
+        answer = await send(client, slash("ack", user="UONCALL1", channel="CINCIDENT1"))
+        assert answer.text == "Acknowledged #1."
+
+        shortcut = {
+            "type": "message_action",
+            "callback_id": "add_to_timeline",
+            "team": {"id": "T1"},
+            "user": {"id": "UIC0001"},
+            "channel": {"id": "CINCIDENT1"},
+            "message": {
+                "type": "message",
+                "user": "UDEV0001",
+                "ts": "1700000100.000200",
+                "text": "I see 500s from the payments API since the deploy",
+            },
+            "response_url": "https://hooks.slack.invalid/unused",
+            "trigger_id": "t",
+        }
+        response = await send(client, interaction(shortcut))
+        assert response.status_code == 200
+        added = await wait_for(
+            lambda: [e for e in events(app, 1) if e.kind == "chat.message_added"], what="added"
+        )
+        assert added[0].data["author"] == "UDEV0001"
+        assert added[0].at.timestamp() == 1700000100.0002
+
+
+async def test_declaring_through_the_modal(slack_settings, standin):
+    async with running_app(slack_settings()) as (_app, client):
+        opened = await send(client, slash("declare", user="UIC0001"))
+        assert opened.status_code == 200
+        [view] = standin.of("views.open")
+        assert view["view"]["callback_id"] == "declare_incident"
+        submission = {
+            "type": "view_submission",
+            "team": {"id": "T1"},
+            "user": {"id": "UIC0001"},
+            "view": {
+                "id": "V1",
+                "type": "modal",
+                "app_id": "A1",
+                "team_id": "T1",
+                "callback_id": "declare_incident",
+                "state": {
+                    "values": {
+                        "title": {
+                            "title": {"type": "plain_text_input", "value": "Search is empty"}
+                        },
+                        "severity": {
+                            "severity": {
+                                "type": "static_select",
+                                "selected_option": {"value": "SEV2"},
+                            }
+                        },
+                    }
+                },
+            },
+        }
+        response = await send(client, interaction(submission))
+        assert response.status_code == 200
+        incident = (await client.get("/api/incidents/1")).json()
+        assert (incident["title"], incident["severity"]) == ("Search is empty", "SEV2")
+
+
+async def test_escalation_mentions_in_the_thread_and_pages_each_person(
+    slack_settings, standin, tmp_path
+):
+    config = tmp_path / "fireline.yaml"
+    config.write_text(
+        "escalation:\n  policies:\n    - name: p\n      levels:\n"
+        "        - targets: [{user: UONCALL1}, {group: SSRE0001}]\n          delay: 1h\n"
+    )
+    async with running_app(slack_settings(config=config)) as (app, client):
+        await send(client, slash("declare Queue backlog sev3", user="UIC0001"))
+        await wait_for(lambda: standin.of("conversations.open"), what="the page")
+        [opened] = standin.of("conversations.open")
+        assert opened["users"] == "UONCALL1"
+        dm = await wait_for(lambda: posted(standin, "DUONCALL1"), what="the direct message")
+        assert "You are paged (level 1) for incident #1" in dm[0]["text"]
+        button = next(b for b in dm[0]["blocks"] if b["type"] == "actions")["elements"][0]
+        assert (button["action_id"], button["value"]) == ("acknowledge", "1")
+        mention = next(m for m in posted(standin, "CINC") if ":loudspeaker:" in m["text"])
+        assert "<@UONCALL1>" in mention["text"]
+        assert "<!subteam^SSRE0001>" in mention["text"]
+        # The button in the direct message acknowledges.
+        await send(client, button_press("acknowledge", "1", user="UONCALL1", channel="DUONCALL1"))
+        await wait_for(lambda: "incident.acknowledged" in kinds(app, 1), what="the ack")
+
+
+async def test_a_slack_outage_delays_messages_but_loses_none(slack_settings, standin):
+    async with running_app(slack_settings()) as (_app, client):
+        await send(client, slash("declare Disk filling sev3", user="UIC0001"))
+        await wait_for(lambda: posted(standin, "CINC"), what="the card")
+        standin.down = True
+        for number in range(5):
+            await send(client, slash(f"note #1 reading {number}", user="UIC0001"))
+        await wait_for(lambda: standin.refused >= 2, what="Fireline to meet the outage")
+        standin.down = False
+        await wait_for(
+            lambda: sum("reading" in m["text"] for m in posted(standin, "CINC")) == 5,
+            within=30,
+            what="every note after the outage",
+        )
+        notes = [m["text"] for m in posted(standin, "CINC") if "reading" in m["text"]]
+        assert notes == [f":memo: reading {n}" for n in range(5)]  # in order, none twice
+
+        # A 429 is honoured: nothing more is sent until Retry-After has passed.
+        standin.rate_limited, standin.retry_after = 1, 2
+        await send(client, slash("note #1 after the rate limit", user="UIC0001"))
+        started = time.monotonic()
+        await wait_for(
+            lambda: any("after the rate limit" in m["text"] for m in posted(standin, "CINC")),
+            within=15,
+            what="the note after the 429",
+        )
+        assert time.monotonic() - started >= 1.5
+
+
+async def test_a_permanent_error_is_dropped_and_later_messages_still_go(slack_settings, standin):
+    async with running_app(slack_settings()) as (app, client):
+        await send(client, slash("declare Cache cold sev4", user="UIC0001"))
+        await wait_for(lambda: posted(standin, "CINC"), what="the card")
+        standin.errors["chat.postMessage"] = "msg_too_long"
+        await send(client, slash("note #1 first", user="UIC0001"))
+        await send(client, slash("note #1 second", user="UIC0001"))
+        await wait_for(
+            lambda: any("second" in m["text"] for m in posted(standin, "CINC")), what="second"
+        )
+        from bot.chat import service as chat
+
+        statuses = [(m.kind, m.status) for m in chat.messages(app.state.runtime.db, 1)]
+        assert ("thread", "failed") in statuses
+
+
+async def test_without_slack_settings_fireline_runs_and_says_so(make_settings, caplog):
+    async with running_app(make_settings()) as (app, client):
+        assert app.state.runtime.chat is None
+        assert (await client.post("/slack/events", content="x")).status_code == 404
+    assert "Slack is not configured" in caplog.text

@@ -109,6 +109,11 @@ def test_the_slack_manifest_points_at_the_events_endpoint() -> None:
     ]
     assert all(url.endswith("/slack/events") for url in urls)
     assert {"chat:write", "commands"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert shortcut["callback_id"] == "add_to_timeline"  # what bot.slack.app listens for
+    assert manifest["features"]["slash_commands"][0]["command"] == (
+        Settings.model_fields["slack_command"].default
+    )
 
 
 def test_the_demo_rules_are_answered_by_the_shipped_runbook() -> None:

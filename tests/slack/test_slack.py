@@ -3,9 +3,11 @@ recorded by a local stand-in."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.automation.support import (
@@ -325,6 +327,9 @@ async def test_a_slack_outage_delays_messages_but_loses_none(slack_settings, sta
         standin.down = True
         for number in range(5):
             await send(client, slash(f"note #1 reading {number}", user="UIC0001"))
+        # Two card changes while Slack is down become one update that says so.
+        await send(client, slash("ack #1", user="UONCALL1"))
+        await send(client, slash("commander <@UIC0001> #1", user="UONCALL1"))
         await wait_for(lambda: standin.refused >= 2, what="Fireline to meet the outage")
         standin.down = False
         await wait_for(
@@ -334,6 +339,12 @@ async def test_a_slack_outage_delays_messages_but_loses_none(slack_settings, sta
         )
         notes = [m["text"] for m in posted(standin, "CINC") if "reading" in m["text"]]
         assert notes == [f":memo: reading {n}" for n in range(5)]  # in order, none twice
+        await wait_for(
+            lambda: any(
+                "1 updates suppressed" in str(u["blocks"]) for u in standin.of("chat.update")
+            ),
+            what="the folded card update",
+        )
 
         # A 429 is honoured: nothing more is sent until Retry-After has passed.
         standin.rate_limited, standin.retry_after = 1, 2
@@ -368,3 +379,46 @@ async def test_without_slack_settings_fireline_runs_and_says_so(make_settings, c
         assert app.state.runtime.chat is None
         assert (await client.post("/slack/events", content="x")).status_code == 404
     assert "Slack is not configured" in caplog.text
+
+
+async def test_the_silence_button_silences_in_alertmanager_until_resolved(
+    slack_settings, standin, tmp_path
+):
+    from tests.automation import stack
+    from tests.support import alert, payload
+
+    with stack.alertmanager(tmp_path, stack.SILENT_ALERTMANAGER) as am:
+        settings = slack_settings(alertmanager_url=am.url)
+        async with running_app(settings) as (app, client):
+            body = payload([alert("DiskFull", labels={"instance": "db-1", "severity": "warning"})])
+            await post_alert(client, body)
+            card = await wait_for(lambda: posted(standin, "CINC"), what="the card")
+            buttons = next(b for b in card[0]["blocks"] if b["type"] == "actions")["elements"]
+            assert "silence" in [b["action_id"] for b in buttons]
+            await send(client, button_press("silence", "1", user="UONCALL1"))
+            await wait_for(lambda: "incident.silenced" in kinds(app, 1), what="the silence")
+            async with httpx.AsyncClient() as http:
+                [silence] = (await http.get(f"{am.url}/api/v2/silences")).json()
+                assert silence["status"]["state"] == "active"
+                matchers = {m["name"]: m["value"] for m in silence["matchers"]}
+                assert matchers == {
+                    "alertname": "DiskFull",
+                    "instance": "db-1",
+                    "severity": "warning",
+                }
+                await wait_for(
+                    lambda: any(
+                        ":no_bell: silenced" in str(u["blocks"]) for u in standin.of("chat.update")
+                    ),
+                    what="the card showing the silence",
+                )
+                await send(client, button_press("resolve", "1", user="UONCALL1"))
+
+                async def expired() -> bool:
+                    [after] = (await http.get(f"{am.url}/api/v2/silences")).json()
+                    return after["status"]["state"] == "expired"
+
+                deadline = time.monotonic() + 15
+                while not await expired():
+                    assert time.monotonic() < deadline, "the silence outlived the incident"
+                    await asyncio.sleep(0.1)

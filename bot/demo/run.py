@@ -11,13 +11,14 @@ post-mortem draft is written. Everything it started is stopped on the way out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -185,8 +186,17 @@ class Demo:
         use_binaries: bool = True,
         keep_serving: bool = False,
         timeout: float = 180.0,
+        settings: dict[str, Any] | None = None,
+        escalation: str = ESCALATION,
+        on_event: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
+        """``settings``, ``escalation`` (a config file's text) and ``on_event`` (called
+        with each timeline event as it is shown) let the end-to-end tests reuse the demo."""
         self.console = console
+        self.overrides = dict(settings or {})
+        self.escalation = escalation
+        self.on_event = on_event
+        self.events: list[dict[str, Any]] = []
         self.port = port or monitoring.free_port()
         self.use_binaries = use_binaries
         self.keep_serving = keep_serving
@@ -238,7 +248,7 @@ class Demo:
                 "replaying Alertmanager's webhooks instead"
             )
         config = workdir / "fireline.yaml"
-        await asyncio.to_thread(config.write_text, ESCALATION)
+        await asyncio.to_thread(config.write_text, self.escalation)
         runbook_dirs = [SHIPPED_RUNBOOKS] if binaries is not None else [REPLAY_RUNBOOKS]
         settings = Settings(
             database_url=f"sqlite:///{workdir / 'fireline.db'}",
@@ -251,9 +261,11 @@ class Demo:
             http_allow=["127.0.0.0/8"],
             automation_tick="200ms",
             log_level="WARNING",
+            **self.overrides,
         )
         log_file = stack.enter_context((workdir / "fireline.log").open("w"))
         configure_logging("WARNING", "json", secrets=settings.secret_values(), stream=log_file)
+        self.demo_state = demo_state
         server = await self._serve(settings)
         try:
             self.say(f"Fireline on {self.base} (API docs at {self.base}/docs)")
@@ -262,6 +274,10 @@ class Demo:
             if self.keep_serving:
                 self.say("serving until Ctrl-C")
                 await _forever()
+            chat = getattr(self._app.state, "runtime", None) and self._app.state.runtime.chat
+            if chat is not None:
+                with contextlib.suppress(TimeoutError):
+                    await chat.drain(within=15)
             server.should_exit = True
             await asyncio.sleep(0)
             await self._server_task
@@ -270,8 +286,9 @@ class Demo:
     async def _serve(self, settings: Settings) -> uvicorn.Server:
         from bot.main import create_app
 
+        self._app = create_app(settings)
         config = uvicorn.Config(
-            create_app(settings),
+            self._app,
             host="127.0.0.1",
             port=self.port,
             log_config=None,
@@ -336,6 +353,9 @@ class Demo:
                 events = (await api.get(f"/api/incidents/{incident_id}/timeline")).json()
                 for event in events[seen:]:
                     self._show(event)
+                    self.events.append(event)
+                    if self.on_event is not None:
+                        await self.on_event(event)
                 seen = len(events)
                 if replay and not resolved_sent and not demo_state.broken:
                     # What Alertmanager would send once Prometheus saw the service again.

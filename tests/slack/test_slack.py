@@ -422,3 +422,38 @@ async def test_the_silence_button_silences_in_alertmanager_until_resolved(
                 while not await expired():
                     assert time.monotonic() < deadline, "the silence outlived the incident"
                     await asyncio.sleep(0.1)
+
+
+async def test_cards_are_routed_by_service_and_severity(slack_settings, standin, tmp_path):
+    from tests.support import alert, payload
+
+    config = tmp_path / "fireline.yaml"
+    config.write_text(
+        "chat:\n  routes:\n"
+        "    - {service: payments, channel: CPAYMENTS}\n"
+        "    - {severity: SEV4, channel: CLOWPRIO}\n"
+    )
+    async with running_app(slack_settings(config=config)) as (_, client):
+        for number, labels in enumerate(
+            [
+                {"service": "payments", "severity": "critical"},
+                {"service": "search", "severity": "info"},
+                {"service": "search", "severity": "critical"},
+            ],
+            start=1,
+        ):
+            body = payload(
+                [alert(f"Alert{number}", fingerprint=f"{number:016x}", labels=labels)],
+                group_labels={"n": str(number)},
+            )
+            await post_alert(client, body)
+        await wait_for(
+            lambda: len([p for p in posted(standin) if "thread_ts" not in p]) == 3,
+            what="three cards",
+        )
+    cards = {
+        p["blocks"][0]["text"]["text"].split()[0]: p["channel"]
+        for p in posted(standin)
+        if "thread_ts" not in p
+    }
+    assert cards == {"#1": "CPAYMENTS", "#2": "CLOWPRIO", "#3": "CINC"}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
+from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from bot.runtime import Runtime
 from bot.security import bearer_matches
 
@@ -30,3 +32,17 @@ async def require_api_token(request: Request, runtime: RuntimeDep) -> None:
 
 
 ApiAuth = Depends(require_api_token)
+
+
+async def call_service(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a use case in the thread pool and turn its refusals into HTTP answers."""
+    try:
+        return await run_in_threadpool(call, *args, **kwargs)
+    except NotFoundError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    except PermissionDeniedError as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from exc
+    except ConflictError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc

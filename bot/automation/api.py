@@ -7,13 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from bot.automation import service
-from bot.deps import ApiAuth, RuntimeDep
+from bot.deps import ApiAuth, RuntimeDep, call_service
 from bot.durations import Duration
-from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from storage.tables_automation import AutomationPause, RunbookRun, StepRun
 
 router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["automation"])
@@ -99,29 +97,16 @@ def pause_out(row: AutomationPause) -> dict[str, Any]:
     }
 
 
-async def _call(call: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return await run_in_threadpool(call, *args, **kwargs)
-    except NotFoundError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except PermissionDeniedError as exc:
-        raise HTTPException(status_code=403, detail=str(exc)) from exc
-    except ConflictError as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
-
-
 @router.get("/incidents/{incident_id}/runs")
 async def incident_runs(incident_id: int, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    runs = await _call(service.runs_of, runtime.db, incident_id)
+    runs = await call_service(service.runs_of, runtime.db, incident_id)
     return [run_out(run, steps) for run, steps in runs]
 
 
 async def _decide(
     step_run_id: int, body: DecisionIn, runtime: Any, approve: bool
 ) -> dict[str, Any]:
-    row = await _call(
+    row = await call_service(
         service.decide_approval,
         runtime.db,
         step_run_id,
@@ -148,7 +133,7 @@ async def reject_step(step_run_id: int, body: DecisionIn, runtime: RuntimeDep) -
 
 @router.get("/automation")
 async def automation_status(runtime: RuntimeDep) -> dict[str, Any]:
-    pauses = await _call(service.pauses, runtime.db, now=runtime.clock())
+    pauses = await call_service(service.pauses, runtime.db, now=runtime.clock())
     rules = runtime.automation.rules
     return {
         "mode": rules.mode,
@@ -161,7 +146,7 @@ async def automation_status(runtime: RuntimeDep) -> dict[str, Any]:
 async def pause_automation(body: PauseIn, runtime: RuntimeDep) -> dict[str, Any]:
     now: datetime = runtime.clock()
     until = now + body.for_ if body.for_ else None
-    row = await _call(
+    row = await call_service(
         service.pause,
         runtime.db,
         scope=body.scope,
@@ -176,7 +161,7 @@ async def pause_automation(body: PauseIn, runtime: RuntimeDep) -> dict[str, Any]
 
 @router.post("/automation/resume")
 async def resume_automation(body: ResumeIn, runtime: RuntimeDep) -> dict[str, Any]:
-    lifted = await _call(
+    lifted = await call_service(
         service.resume,
         runtime.db,
         scope=body.scope,
@@ -194,5 +179,5 @@ async def promote_runbook(runbook_id: str, body: PromoteIn, runtime: RuntimeDep)
     runbook = runtime.runbooks.snapshot.get(runbook_id)
     if runbook is None:
         raise HTTPException(status_code=404, detail=f"no loaded runbook {runbook_id!r}")
-    new = await _call(service.promote, runtime.db, runbook, by=body.by, now=runtime.clock())
+    new = await call_service(service.promote, runtime.db, runbook, by=body.by, now=runtime.clock())
     return {"runbook_id": runbook.id, "runbook_hash": runbook.hash, "promoted": True, "new": new}

@@ -23,6 +23,7 @@ from bot.automation import service
 from bot.automation.service import AutomationRules, StepWork
 from bot.clock import Clock, utcnow
 from bot.escalation.scheduler import owner_name
+from bot.ticker import Ticker
 from storage import queries_automation as q
 from storage.db import Database
 
@@ -50,56 +51,35 @@ class AutomationRunner:
         self._endpoints = endpoints
         self._secrets = dict(secrets or {})
         self._clock = clock
-        self._tick = tick
         self._batch_size = batch_size
         self._on_change = on_change
-        self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._ticker = Ticker("automation-runner", tick, self.run_once)
         self._active: set[int] = set()
         self._running: set[asyncio.Task[None]] = set()
         self._executing: set[asyncio.Task[StepOutcome]] = set()
-        self._stopping = False
+
+    @property
+    def _stopping(self) -> bool:
+        return self._ticker.stopping
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.create_task(self._run(), name="automation-runner")
+        self._ticker.start()
 
     async def stop(self) -> None:
         """Stop claiming; actions in flight are cancelled and their steps recorded as
         interrupted, never re-run."""
-        self._stopping = True
-        self._wake.set()
+        self._ticker.stopping = True
         for task in list(self._executing):
             task.cancel()
         if self._running:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(10):
                     await asyncio.gather(*self._running, return_exceptions=True)
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._ticker.stop()
 
     def poke(self) -> None:
         """Look for work now; safe from any thread."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._tick):
-                    await self._wake.wait()
-            self._wake.clear()
-            if self._stopping:
-                return
-            try:
-                await self.run_once()
-            except SQLAlchemyError as exc:
-                log.warning("automation paused a tick: database error: %s", exc)
-            except Exception:
-                log.exception("automation tick failed")
+        self._ticker.poke()
 
     async def run_once(self) -> None:
         """Sweep, claim what is runnable, and start advancing each claimed run."""

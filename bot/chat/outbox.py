@@ -14,8 +14,6 @@ import logging
 import random
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.chat import service
 from bot.chat.client import ChatClient, ChatError
 from bot.chat.messages import ChatMessage, channel_name
@@ -23,6 +21,7 @@ from bot.chat.service import ChatRules
 from bot.chat.silence import Silencer
 from bot.clock import Clock, utcnow
 from bot.escalation.scheduler import owner_name
+from bot.ticker import Ticker
 from storage.db import Database
 from storage.tables_chat import OutboxMessage
 
@@ -52,45 +51,22 @@ class ChatOutbox:
         self.rules = rules
         self.owner = owner_name()
         self._clock = clock
-        self._tick = tick
         self._lease = lease
         self._silencer = silencer
-        self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._ticker = Ticker("chat-outbox", tick, self._deliver_all)
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.create_task(self._run(), name="chat-outbox")
+        self._ticker.start()
 
     async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._ticker.stop()
 
     def poke(self) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self._ticker.poke()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._tick):
-                    await self._wake.wait()
-            self._wake.clear()
-            if self._stopping:
-                return
-            try:
-                while await self.run_once() and not self._stopping:
-                    pass
-            except SQLAlchemyError as exc:
-                log.warning("chat outbox paused a tick: database error: %s", exc)
-            except Exception:
-                log.exception("chat outbox tick failed")
+    async def _deliver_all(self) -> None:
+        while await self.run_once() and not self._ticker.stopping:
+            pass
 
     async def run_once(self) -> int:
         """Project new events, then deliver one due row per incident; returns how many

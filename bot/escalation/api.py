@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from bot.api import ActorIn, IncidentOut
-from bot.deps import ApiAuth, RuntimeDep
-from bot.errors import ConflictError, NotFoundError
+from bot.deps import ApiAuth, RuntimeDep, call_service
 from bot.escalation import service
 from bot.escalation.oncall import add_override, on_call_now
 from bot.runtime import Runtime
@@ -49,21 +47,12 @@ class OverrideOut(BaseModel):
     created_by: str
 
 
-async def _call(call: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return await run_in_threadpool(call, *args, **kwargs)
-    except NotFoundError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except ConflictError as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
-
-
 @router.post("/incidents/{incident_id}/unacknowledge", response_model=IncidentOut)
 async def unacknowledge(
     incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
 ) -> IncidentOut:
     escalation = runtime.escalation
-    incident = await _call(
+    incident = await call_service(
         service.unacknowledge,
         runtime.db,
         incident_id,
@@ -80,7 +69,7 @@ async def escalate(
     incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
 ) -> IncidentOut:
     escalation = runtime.escalation
-    incident = await _call(
+    incident = await call_service(
         service.escalate,
         runtime.db,
         incident_id,
@@ -105,7 +94,7 @@ async def oncall(
     at: Annotated[datetime | None, Query()] = None,
 ) -> list[OnCallOut]:
     when = _at(runtime, at)
-    answers = await _call(
+    answers = await call_service(
         on_call_now, runtime.db, runtime.escalation.rules, schedule=schedule, at=when
     )
     return [
@@ -116,7 +105,7 @@ async def oncall(
 
 @router.post("/schedules/{name}/overrides", response_model=OverrideOut, status_code=201)
 async def create_override(name: str, body: OverrideIn, runtime: RuntimeDep) -> OverrideOut:
-    row = await _call(
+    row = await call_service(
         add_override,
         runtime.db,
         runtime.escalation.rules,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,6 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import col, select
 
-from bot.demo.target import DemoState, make_server
 from storage.tables import TimelineEvent
 from tests.support import alert, payload
 
@@ -96,19 +93,6 @@ def write_runbook(
         )
     )
     return path
-
-
-@contextmanager
-def demo_service() -> Iterator[tuple[str, DemoState]]:
-    server, state = make_server()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def web_down(

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.demo.run import demo_service
 from tests.automation.support import (
-    demo_service,
     kinds,
     post_alert,
     wait_for,

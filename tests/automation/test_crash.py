@@ -26,9 +26,10 @@ from actions.registry import default_registry
 from bot.automation.runner import AutomationRunner
 from bot.automation.service import AutomationRules
 from bot.config import Settings
+from bot.demo.run import demo_service
 from storage.db import Database
 from tests.automation.stack import free_port
-from tests.automation.support import demo_service, web_down, write_runbook
+from tests.automation.support import web_down, write_runbook
 from tests.support import running_app
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from bot.demo.run import demo_service
 from tests.automation.support import (
-    demo_service,
     events,
     kinds,
     post_alert,

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.demo.run import demo_service
 from tests.automation.support import (
-    demo_service,
     events,
     kinds,
     post_alert,

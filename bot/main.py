@@ -140,6 +140,7 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
         silencer=silencer,
     )
     runtime.chat.start()
+    runtime.metrics.set_outbox_backlog(lambda: chat_service.pending_count(runtime.db))
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

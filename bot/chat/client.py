@@ -40,3 +40,9 @@ class ChatClient(Protocol):
     async def pin(self, channel: str, ts: str) -> None: ...
 
     async def ephemeral(self, channel: str, user: str, text: str) -> None: ...
+
+    async def upload(
+        self, channel: str, *, filename: str, title: str, content: str, thread: str | None
+    ) -> None:
+        """Share a text file (a post-mortem draft) in the channel or the thread."""
+        ...

@@ -117,6 +117,15 @@ class ChatOutbox:
             message = ChatMessage.from_json(row.payload["message"])
             await self.client.post(card.channel, message, thread=card.ts)
             return
+        if row.kind == "file":
+            await self.client.upload(
+                card.channel,
+                filename=str(row.payload["filename"]),
+                title=str(row.payload["title"]),
+                content=str(row.payload["content"]),
+                thread=None if card.own_channel else card.ts,
+            )
+            return
         if row.kind == "dm":
             message = ChatMessage.from_json(row.payload["message"])
             await self.client.direct(str(row.payload["user"]), message)

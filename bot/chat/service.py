@@ -26,6 +26,7 @@ from bot.chat.messages import (
     thread_message,
 )
 from bot.config import ChatConfig
+from bot.errors import ConflictError
 from bot.escalation.service import commander_of
 from storage import queries
 from storage.db import Database
@@ -83,6 +84,22 @@ def _card_update(session: Session, incident_id: int, now: datetime) -> None:
         session.add(waiting)
         return
     _enqueue(session, incident_id, "card.update", {}, now)
+
+
+def share_file(
+    db: Database, incident_id: int, *, filename: str, title: str, content: str, now: datetime
+) -> None:
+    """Queue a file for the incident's channel or thread (the card must exist)."""
+    with db.write() as session:
+        if session.get(ChatCard, incident_id) is None:
+            raise ConflictError(f"incident {incident_id} has no card in Slack to attach it to")
+        _enqueue(
+            session,
+            incident_id,
+            "file",
+            {"filename": filename, "title": title, "content": content},
+            now,
+        )
 
 
 def start_cursor(db: Database) -> None:

@@ -243,7 +243,20 @@ def build_app(runtime: Runtime, silencer: Silencer | None) -> AsyncApp:
             return f"Follow-up {item.id} added to #{incident_id}."
         if command.name == "postmortem":
             text: str = await run(render_postmortem, db, incident_id, settings, clock=clock)
-            return text[:3900]
+            await run(
+                chat.share_file,
+                db,
+                incident_id,
+                filename=f"postmortem-{incident_id}.md",
+                title=f"Post-mortem draft: incident #{incident_id}",
+                content=text,
+                now=clock(),
+            )
+            if runtime.chat is not None:
+                runtime.chat.poke()
+            return (
+                f"The post-mortem draft of #{incident_id} is on its way to the incident's thread."
+            )
         view = await run(chat.view_of, db, incident_id, now=clock())
         if view is None:
             raise NotFoundError(f"incident {incident_id} does not exist")

@@ -114,5 +114,22 @@ class SlackChat:
     async def pin(self, channel: str, ts: str) -> None:
         await self._call("pins.add", channel=channel, timestamp=ts)
 
+    async def upload(
+        self, channel: str, *, filename: str, title: str, content: str, thread: str | None
+    ) -> None:
+        try:
+            await self.client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread,
+                filename=filename,
+                title=title,
+                content=content,
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "")) if exc.response is not None else ""
+            raise ChatError(f"files.upload: {error or exc}", permanent=error in PERMANENT) from exc
+        except (OSError, aiohttp.ClientError) as exc:
+            raise ChatError(f"files.upload: {exc!r}") from exc
+
     async def ephemeral(self, channel: str, user: str, text: str) -> None:
         await self._call("chat.postEphemeral", channel=channel, user=user, text=text)

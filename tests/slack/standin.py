@@ -39,6 +39,7 @@ class SlackStandIn:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     refused: int = 0
+    uploads: dict[str, bytes] = field(default_factory=dict)
 
     def of(self, method: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -84,6 +85,17 @@ class SlackStandIn:
             body = {"ok": True, "message_ts": ts}
         elif method == "conversations.open":
             body = {"ok": True, "channel": {"id": f"D{args.get('users')}"}}
+        elif method == "files.getUploadURLExternal":
+            body = {
+                "ok": True,
+                "upload_url": f"{self.url}upload/F{ts[-3:]}",
+                "file_id": f"F{ts[-3:]}",
+            }
+        elif method == "files.completeUploadExternal":
+            files = (
+                json.loads(args["files"]) if isinstance(args.get("files"), str) else args["files"]
+            )
+            body = {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         elif method == "conversations.create":
             body = {"ok": True, "channel": {"id": "CINCIDENT1", "name": args.get("name")}}
         else:
@@ -99,10 +111,20 @@ def slack_standin() -> Iterator[SlackStandIn]:
         def do_POST(self) -> None:
             method = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
             raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+            if "/upload/" in self.path:  # the file's bytes, sent to the URL Slack handed out
+                with standin.lock:
+                    standin.uploads[method] = raw
+                self.send_response(200)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"OK")
+                return
             if "json" in (self.headers.get("content-type") or ""):
                 args = json.loads(raw or b"{}")
             else:
                 args = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                query = self.path.partition("?")[2]
+                args.update({k: v[0] for k, v in parse_qs(query).items()})
                 for key in ("blocks", "view"):
                     if isinstance(args.get(key), str):
                         args[key] = json.loads(args[key])

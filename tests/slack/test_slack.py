@@ -189,7 +189,18 @@ async def test_the_slash_command_drives_an_incident(slack_settings, standin):
         resolved = await send(client, slash("resolve #1 canary rolled back", user="UIC0001"))
         assert resolved.text == "Resolved #1."
         postmortem = await send(client, slash("postmortem #1", user="UIC0001"))
-        assert postmortem.text.startswith("# Post-mortem: #1 Checkout is slow")
+        assert "on its way to the incident's thread" in postmortem.text
+        [completed] = await wait_for(
+            lambda: standin.of("files.completeUploadExternal"), what="the shared draft"
+        )
+        assert completed["channel_id"] == "CINC"
+        from bot.chat import service as chat_service
+
+        card_row = chat_service.card_of(app.state.runtime.db, 1)
+        assert card_row is not None
+        assert completed["thread_ts"] == card_row.ts
+        [content] = standin.uploads.values()
+        assert content.decode().startswith("# Post-mortem: #1 Checkout is slow")
 
         story = kinds(app, 1)
         for kind in (

@@ -111,11 +111,12 @@ class RequestIdMiddleware:
     in the response, and puts it, and the incident id of ``/api/incidents/N`` paths, in
     the logging context. Plain ASGI, so the webhook's hot path stays cheap."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, skip: tuple[str, ...] = ()) -> None:
         self.app = app
+        self._skip = frozenset(skip)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self._skip:
             await self.app(scope, receive, send)
             return
         given = _header(scope, b"x-request-id")

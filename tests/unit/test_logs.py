@@ -60,3 +60,14 @@ async def test_each_request_gets_an_id_in_its_logs_and_response() -> None:
         (made.headers["x-request-id"], 8),
         (hostile.headers["x-request-id"], 9),
     ]
+
+
+async def test_the_app_tags_api_requests_and_leaves_the_webhook_hot_path_alone(make_settings):
+    from tests.support import alert, payload, running_app
+
+    async with running_app(make_settings()) as (_, client):
+        api = await client.get("/api/incidents", headers={"x-request-id": "from-the-caller"})
+        hook = await client.post("/webhooks/alertmanager", json=payload([alert()]))
+    assert api.headers["x-request-id"] == "from-the-caller"
+    assert hook.status_code == 200
+    assert "x-request-id" not in hook.headers

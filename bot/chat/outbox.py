@@ -126,6 +126,10 @@ class ChatOutbox:
                 thread=None if card.own_channel else card.ts,
             )
             return
+        if row.kind == "invite":
+            if card.own_channel:
+                await self.client.invite(card.channel, [str(u) for u in row.payload["users"]])
+            return
         if row.kind == "dm":
             message = ChatMessage.from_json(row.payload["message"])
             await self.client.direct(str(row.payload["user"]), message)

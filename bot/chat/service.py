@@ -165,6 +165,15 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
     if event.kind == "escalation.notified":
         for user, dm in escalation_dms(incident.id, incident.title, dict(event.data)):
             _enqueue(session, incident.id, "dm", {"user": user, "message": dm.as_json()}, now)
+    if card.own_channel or rules.is_major(incident.severity):
+        # Responders join a major incident's channel as they are paged or given a role.
+        joining: list[str] = []
+        if event.kind == "escalation.notified":
+            joining = [str(u) for u in event.data.get("users") or ()]
+        elif event.kind == "commander.assigned" and event.data.get("user"):
+            joining = [str(event.data["user"])]
+        if joining:
+            _enqueue(session, incident.id, "invite", {"users": joining}, now)
     if event.kind == "incident.resolved":
         silences = [
             s

@@ -108,8 +108,15 @@ class SlackChat:
         if invite:
             # A responder who cannot be invited must not cost the incident its channel.
             with contextlib.suppress(ChatError):
-                await self._call("conversations.invite", channel=channel_id, users=",".join(invite))
+                await self.invite(channel_id, invite)
         return channel_id
+
+    async def invite(self, channel: str, users: list[str]) -> None:
+        try:
+            await self._call("conversations.invite", channel=channel, users=",".join(users))
+        except ChatError as exc:
+            if "already_in_channel" not in str(exc):
+                raise
 
     async def pin(self, channel: str, ts: str) -> None:
         await self._call("pins.add", channel=channel, timestamp=ts)

@@ -225,8 +225,14 @@ async def test_the_slash_command_drives_an_incident(slack_settings, standin):
         assert any("UIC0001 is the incident commander" in t for t in thread)
 
 
-async def test_a_major_incident_gets_a_channel_of_its_own(slack_settings, standin):
-    async with running_app(slack_settings(slack_major_severity="SEV1")) as (app, client):
+async def test_a_major_incident_gets_a_channel_of_its_own(slack_settings, standin, tmp_path):
+    config = tmp_path / "fireline.yaml"
+    config.write_text(
+        "escalation:\n  policies:\n    - name: p\n      levels:\n"
+        "        - targets: [{user: UONCALL1}]\n          delay: 1h\n"
+    )
+    settings = slack_settings(slack_major_severity="SEV1", config=config)
+    async with running_app(settings) as (app, client):
         await send(client, slash("declare Payments are down SEV1", user="UIC0001"))
         await wait_for(lambda: standin.of("pins.add"), what="the pinned card")
         [created] = standin.of("conversations.create")
@@ -241,9 +247,19 @@ async def test_a_major_incident_gets_a_channel_of_its_own(slack_settings, standi
         assert standin.of("pins.add") == [{"channel": "CINCIDENT1", "timestamp": card_row.ts}]
         notice = posted(standin, "CINC")[0]
         assert "<#CINCIDENT1>" in notice["text"]
+        # Whoever is paged, and the commander, join the channel.
+        await wait_for(lambda: standin.of("conversations.invite"), what="the paged responder")
         # In the incident's own channel the incident is implicit.
         answer = await send(client, slash("ack", user="UONCALL1", channel="CINCIDENT1"))
         assert answer.text == "Acknowledged #1."
+        await send(client, slash("commander <@UIC0001>", user="UONCALL1", channel="CINCIDENT1"))
+        await wait_for(
+            lambda: any(i["users"] == "UIC0001" for i in standin.of("conversations.invite")),
+            what="the commander",
+        )
+        invited = standin.of("conversations.invite")
+        assert {i["channel"] for i in invited} == {"CINCIDENT1"}
+        assert {i["users"] for i in invited} == {"UONCALL1", "UIC0001"}
 
         shortcut = {
             "type": "message_action",

@@ -262,3 +262,28 @@ async def test_the_global_mode_is_the_loosest_any_runbook_gets(
             assert demo.heals == 0
             if state == "dry_run":
                 assert "dry run: would call http.request" in heal["summary"]
+
+
+async def test_a_service_pause_holds_only_that_service(automation_settings):
+    with demo_service() as (url, demo):
+        async with running_app(automation_settings()) as (app, client):
+            await promote(client)
+            paused = await client.post(
+                "/api/automation/pause",
+                json={"scope": "service", "target": "web", "by": "U-IC", "reason": "migration"},
+            )
+            assert paused.status_code == 201
+            await post_alert(
+                client, web_down(f"{url}/heal", fingerprint="f000000000000001", service="web")
+            )
+            await wait_for(lambda: "automation.paused" in kinds(app, 1), what="the pause")
+            assert demo.heals == 0
+            await post_alert(
+                client, web_down(f"{url}/heal", fingerprint="f000000000000002", service="shop")
+            )
+            await wait_for(lambda: demo.heals == 1, what="the other service's heal")
+            bad = await client.post(
+                "/api/automation/pause", json={"scope": "service", "by": "U", "reason": "x"}
+            )
+            assert bad.status_code == 422
+            assert "a service pause names its service" in bad.json()["detail"]

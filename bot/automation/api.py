@@ -4,6 +4,7 @@ see an incident's runs."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -12,6 +13,8 @@ from pydantic import BaseModel, Field
 from bot.automation import service
 from bot.deps import ApiAuth, RuntimeDep, call_service
 from bot.durations import Duration
+from bot.runbooks.lint import is_under
+from bot.services import incidents
 from storage.tables_automation import AutomationPause, RunbookRun, StepRun
 
 router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["automation"])
@@ -118,6 +121,33 @@ async def _decide(
     )
     runtime.automation.poke()
     return step_out(row)
+
+
+class RunIn(BaseModel):
+    by: str = Field(min_length=1, max_length=200)
+    runbook_id: str | None = Field(default=None, description="Default: the incident's runbook")
+
+
+@router.post("/incidents/{incident_id}/runs", status_code=201)
+async def start_run(incident_id: int, body: RunIn, runtime: RuntimeDep) -> dict[str, Any]:
+    """Run a runbook for the incident again (its current, loaded version)."""
+    detail = await call_service(incidents.get_incident, runtime.db, incident_id)
+    runbook_id = body.runbook_id or detail.incident.runbook_id
+    runbook = runtime.runbooks.snapshot.get(runbook_id) if runbook_id else None
+    if runbook is None:
+        raise HTTPException(status_code=404, detail=f"no loaded runbook {runbook_id!r}")
+    trusted = is_under(Path(runbook.file), runtime.settings.trusted_runbook_dirs)
+    run = await call_service(
+        service.start_manual_run,
+        runtime.db,
+        incident_id,
+        runbook,
+        by=body.by,
+        trusted=trusted,
+        now=runtime.clock(),
+    )
+    runtime.automation.poke()
+    return run_out(run, [])
 
 
 @router.post("/steps/{step_run_id}/approve")

@@ -45,7 +45,7 @@ from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from bot.escalation import service as escalation
 from bot.escalation.service import EscalationRules
 from bot.runbooks.models import Runbook, Step, StepKind, parse_rate
-from bot.runbooks.params import ParamResolution
+from bot.runbooks.params import ParamResolution, resolve_params
 from storage import queries
 from storage import queries_automation as q
 from storage.db import Database
@@ -152,10 +152,12 @@ def plan_run(
     trusted: bool,
     triggered_by: str,
     now: datetime,
+    key: str | None = None,
 ) -> RunbookRun | None:
-    """Create the run of ``runbook`` for this alert episode, once; None if it exists."""
+    """Create the run of ``runbook`` for this alert episode, once; None if it exists.
+    A person's run passes a ``key`` of its own, so it is not the alert's run."""
     assert incident.id is not None
-    key = run_key(runbook.id, runbook.hash, fingerprint, starts_at)
+    key = key or run_key(runbook.id, runbook.hash, fingerprint, starts_at)
     params = {k: str(v) for k, v in resolution.as_json().items()}
     run = RunbookRun(
         incident_id=incident.id,
@@ -182,6 +184,61 @@ def plan_run(
     except IntegrityError:
         return None
     return run
+
+
+def start_manual_run(
+    db: Database,
+    incident_id: int,
+    runbook: Runbook,
+    *,
+    by: str,
+    trusted: bool,
+    now: datetime,
+) -> RunbookRun:
+    """A person runs the incident's runbook again, with the parameters of its first
+    firing alert. The run goes through every gate like any other, and its mutating steps
+    can be approved by anyone listed except the person who started it."""
+    with db.write() as session:
+        incident = queries.lock_incident(session, incident_id)
+        if incident is None:
+            raise NotFoundError(f"incident {incident_id} does not exist")
+        if incident.status == IncidentStatus.RESOLVED:
+            raise ConflictError(f"incident {incident_id} is resolved")
+        alerts = [a for a in queries.alerts_of(session, incident_id) if a.status == "firing"]
+        if not alerts:
+            raise ConflictError(
+                f"incident {incident_id} has no firing alert to take parameters from"
+            )
+        alert = alerts[0]
+        resolution = resolve_params(
+            runbook.params, labels=alert.labels, annotations=alert.annotations
+        )
+        alert_run = run_key(runbook.id, runbook.hash, alert.fingerprint, alert.starts_at)
+        key = f"{alert_run}|by:{by}@{now.isoformat()}"
+        run = plan_run(
+            session,
+            incident,
+            runbook,
+            resolution,
+            fingerprint=alert.fingerprint,
+            starts_at=alert.starts_at,
+            trusted=trusted,
+            triggered_by=by,
+            now=now,
+            key=key,
+        )
+        if run is None:
+            raise ConflictError("that run was started already")
+        _event(
+            session,
+            incident_id,
+            "run.started",
+            f"{by} started runbook {runbook.id}",
+            now=now,
+            actor=by,
+            data={"run_id": run.id, "runbook_id": runbook.id, "triggered_by": by},
+        )
+        return run
 
 
 # --- choosing the next step ---------------------------------------------------------------

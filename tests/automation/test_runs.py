@@ -287,3 +287,34 @@ async def test_a_service_pause_holds_only_that_service(automation_settings):
             )
             assert bad.status_code == 422
             assert "a service pause names its service" in bad.json()["detail"]
+
+
+async def test_a_person_can_run_the_runbook_again_but_not_approve_their_own_run(
+    automation_settings,
+):
+    with demo_service() as (url, demo):
+        async with running_app(automation_settings(mode="approve")) as (app, client):
+            await promote(client)
+            await post_alert(client, web_down(f"{url}/heal"))
+            await wait_for(lambda: "step.awaiting_approval" in kinds(app, 1), what="the request")
+            [first] = await runs(client, 1)
+            await client.post(
+                f"/api/steps/{step(first, 'heal')['id']}/reject", json={"by": "U-LEAD"}
+            )
+
+            started = await client.post("/api/incidents/1/runs", json={"by": "U-LEAD"})
+            assert started.status_code == 201, started.text
+            assert started.json()["triggered_by"] == "U-LEAD"
+            await wait_for(
+                lambda: kinds(app, 1).count("step.awaiting_approval") == 2, what="the second"
+            )
+            second = (await runs(client, 1))[1]
+            own = await client.post(
+                f"/api/steps/{step(second, 'heal')['id']}/approve", json={"by": "U-LEAD"}
+            )
+            assert own.status_code == 403
+            assert "U-LEAD started this run and cannot approve its steps" in own.json()["detail"]
+            assert demo.heals == 0
+            assert "run.started" in kinds(app, 1)
+            missing = await client.post("/api/incidents/99/runs", json={"by": "U-LEAD"})
+            assert missing.status_code == 404

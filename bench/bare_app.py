@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request, Response
 
-from bot.domain.alerts import WebhookPayload
+from bot.ingest.model import WebhookPayload
 
 app = FastAPI()
 

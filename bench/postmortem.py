@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from bot.postmortem import postmortem_data, render_postmortem
 from storage import migrate
 from storage.db import Database

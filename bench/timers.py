@@ -29,11 +29,11 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, insert, select, text
 
-from bot.domain.escalation import Level, Policy, Target, TargetKind
 from bot.escalation.config import WatchdogConfig
+from bot.escalation.decide import Level, Policy, Target, TargetKind
 from bot.escalation.notify import Delivery, Notification
-from bot.escalation.scheduler import EscalationScheduler
 from bot.escalation.service import EscalationRules
+from bot.escalation.timers import EscalationScheduler
 from storage import migrate
 from storage.db import Database, normalise_url
 from storage.tables import Incident, TimelineEvent

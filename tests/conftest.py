@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from storage import migrate
 from storage.db import Database
 from tests.support import postgres_available, postgres_schema

@@ -15,8 +15,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
-from bot.config import Settings
-from bot.main import create_app
+from bot.app.main import create_app
+from bot.app.settings import Settings
 
 LOCAL_FIXTURES = Path(__file__).with_name("fixtures")
 POSTGRES_URL = os.environ.get(

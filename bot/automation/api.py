@@ -10,11 +10,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
+from bot.app.deps import ApiAuth, RuntimeDep, call_service
 from bot.automation import service
-from bot.deps import ApiAuth, RuntimeDep, call_service
 from bot.durations import Duration
+from bot.incidents import service as incidents
 from bot.runbooks.lint import is_under
-from bot.services import incidents
 from storage.tables_automation import AutomationPause, RunbookRun, StepRun
 
 router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["automation"])

@@ -13,9 +13,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
+from bot.app.settings import Settings
 from bot.automation import service
 from bot.clock import utcnow
-from bot.config import Settings
 from bot.durations import parse_duration
 from bot.runbooks.cli import _settings, load_library
 from storage.db import Database

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot.automation import service
 from bot.runbooks.lint import is_under
-from bot.runbooks.models import Runbook
+from bot.runbooks.model import Runbook
 from bot.runbooks.params import ParamResolution
 from storage.tables import Incident
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actions.engine import Mode
-from bot.runbooks.models import Policy, Runbook, Step, StepKind, Verify
+from bot.runbooks.model import Policy, Runbook, Step, StepKind, Verify
 
 
 @dataclass(frozen=True)

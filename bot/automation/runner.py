@@ -22,8 +22,8 @@ from bot import logs
 from bot.automation import service
 from bot.automation.service import AutomationRules, StepWork
 from bot.clock import Clock, utcnow
-from bot.escalation.scheduler import owner_name
-from bot.ticker import Ticker
+from bot.escalation.timers import owner_name
+from bot.worker import Ticker
 from storage import queries_automation as q
 from storage.db import Database
 

@@ -37,14 +37,14 @@ from actions.engine import (
     target_of,
 )
 from actions.registry import ActionRegistry, is_mutating
+from bot.app.settings import Settings
 from bot.automation.plan import RunPlan
-from bot.config import Settings
-from bot.domain.lifecycle import IncidentStatus
 from bot.durations import format_duration
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from bot.escalation import service as escalation
 from bot.escalation.service import EscalationRules
-from bot.runbooks.models import Runbook, Step, StepKind, parse_rate
+from bot.incidents.lifecycle import IncidentStatus
+from bot.runbooks.model import Runbook, Step, StepKind, parse_rate
 from bot.runbooks.params import ParamResolution, resolve_params
 from storage import queries
 from storage import queries_automation as q

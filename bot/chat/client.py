@@ -1,10 +1,10 @@
-"""What the outbox needs from a chat tool. Slack implements it in ``bot.slack.client``."""
+"""What the outbox needs from a chat tool. Slack implements it in ``bot.chat.slack.client``."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from bot.chat.messages import ChatMessage, IncidentView
+from bot.chat.render import ChatMessage, IncidentView
 
 
 class ChatError(Exception):

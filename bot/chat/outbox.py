@@ -16,12 +16,12 @@ from datetime import timedelta
 
 from bot.chat import service
 from bot.chat.client import ChatClient, ChatError
-from bot.chat.messages import ChatMessage, channel_name
+from bot.chat.render import ChatMessage, channel_name
 from bot.chat.service import ChatRules
 from bot.chat.silence import Silencer
 from bot.clock import Clock, utcnow
-from bot.escalation.scheduler import owner_name
-from bot.ticker import Ticker
+from bot.escalation.timers import owner_name
+from bot.worker import Ticker
 from storage.db import Database
 from storage.tables_chat import OutboxMessage
 

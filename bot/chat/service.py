@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from bot.chat.messages import (
+from bot.app.settings import ChatConfig
+from bot.chat.render import (
     CARD_EVENTS,
     IncidentView,
     StepLine,
@@ -25,7 +26,6 @@ from bot.chat.messages import (
     escalation_dms,
     thread_message,
 )
-from bot.config import ChatConfig
 from bot.errors import ConflictError
 from bot.escalation.service import commander_of
 from storage import queries

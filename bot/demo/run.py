@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.panel import Panel
 
-from bot.config import SHIPPED_RUNBOOKS, Settings
+from bot.app.settings import SHIPPED_RUNBOOKS, Settings
 from bot.demo import monitoring
 from bot.demo.target import DemoState, make_server
 from bot.logs import configure_logging
@@ -284,7 +284,7 @@ class Demo:
             logging.getLogger().handlers[:] = []
 
     async def _serve(self, settings: Settings) -> uvicorn.Server:
-        from bot.main import create_app
+        from bot.app.main import create_app
 
         self._app = create_app(settings)
         config = uvicorn.Config(

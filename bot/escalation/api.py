@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from bot.api import ActorIn, IncidentOut
-from bot.deps import ApiAuth, RuntimeDep, call_service
+from bot.app.deps import ApiAuth, RuntimeDep, call_service
+from bot.app.runtime import Runtime
 from bot.escalation import service
 from bot.escalation.oncall import add_override, on_call_now
-from bot.runtime import Runtime
+from bot.incidents.api import ActorIn, IncidentOut
 
 router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["escalation"])
 

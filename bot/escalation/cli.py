@@ -10,12 +10,12 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.app.settings import load_settings
 from bot.clock import utcnow
-from bot.config import load_settings
-from bot.domain.schedules import OnCall, on_call
 from bot.errors import ConfigError, NotFoundError
 from bot.escalation.config import parse_instant
 from bot.escalation.oncall import on_call_now
+from bot.escalation.schedules import OnCall, on_call
 from bot.escalation.service import EscalationRules
 from storage.db import Database
 

@@ -1,7 +1,7 @@
 """The ``escalation`` and ``schedules`` sections of the YAML config file.
 
-These models only check and convert; the arithmetic is in ``bot.domain.escalation`` and
-``bot.domain.schedules``. Levels and start levels are 1-based here, as people count them.
+These models only check and convert; the arithmetic is in ``bot.escalation.decide`` and
+``bot.escalation.schedules``. Levels and start levels are 1-based here, as people count them.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.domain.escalation import Level, Policy, Target, TargetKind
-from bot.domain.schedules import Override, Rotation, Schedule
-from bot.domain.triage import Severity
 from bot.durations import Duration, parse_duration
+from bot.escalation.decide import Level, Policy, Target, TargetKind
+from bot.escalation.schedules import Override, Rotation, Schedule
+from bot.incidents.decide import Severity
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

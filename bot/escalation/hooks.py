@@ -6,14 +6,14 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.domain.alerts import WebhookPayload
 from bot.escalation import service, watchdog
 from bot.escalation.service import EscalationRules
+from bot.ingest.model import WebhookPayload
 from storage.tables import Incident
 
 
 class TriageEscalation:
-    """Implements ``bot.services.triage.EscalationHook``."""
+    """Implements ``bot.incidents.triage.EscalationHook``."""
 
     def __init__(self, rules: EscalationRules) -> None:
         self.rules = rules

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.clock import Clock, utcnow
-from bot.domain.schedules import OnCall
 from bot.errors import NotFoundError
+from bot.escalation.schedules import OnCall
 from bot.escalation.service import EscalationRules, who_is_on_call
 from storage.db import Database
 from storage.tables_escalation import OnCallOverride

@@ -18,16 +18,16 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.app.settings import Settings
 from bot.clock import Clock, utcnow
-from bot.config import Settings
-from bot.domain import escalation as policy_math
-from bot.domain import lifecycle
-from bot.domain.escalation import Level, Policy, Position, Target, TargetKind
-from bot.domain.schedules import OnCall, Override, Schedule, on_call
 from bot.durations import format_duration
 from bot.errors import ConflictError, NotFoundError
+from bot.escalation import decide as policy_math
 from bot.escalation.config import WatchdogConfig, compile_schedules
+from bot.escalation.decide import Level, Policy, Position, Target, TargetKind
 from bot.escalation.notify import Delivery, Notification
+from bot.escalation.schedules import OnCall, Override, Schedule, on_call
+from bot.incidents import lifecycle
 from storage import queries
 from storage import queries_escalation as timers_q
 from storage.db import Database

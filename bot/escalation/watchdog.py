@@ -12,11 +12,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.domain.alerts import WebhookPayload
 from bot.durations import format_duration
 from bot.escalation import service
 from bot.escalation.config import WatchdogConfig
 from bot.escalation.service import EscalationRules
+from bot.ingest.model import WebhookPayload
 from storage import queries
 from storage import queries_escalation as timers_q
 from storage.db import Database

@@ -10,11 +10,11 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from bot.deps import ApiAuth, RuntimeDep
+from bot.app.deps import ApiAuth, RuntimeDep
 from bot.errors import ConfigError, NotFoundError
+from bot.postmortem import followups
+from bot.postmortem.reports import summary_report
 from bot.postmortem.service import postmortem_data, postmortem_json, render_postmortem
-from bot.reports import summary_report
-from bot.services import followups
 from storage.tables_followups import FollowUp
 
 router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["post-mortem"])

@@ -27,7 +27,7 @@ from bot.postmortem.model import (
     SeverityHistory,
     StepRecord,
 )
-from bot.timeline_text import EventLike, format_seconds, is_utc, timeline_lines
+from bot.postmortem.text import EventLike, format_seconds, is_utc, timeline_lines
 
 SYSTEM_ACTORS = frozenset({"alertmanager", "fireline", "scheduler"})
 REMEDIATION_KINDS = frozenset({"remediate", "rollback"})

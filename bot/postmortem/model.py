@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.timeline_text import TimelineLine
+from bot.postmortem.text import TimelineLine
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from jinja2 import Template as JinjaTemplate
 
 from bot.errors import ConfigError
 from bot.postmortem.model import PostmortemData
-from bot.timeline_text import format_seconds, format_time, is_utc, markdown_cell
+from bot.postmortem.text import format_seconds, format_time, is_utc, markdown_cell
 
 SHIPPED_TEMPLATE = "postmortem.md.j2"
 

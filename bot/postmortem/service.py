@@ -6,13 +6,13 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from bot.app.settings import Settings
 from bot.clock import Clock, utcnow
-from bot.config import Settings
 from bot.errors import NotFoundError
 from bot.postmortem.facts import build_postmortem
 from bot.postmortem.model import AlertInfo, FollowUpInfo, IncidentInfo, PostmortemData
 from bot.postmortem.render import render_markdown
-from bot.timeline_text import zone
+from bot.postmortem.text import zone
 from storage import queries, queries_followups, queries_reports
 from storage.db import Database
 from storage.tables import AlertRecord, Incident

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from bot.deps import ApiAuth, RuntimeDep
+from bot.app.deps import ApiAuth, RuntimeDep
 from bot.runbooks.loader import LibrarySnapshot
 from bot.runbooks.params import resolve_params
 from bot.runbooks.selection import select_runbook

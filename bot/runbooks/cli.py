@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from actions.registry import default_registry
-from bot.config import Settings, load_settings
+from bot.app.settings import Settings, load_settings
 from bot.errors import ConfigError
 from bot.runbooks.lint import lint_paths
 from bot.runbooks.loader import RunbookLibrary

@@ -17,8 +17,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from bot.domain.matchers import Matcher
-from bot.runbooks.models import Problem, Runbook
+from bot.matchers import Matcher
+from bot.runbooks.model import Problem, Runbook
 from bot.runbooks.selection import NAMING_ANNOTATIONS, RunbookIndex
 from bot.yamlpos import YamlError, load_located
 

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from actions.registry import ActionRegistry
-from bot.runbooks.models import SHELL_ACTION, ParamType, Problem, Runbook, Step, StepKind
+from bot.runbooks.model import SHELL_ACTION, ParamType, Problem, Runbook, Step, StepKind
 from bot.runbooks.parser import ParseResult, parse_runbook
 
 TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|\$\{?\s*\.?(?:labels|annotations|Labels|Annotations)\b")

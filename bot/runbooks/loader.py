@@ -21,7 +21,7 @@ from typing import Any
 from actions.registry import ActionRegistry
 from bot.clock import Clock, utcnow
 from bot.runbooks.lint import is_under, lint_runbook, runbook_files
-from bot.runbooks.models import Problem, Runbook
+from bot.runbooks.model import Problem, Runbook
 from bot.runbooks.parser import content_hash, parse_runbook
 from bot.runbooks.selection import RunbookIndex
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.durations import format_duration, parse_duration
-from bot.runbooks.models import ParamSpec, ParamType
+from bot.runbooks.model import ParamSpec, ParamType
 
 _K8S_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
 _K8S_NAME = re.compile(rf"{_K8S_LABEL}(?:\.{_K8S_LABEL})*")

@@ -19,9 +19,9 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.domain.matchers import Matcher, MatcherError, matcher_from_item, parse_matcher
 from bot.durations import Duration
-from bot.runbooks.models import (
+from bot.matchers import Matcher, MatcherError, matcher_from_item, parse_matcher
+from bot.runbooks.model import (
     SHELL_ACTION,
     SHELL_ARGV,
     Mode,

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.domain.matchers import Matcher, MatchOp
-from bot.runbooks.models import Runbook
+from bot.matchers import Matcher, MatchOp
+from bot.runbooks.model import Runbook
 
 NAMING_ANNOTATIONS = ("runbook_url", "runbook")
 MAX_NEAR_MISSES = 10

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from bot.runbooks.models import Runbook
+from bot.runbooks.model import Runbook
 from bot.runbooks.params import ParamResolution, resolve_params
 from bot.runbooks.selection import RunbookIndex, Selection, select_runbook
 from storage import queries

@@ -23,9 +23,9 @@ import pytest
 from actions.context import Endpoints
 from actions.engine import StepOutcome, StepState
 from actions.registry import default_registry
+from bot.app.settings import Settings
 from bot.automation.runner import AutomationRunner
 from bot.automation.service import AutomationRules
-from bot.config import Settings
 from bot.demo.run import demo_service
 from storage.db import Database
 from tests.automation.stack import free_port
@@ -185,10 +185,10 @@ def test_replicas_whose_claims_collide_still_start_each_step_once(postgres_url, 
     that lapse at once; each step still starts exactly once."""
     from bot.automation import service
     from bot.automation.hooks import TriagePlanner
-    from bot.domain.alerts import WebhookPayload
+    from bot.incidents.triage import apply_payload
+    from bot.ingest.model import WebhookPayload
     from bot.runbooks.loader import RunbookLibrary
     from bot.runbooks.service import LibrarySelector
-    from bot.services.triage import apply_payload
     from storage import queries_automation as q
     from tests.conftest import _truncate_all
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.config import Settings, load_settings
-from bot.main import create_app
+from bot.app.main import create_app
+from bot.app.settings import Settings, load_settings
 from bot.runbooks.parser import parse_runbook
 from bot.runbooks.selection import RunbookIndex, select_runbook
 
@@ -110,7 +110,7 @@ def test_the_slack_manifest_points_at_the_events_endpoint() -> None:
     assert all(url.endswith("/slack/events") for url in urls)
     assert {"chat:write", "commands"} <= set(manifest["oauth_config"]["scopes"]["bot"])
     [shortcut] = manifest["features"]["shortcuts"]
-    assert shortcut["callback_id"] == "add_to_timeline"  # what bot.slack.app listens for
+    assert shortcut["callback_id"] == "add_to_timeline"  # what bot.chat.slack.app listens for
     assert manifest["features"]["slash_commands"][0]["command"] == (
         Settings.model_fields["slack_command"].default
     )

@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.domain.alerts import WebhookPayload
-from bot.domain.escalation import Level, Policy, Target, TargetKind
 from bot.escalation.config import WatchdogConfig
+from bot.escalation.decide import Level, Policy, Target, TargetKind
 from bot.escalation.hooks import TriageEscalation
 from bot.escalation.notify import Delivery, Notification
 from bot.escalation.service import EscalationRules
-from bot.services.triage import apply_payload
+from bot.incidents.triage import apply_payload
+from bot.ingest.model import WebhookPayload
 from storage.db import Database
 from storage.tables import TimelineEvent
 from storage.tables_escalation import EscalationTimer

@@ -45,7 +45,11 @@ async def test_escalation_end_to_end(make_settings, tmp_path):
     with http_server([500]) as server:
         config = tmp_path / "fireline.yml"
         config.write_text(CONFIG.format(url=server.url))
-        settings = make_settings(config=config)
+        # No runbooks: a shipped runbook matching the alert would escalate on its own when
+        # it refuses the alert's parameters, racing the escalations this test drives.
+        runbooks = tmp_path / "runbooks"
+        runbooks.mkdir()
+        settings = make_settings(config=config, runbook_dirs=[runbooks])
         async with running_app(settings) as (app, client):
             body = payload([alert(labels={"severity": "warning"})])
             assert (await client.post("/webhooks/alertmanager", json=body)).status_code == 200

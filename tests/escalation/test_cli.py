@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.app.cli import app
 from storage.tables_escalation import OnCallOverride
 
 CONFIG = """\

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.config import load_settings
-from bot.domain.escalation import TargetKind, ladder
-from bot.domain.schedules import on_call
+from bot.app.settings import load_settings
 from bot.errors import ConfigError
 from bot.escalation.config import EscalationConfig, compile_schedules
+from bot.escalation.decide import TargetKind, ladder
+from bot.escalation.schedules import on_call
 
 GOOD = """\
 schedules:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.escalation import (
+from bot.escalation.decide import (
     Level,
     Policy,
     Position,

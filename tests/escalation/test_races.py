@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.escalation import service
 from bot.escalation.notify import Delivery, Notification
-from bot.services import incidents
+from bot.incidents import service as incidents
 from storage.db import Database
 from storage.tables import Incident, TimelineEvent
 from tests.escalation.support import FakeClock, Recorder, open_incident, rules

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.schedules import Override, Rotation, Schedule, on_call
+from bot.escalation.schedules import Override, Rotation, Schedule, on_call
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

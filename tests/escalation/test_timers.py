@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.escalation import Policy
 from bot.errors import ConflictError
 from bot.escalation import service
-from bot.services import incidents
+from bot.escalation.decide import Policy
+from bot.incidents import service as incidents
 from storage.db import Database
 from tests.escalation.support import (
     SEED,

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from storage.tables import AlertRecord, Incident, WebhookReceipt
 from tests.support import TcpProxy, alert, payload, running_app, settle
 

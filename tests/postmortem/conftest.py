@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
+from bot.app.settings import Settings
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from bot.postmortem import postmortem_data
 from bot.postmortem.facts import build_postmortem
 from bot.postmortem.model import AlertInfo, IncidentInfo

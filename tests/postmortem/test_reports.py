@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.reports import percentile
+from bot.postmortem.reports import percentile
 from storage import queries
 from storage.tables import Incident
 from tests.support import running_app

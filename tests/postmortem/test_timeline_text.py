@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.timeline_text import (
+from bot.postmortem.text import (
     event_line,
     format_seconds,
     format_time,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from actions.registry import default_registry
-from bot.config import SHIPPED_RUNBOOKS
+from bot.app.settings import SHIPPED_RUNBOOKS
 from bot.runbooks.lint import lint_paths
 from bot.runbooks.params import resolve_params
 from bot.runbooks.selection import RunbookIndex, select_runbook

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.runbooks.models import ParamSpec
+from bot.runbooks.model import ParamSpec
 from bot.runbooks.params import ParamError, resolve_params, validate_value
 
 

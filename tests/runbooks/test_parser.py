@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from bot.runbooks.models import StepKind
+from bot.runbooks.model import StepKind
 from bot.runbooks.parser import content_hash, parse_runbook
 
 GOOD = Path(__file__).parent / "fixtures" / "lint" / "good.md"

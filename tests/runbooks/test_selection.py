@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.runbooks.models import Runbook
+from bot.runbooks.model import Runbook
 from bot.runbooks.parser import parse_runbook
 from bot.runbooks.selection import RunbookIndex, select_runbook
 

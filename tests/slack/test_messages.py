@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.chat.commands import CommandError, parse_command
-from bot.chat.messages import channel_name, thread_message
+from bot.chat.render import channel_name, thread_message
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config import load_settings
+from bot.app.settings import load_settings
 from bot.durations import format_duration, parse_duration
 from bot.errors import ConfigError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.matchers import MatcherError, matcher_from_item, parse_matcher
+from bot.matchers import MatcherError, matcher_from_item, parse_matcher
 
 
 @pytest.mark.parametrize(

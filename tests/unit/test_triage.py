@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.matchers import matchers_from_mapping
-from bot.domain.triage import (
+from bot.incidents.decide import (
     AlertAction,
     GroupIncidentAction,
     Severity,
@@ -19,6 +18,7 @@ from bot.domain.triage import (
     incident_title,
     severity_from_label,
 )
+from bot.matchers import matchers_from_mapping
 
 
 @pytest.mark.parametrize(

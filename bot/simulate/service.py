@@ -15,13 +15,13 @@ from typing import Any
 
 from actions.engine import Mode, decide_gate, effective_mode
 from actions.registry import ActionRegistry, is_mutating
-from bot.domain import escalation as policy_math
-from bot.domain.alerts import WebhookPayload
-from bot.domain.schedules import Schedule, on_call
-from bot.domain.triage import TriageRule, classify, incident_title
 from bot.durations import format_duration
+from bot.escalation import decide as policy_math
+from bot.escalation.schedules import Schedule, on_call
 from bot.escalation.service import EscalationRules
-from bot.runbooks.models import Runbook
+from bot.incidents.decide import TriageRule, classify, incident_title
+from bot.ingest.model import WebhookPayload
+from bot.runbooks.model import Runbook
 from bot.runbooks.params import resolve_params
 from bot.runbooks.selection import RunbookIndex, select_runbook
 

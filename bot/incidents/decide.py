@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 
-from bot.domain.matchers import Matcher, all_match
+from bot.matchers import Matcher, all_match
 
 
 class Severity(IntEnum):

@@ -17,8 +17,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from bot.clock import Clock, utcnow
-from bot.domain.alerts import Alert, WebhookPayload
-from bot.domain.triage import (
+from bot.incidents.decide import (
     AlertAction,
     GroupIncidentAction,
     Severity,
@@ -28,6 +27,7 @@ from bot.domain.triage import (
     incident_for_firing_group,
     incident_title,
 )
+from bot.ingest.model import Alert, WebhookPayload
 from bot.runbooks.service import RunbookSelector
 from storage import queries
 from storage.db import Database

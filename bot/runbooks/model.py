@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf, field_validator, model_validator
 
-from bot.domain.matchers import Matcher
 from bot.durations import Duration, parse_duration
+from bot.matchers import Matcher
 
 PARAM_REF = "params."
 SHELL_ACTION = "command"

@@ -29,15 +29,15 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from bot.domain.matchers import MatcherError, matchers_from_mapping
-from bot.domain.triage import Severity, Signal, TriageRule
 from bot.durations import Duration
 from bot.errors import ConfigError
 from bot.escalation.config import EscalationConfig, ScheduleConfig, check_file_sections
+from bot.incidents.decide import Severity, Signal, TriageRule
+from bot.matchers import MatcherError, matchers_from_mapping
 from bot.yamlpos import YamlError, load_located
 
 ENV_PREFIX = "FIRELINE_"
-SHIPPED_RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"
+SHIPPED_RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
 
 
 class TriageRuleConfig(BaseModel):
@@ -244,7 +244,7 @@ class Settings(BaseSettings):
     @field_validator("automation_budget")
     @classmethod
     def _budget_is_a_rate(cls, value: str) -> str:
-        from bot.runbooks.models import parse_rate
+        from bot.runbooks.model import parse_rate
 
         parse_rate(value)
         return value

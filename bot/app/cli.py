@@ -11,14 +11,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bot.app.settings import Settings, load_settings
 from bot.automation.cli import automation_app
-from bot.config import Settings, load_settings
 from bot.errors import ConfigError, NotFoundError
 from bot.escalation.cli import oncall
+from bot.incidents import service as incident_service
 from bot.logs import configure_logging
+from bot.postmortem.text import timeline_lines
 from bot.runbooks.cli import runbooks_app
-from bot.services import incidents as incident_service
-from bot.timeline_text import timeline_lines
 from storage import migrate, queries
 from storage.db import Database
 
@@ -57,7 +57,7 @@ def serve(
     """Run the service: webhook, API, triage."""
     import uvicorn
 
-    from bot.main import create_app
+    from bot.app.main import create_app
 
     settings = settings_or_exit(host=host, port=port)
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secret_values())
@@ -114,10 +114,10 @@ def simulate(
 
     from bot.automation.cli import promotion_lookup
     from bot.clock import utcnow
-    from bot.domain.alerts import WebhookPayload
     from bot.escalation.service import EscalationRules
+    from bot.ingest.model import WebhookPayload
     from bot.runbooks.cli import load_library
-    from bot.simulate import simulate as run_simulation
+    from bot.simulate.service import simulate as run_simulation
 
     settings = settings_or_exit()
     try:
@@ -291,7 +291,7 @@ def followups_add(
     owner: Annotated[str | None, typer.Option(help="Who will do it.")] = None,
 ) -> None:
     """Add a follow-up item to an incident."""
-    from bot.services import followups
+    from bot.postmortem import followups
 
     db = database(settings_or_exit())
     try:
@@ -307,7 +307,7 @@ def followups_list(
     show_all: Annotated[bool, typer.Option("--all", help="Include done items.")] = False,
 ) -> None:
     """List open follow-up items across incidents."""
-    from bot.services import followups
+    from bot.postmortem import followups
 
     db = database(settings_or_exit())
     items = followups.list_followups(db, status=None if show_all else "open")
@@ -331,7 +331,7 @@ def followups_done(
     followup_id: int, actor: Annotated[str, typer.Option(help="Who closes it.")] = "cli"
 ) -> None:
     """Mark a follow-up item done."""
-    from bot.services import followups
+    from bot.postmortem import followups
 
     db = database(settings_or_exit())
     try:
@@ -349,7 +349,7 @@ def report(
 ) -> None:
     """Summarise incidents: response times, escalations, runbook effectiveness."""
     from bot.clock import utcnow
-    from bot.reports import parse_since, report_lines, summary_report
+    from bot.postmortem.reports import parse_since, report_lines, summary_report
 
     db = database(settings_or_exit())
     now = utcnow()

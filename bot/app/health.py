@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.deps import RuntimeDep
+from bot.app.deps import RuntimeDep
 from storage import migrate
 
 router = APIRouter(tags=["health"])

@@ -9,8 +9,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.client import ChatError
-from bot.chat.messages import ChatMessage, IncidentView
-from bot.slack.blocks import card_blocks, card_text, message_blocks, message_text
+from bot.chat.render import ChatMessage, IncidentView
+from bot.chat.slack.blocks import card_blocks, card_text, message_blocks, message_text
 
 # Errors that no retry will fix.
 PERMANENT = frozenset(

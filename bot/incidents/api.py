@@ -9,9 +9,9 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from bot.deps import ApiAuth, RuntimeDep
+from bot.app.deps import ApiAuth, RuntimeDep
 from bot.errors import ConflictError, NotFoundError
-from bot.services import incidents
+from bot.incidents import service as incidents
 from storage import queries
 from storage.tables import AlertRecord, Incident, TimelineEvent
 

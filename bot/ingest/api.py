@@ -18,9 +18,9 @@ from pydantic import ValidationError
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from bot.domain.alerts import WebhookPayload
+from bot.app.runtime import Runtime
 from bot.errors import StorageUnavailableError
-from bot.runtime import Runtime
+from bot.ingest.model import WebhookPayload
 from bot.security import bearer_matches
 
 PATH = "/webhooks/alertmanager"

@@ -26,7 +26,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
-from bot.reports import runs_of
+from bot.postmortem.reports import runs_of
 from storage import queries_reports
 from storage.db import Database
 

@@ -13,26 +13,28 @@ from fastapi import FastAPI
 
 from actions.context import Endpoints
 from actions.registry import default_registry
-from bot import api, health, metrics, webhook
+from bot.app import health, metrics
+from bot.app.metrics import Metrics
+from bot.app.runtime import Runtime
+from bot.app.settings import Settings
 from bot.automation import api as automation_api
 from bot.automation.hooks import TriagePlanner
 from bot.automation.runner import AutomationRunner
 from bot.automation.service import AutomationRules
 from bot.clock import Clock, utcnow
-from bot.config import Settings
 from bot.escalation import api as escalation_api
 from bot.escalation.hooks import TriageEscalation
-from bot.escalation.scheduler import EscalationScheduler
 from bot.escalation.service import EscalationRules
+from bot.escalation.timers import EscalationScheduler
+from bot.incidents import api
+from bot.incidents.worker import TriageWorker
+from bot.ingest import api as webhook
+from bot.ingest.writer import ReceiptWriter
 from bot.logs import RequestIdMiddleware
-from bot.metrics import Metrics
 from bot.postmortem import api as postmortem_api
 from bot.runbooks import api as runbooks_api
 from bot.runbooks.loader import RunbookLibrary
 from bot.runbooks.service import LibrarySelector
-from bot.runtime import Runtime
-from bot.services.ingest import ReceiptWriter
-from bot.services.worker import TriageWorker
 from storage import migrate
 from storage.db import Database
 
@@ -115,8 +117,8 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
     from bot.chat.outbox import ChatOutbox
     from bot.chat.service import ChatRules
     from bot.chat.silence import Silencer
-    from bot.slack.app import build_app, router_for
-    from bot.slack.client import SlackChat
+    from bot.chat.slack.app import build_app, router_for
+    from bot.chat.slack.client import SlackChat
 
     silencer = (
         Silencer(runtime.http, settings.alertmanager_url, clock=runtime.clock)

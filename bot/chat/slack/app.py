@@ -17,17 +17,18 @@ from fastapi import APIRouter, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 
+from bot.app.runtime import Runtime
 from bot.automation import service as automation
 from bot.chat import service as chat
 from bot.chat.commands import Command, CommandError, help_text, parse_command
 from bot.chat.silence import Silencer
+from bot.chat.slack.client import web_client
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from bot.escalation import service as escalation
 from bot.escalation.oncall import on_call_now
+from bot.incidents import service as incidents
+from bot.postmortem import followups
 from bot.postmortem.service import render_postmortem
-from bot.runtime import Runtime
-from bot.services import followups, incidents
-from bot.slack.client import web_client
 
 log = logging.getLogger(__name__)
 REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError, ValueError)

@@ -12,9 +12,9 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock, utcnow
-from bot.domain.triage import TriageRule
+from bot.incidents.decide import TriageRule
+from bot.incidents.triage import EscalationHook, TriageOutcome, process_pending
 from bot.runbooks.service import RunbookSelector
-from bot.services.triage import EscalationHook, TriageOutcome, process_pending
 from storage.db import Database
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.clock import Clock, utcnow
-from bot.domain import lifecycle
 from bot.errors import NotFoundError
 from bot.escalation import service as escalation
+from bot.incidents import lifecycle
 from storage import queries
 from storage.db import Database
 from storage.tables import AlertGroup, AlertRecord, Incident, TimelineEvent

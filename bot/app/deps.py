@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
+from bot.app.runtime import Runtime
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
-from bot.runtime import Runtime
 from bot.security import bearer_matches
 
 

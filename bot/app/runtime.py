@@ -6,15 +6,15 @@ from dataclasses import dataclass
 
 import httpx
 
+from bot.app.metrics import Metrics
+from bot.app.settings import Settings
 from bot.automation.runner import AutomationRunner
 from bot.chat.outbox import ChatOutbox
 from bot.clock import Clock
-from bot.config import Settings
-from bot.escalation.scheduler import EscalationScheduler
-from bot.metrics import Metrics
+from bot.escalation.timers import EscalationScheduler
+from bot.incidents.worker import TriageWorker
+from bot.ingest.writer import ReceiptWriter
 from bot.runbooks.loader import RunbookLibrary
-from bot.services.ingest import ReceiptWriter
-from bot.services.worker import TriageWorker
 from storage.db import Database
 
 

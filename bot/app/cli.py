@@ -11,10 +11,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bot import clienv
+from bot.app import wiring
 from bot.app.settings import Settings, load_settings
 from bot.automation.cli import automation_app
 from bot.errors import ConfigError, NotFoundError
 from bot.escalation.cli import oncall
+from bot.escalation.service import EscalationRules
 from bot.incidents import service as incident_service
 from bot.logs import configure_logging
 from bot.postmortem.text import timeline_lines
@@ -46,7 +49,32 @@ def settings_or_exit(**overrides: object) -> Settings:
 
 
 def database(settings: Settings) -> Database:
-    return Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    return wiring.database(settings)
+
+
+class CliEnv:
+    """What feature commands need, built from the settings when first asked for; it
+    satisfies each feature's ``cli.py`` Protocol (see ``bot.clienv``)."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = settings_or_exit()
+        return self._settings
+
+    def database(self) -> Database:
+        return wiring.database(self.settings)
+
+    def escalation_rules(self) -> EscalationRules:
+        return wiring.escalation_rules(self.settings)
+
+
+@app.callback()
+def _root() -> None:
+    clienv.install(CliEnv())
 
 
 @app.command()
@@ -82,7 +110,7 @@ def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the resolution.")] = 180,
 ) -> None:
     """Watch an alert become a remediated, resolved incident with a post-mortem draft."""
-    from bot.demo.run import DemoError, run_demo
+    from bot.app.demo.run import DemoError, run_demo
 
     try:
         result = run_demo(
@@ -114,7 +142,6 @@ def simulate(
 
     from bot.automation.cli import promotion_lookup
     from bot.clock import utcnow
-    from bot.escalation.service import EscalationRules
     from bot.ingest.model import WebhookPayload
     from bot.runbooks.cli import load_library
     from bot.simulate.service import simulate as run_simulation
@@ -136,9 +163,9 @@ def simulate(
         rules=settings.triage.compiled(),
         index=library.index,
         registry=library.registry,
-        escalation=EscalationRules.from_settings(settings) if settings.escalation.enabled else None,
+        escalation=wiring.escalation_rules(settings) if settings.escalation.enabled else None,
         global_mode=settings.automation_mode,
-        promoted=promotion_lookup(settings),
+        promoted=promotion_lookup(settings.database_url),
         now=utcnow(),
     )
     if as_json:
@@ -272,7 +299,7 @@ def postmortem(
 
     settings = settings_or_exit()
     try:
-        text = render_postmortem(database(settings), incident_id, settings)
+        text = render_postmortem(database(settings), incident_id, wiring.draft_options(settings))
     except NotFoundError as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

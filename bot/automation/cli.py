@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import typer
 from rich.console import Console
@@ -13,11 +13,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
-from bot.app.settings import Settings
 from bot.automation import service
+from bot.clienv import cli_env
 from bot.clock import utcnow
 from bot.durations import parse_duration
-from bot.runbooks.cli import _settings, load_library
+from bot.runbooks.cli import load_library
 from storage.db import Database
 from storage.tables_automation import RunbookPromotion
 
@@ -32,17 +32,38 @@ Target = Annotated[str, typer.Option(help="The runbook id or service name.")]
 By = Annotated[str, typer.Option("--by", help="Who is doing this (recorded).")]
 
 
+class AutomationSettings(Protocol):
+    """The settings the automation commands read."""
+
+    @property
+    def automation_mode(self) -> str: ...
+
+    @property
+    def automation_budget(self) -> str: ...
+
+
+class AutomationCliEnv(Protocol):
+    @property
+    def settings(self) -> AutomationSettings: ...
+
+    def database(self) -> Database: ...
+
+
+def _env() -> AutomationCliEnv:
+    env: AutomationCliEnv = cli_env()
+    return env
+
+
 def _database() -> Database:
-    settings = _settings()
-    return Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    return _env().database()
 
 
-def promotion_lookup(settings: Settings) -> Callable[[str, str], bool | None]:
+def promotion_lookup(database_url: str) -> Callable[[str, str], bool | None]:
     """Whether a runbook version is promoted, read from the database when there is one
     with Fireline's schema; None (not known) otherwise. Never creates anything."""
     try:
-        db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-        if db.is_sqlite and not _sqlite_file_exists(settings.database_url):
+        db = Database(database_url)
+        if db.is_sqlite and not _sqlite_file_exists(database_url):
             return lambda _id, _hash: None
         with db.session() as session:
             promoted = {
@@ -97,7 +118,7 @@ def resume(by: By, scope: Scope = "global", target: Target = "") -> None:
 @automation_app.command("status")
 def status() -> None:
     """The pauses in force now."""
-    settings = _settings()
+    settings = _env().settings
     pauses = service.pauses(_database(), now=utcnow())
     console.print(f"global mode: {settings.automation_mode}; budget: {settings.automation_budget}")
     if not pauses:

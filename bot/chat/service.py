@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from bot.app.settings import ChatConfig
+from bot.chat.config import ChatConfig
 from bot.chat.render import (
     CARD_EVENTS,
     IncidentView,

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.demo.run import demo_service
+from bot.app.demo.run import demo_service
 from tests.automation.support import (
     kinds,
     post_alert,

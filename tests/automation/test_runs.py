@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.demo.run import demo_service
+from bot.app.demo.run import demo_service
 from tests.automation.support import (
     events,
     kinds,

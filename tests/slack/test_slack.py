@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.demo.run import demo_service
+from bot.app.demo.run import demo_service
 from tests.automation.support import (
     events,
     kinds,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,22 @@ class IncidentDetail:
     incident: Incident
     alerts: list[AlertRecord]
     groups: list[AlertGroup]
+
+
+def list_incidents(
+    db: Database,
+    *,
+    statuses: Sequence[str] = (),
+    severities: Sequence[str] = (),
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Incident], int]:
+    """A page of incidents, newest first, and how many match in all."""
+    with db.session() as session:
+        items, total = queries.list_incidents(
+            session, statuses=statuses, severities=severities, limit=limit, offset=offset
+        )
+        return list(items), total
 
 
 def get_incident(db: Database, incident_id: int) -> IncidentDetail:

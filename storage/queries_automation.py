@@ -232,3 +232,8 @@ def promote(
 def runs_of_incident(session: Session, incident_id: int) -> list[RunbookRun]:
     query = select(RunbookRun).where(RunbookRun.incident_id == incident_id)
     return list(session.exec(query.order_by(col(RunbookRun.id))))
+
+
+def promoted_versions(session: Session) -> set[tuple[str, str]]:
+    """Every promoted (runbook id, runbook hash)."""
+    return {(p.runbook_id, p.runbook_hash) for p in session.exec(select(RunbookPromotion))}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app.deps import RuntimeDep
 from storage import migrate
+from storage.errors import SQLAlchemyError
 
 router = APIRouter(tags=["health"])
 

@@ -9,13 +9,12 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.clock import Clock, utcnow
 from bot.incidents.decide import TriageRule
 from bot.incidents.triage import EscalationHook, TriageOutcome, process_pending
 from bot.runbooks.service import RunbookSelector
 from storage.db import Database
+from storage.errors import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 

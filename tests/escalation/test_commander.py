@@ -29,4 +29,3 @@ async def test_the_latest_assigned_commander_is_stored_read_and_shown(make_setti
         assert shown["commander"] == "UBOB"
         listed = (await client.get("/api/incidents", headers=API)).json()["items"]
         assert [i["commander"] for i in listed] == ["UBOB"]
-

@@ -15,6 +15,7 @@ from bot.app.cli import app as cli
 from storage import migrate
 from storage.db import Database
 from storage.tables import Incident, TimelineEvent
+from tests.conftest import IN_CI
 from tests.support import postgres_available, postgres_schema
 
 OLD_HEADS = ("0002_runbooks", "0003_automation", "0004_escalation", "0005_followups", "0006_slack")
@@ -32,6 +33,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     reason = postgres_available()
     if reason is not None:
+        if IN_CI:
+            pytest.fail(f"{reason}; PostgreSQL tests must run in CI")
         pytest.skip(reason)
     with postgres_schema() as url:
         yield url

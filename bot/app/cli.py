@@ -220,12 +220,12 @@ def _print_simulation(result: Any) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "heads") -> None:
+def db_upgrade(revision: str = "head") -> None:
     """Apply the database migrations."""
     settings = settings_or_exit()
     db = database(settings)
-    migrate.upgrade(db, revision)
-    console.print(f"database at revision {', '.join(sorted(migrate.current_revisions(db)))}")
+    reached = migrate.upgrade(db, revision)
+    console.print(f"database at revision {reached or 'none'}")
 
 
 def main() -> None:

@@ -9,17 +9,15 @@ from typing import Annotated, Protocol
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
 
 from bot.automation import service
 from bot.clienv import cli_env
 from bot.clock import utcnow
 from bot.durations import parse_duration
 from bot.runbooks.cli import load_library
-from storage.db import Database
-from storage.tables_automation import RunbookPromotion
+from storage import queries_automation as automation_q
+from storage.db import Database, sqlite_file_exists
+from storage.errors import SQLAlchemyError
 
 automation_app = typer.Typer(
     help="Runbook automation: pause, resume, status, promote.", no_args_is_help=True
@@ -63,21 +61,14 @@ def promotion_lookup(database_url: str) -> Callable[[str, str], bool | None]:
     with Fireline's schema; None (not known) otherwise. Never creates anything."""
     try:
         db = Database(database_url)
-        if db.is_sqlite and not _sqlite_file_exists(database_url):
+        if db.is_sqlite and not sqlite_file_exists(database_url):
             return lambda _id, _hash: None
         with db.session() as session:
-            promoted = {
-                (p.runbook_id, p.runbook_hash) for p in session.exec(select(RunbookPromotion))
-            }
+            promoted = automation_q.promoted_versions(session)
         db.dispose()
     except SQLAlchemyError:
         return lambda _id, _hash: None
     return lambda runbook_id, runbook_hash: (runbook_id, runbook_hash) in promoted
-
-
-def _sqlite_file_exists(url: str) -> bool:
-    database = make_url(url).database
-    return database is not None and database != ":memory:" and Path(database).exists()
 
 
 @automation_app.command("pause")

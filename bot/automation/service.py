@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from actions.engine import (
@@ -48,6 +47,7 @@ from bot.runbooks.params import ParamResolution, resolve_params
 from storage import queries
 from storage import queries_automation as q
 from storage.db import Database
+from storage.errors import IntegrityError
 from storage.tables import Incident
 from storage.tables_automation import (
     ApprovalRequest,

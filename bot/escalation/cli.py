@@ -8,7 +8,6 @@ from typing import Annotated, Protocol
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clienv import cli_env
 from bot.clock import utcnow
@@ -18,6 +17,7 @@ from bot.escalation.oncall import on_call_now
 from bot.escalation.schedules import OnCall, on_call
 from bot.escalation.service import EscalationRules
 from storage.db import Database
+from storage.errors import SQLAlchemyError
 
 console = Console()
 errors = Console(stderr=True)

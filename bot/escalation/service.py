@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.clock import Clock, utcnow
 from bot.durations import format_duration
@@ -30,7 +30,7 @@ from bot.incidents.decide import IncidentStatus
 from storage import queries
 from storage import queries_escalation as timers_q
 from storage.db import Database
-from storage.tables import Incident, TimelineEvent
+from storage.tables import Incident
 from storage.tables_escalation import EscalationTimer
 
 log = logging.getLogger(__name__)
@@ -432,16 +432,8 @@ def who_is_on_call(session: Session, rules: EscalationRules, name: str, *, at: d
 
 def commander_of(session: Session, incident_id: int) -> str | None:
     """The incident's latest assigned commander."""
-    query = (
-        select(TimelineEvent)
-        .where(TimelineEvent.incident_id == incident_id)
-        .where(TimelineEvent.kind == "commander.assigned")
-        .order_by(col(TimelineEvent.id).desc())
-        .limit(1)
-    )
-    event = session.exec(query).first()
-    user = event.data.get("user") if event else None
-    return str(user) if user else None
+    incident = session.get(Incident, incident_id)
+    return incident.commander if incident else None
 
 
 def _resolve(

@@ -66,6 +66,7 @@ class IncidentOut(BaseModel):
     reopen_count: int
     runbook_id: str | None = None
     runbook_hash: str | None = None
+    commander: str | None = None
 
     @classmethod
     def of(cls, incident: Incident) -> IncidentOut:

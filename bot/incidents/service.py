@@ -199,6 +199,8 @@ def assign_commander(
     with db.write() as session:
         incident = _locked(session, incident_id)
         now = clock()
+        incident.commander = user
+        session.add(incident)
         queries.add_event(
             session,
             incident_id=incident_id,

@@ -9,14 +9,13 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.clock import Clock, utcnow
 from bot.incidents.decide import TriageRule
 from bot.incidents.lifecycle import StatusHooks
 from bot.incidents.triage import TriageOutcome, process_pending
 from bot.runbooks.service import RunbookSelector
 from storage.db import Database
+from storage.errors import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 

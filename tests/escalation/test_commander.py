@@ -13,7 +13,9 @@ API = {"Authorization": "Bearer api-token"}
 async def test_the_latest_assigned_commander_is_stored_read_and_shown(make_settings) -> None:
     async with running_app(make_settings(api_token="api-token")) as (app, client):
         db = app.state.runtime.db
-        incident = incidents.declare(db, title="Queue stuck", severity="SEV2", actor="U1")
+        incident = incidents.declare(
+            db, title="Queue stuck", severity="SEV2", actor="U1", hooks=None
+        )
         assert incident.id is not None
         before = (await client.get(f"/api/incidents/{incident.id}", headers=API)).json()
         assert before["commander"] is None

@@ -8,13 +8,26 @@ Protocol of the parts of the running service it uses and takes it with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
+from bot.clock import Clock
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from bot.security import bearer_matches
+from storage.db import Database
+
+
+class ServiceCore(Protocol):
+    """The parts of the running service nearly every route uses; features' runtime
+    Protocols extend it."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
 
 
 # Both dependencies are async on purpose: FastAPI runs a plain ``def`` dependency in its

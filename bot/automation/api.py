@@ -13,13 +13,11 @@ from pydantic import BaseModel, Field
 
 from bot.automation import service
 from bot.automation.runner import AutomationRunner
-from bot.clock import Clock
 from bot.durations import Duration
 from bot.incidents import service as incidents
-from bot.routing import ApiAuth, call_service, runtime_of
+from bot.routing import ApiAuth, ServiceCore, call_service, runtime_of
 from bot.runbooks.lint import is_under
 from bot.runbooks.loader import RunbookLibrary
-from storage.db import Database
 from storage.tables_automation import AutomationPause, RunbookRun, StepRun
 
 
@@ -28,14 +26,8 @@ class TrustedDirs(Protocol):
     def trusted_runbook_dirs(self) -> list[Path]: ...
 
 
-class AutomationRuntime(Protocol):
+class AutomationRuntime(ServiceCore, Protocol):
     """What the automation routes use of the running service."""
-
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def clock(self) -> Clock: ...
 
     @property
     def automation(self) -> AutomationRunner: ...

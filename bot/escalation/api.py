@@ -9,23 +9,15 @@ from typing import Annotated as _Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from bot.clock import Clock
 from bot.escalation import service
 from bot.escalation.oncall import add_override, on_call_now
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents.api import ActorIn, IncidentOut
-from bot.routing import ApiAuth, call_service, runtime_of
-from storage.db import Database
+from bot.routing import ApiAuth, ServiceCore, call_service, runtime_of
 
 
-class EscalationRuntime(Protocol):
+class EscalationRuntime(ServiceCore, Protocol):
     """What the escalation routes use of the running service."""
-
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def clock(self) -> Clock: ...
 
     @property
     def escalation(self) -> EscalationScheduler: ...

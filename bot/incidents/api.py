@@ -10,13 +10,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from bot.clock import Clock
 from bot.errors import ConflictError, NotFoundError
 from bot.incidents import service as incidents
 from bot.incidents.lifecycle import StatusHooks
-from bot.routing import ApiAuth, runtime_of
+from bot.routing import ApiAuth, ServiceCore, runtime_of
 from storage import queries
-from storage.db import Database
 from storage.tables import AlertRecord, Incident, TimelineEvent
 
 
@@ -24,7 +22,7 @@ class Wakeable(Protocol):
     def poke(self) -> None: ...
 
 
-class IncidentsRuntime(Protocol):
+class IncidentsRuntime(ServiceCore, Protocol):
     """What the incident routes use of the running service."""
 
     @property
@@ -32,12 +30,6 @@ class IncidentsRuntime(Protocol):
 
     @property
     def escalation(self) -> Wakeable: ...
-
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def clock(self) -> Clock: ...
 
 
 RuntimeDep = _Annotated[IncidentsRuntime, Depends(runtime_of)]

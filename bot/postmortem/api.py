@@ -11,24 +11,16 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from bot.clock import Clock
 from bot.errors import ConfigError, NotFoundError
 from bot.postmortem import followups
 from bot.postmortem.reports import summary_report
 from bot.postmortem.service import DraftOptions, postmortem_data, postmortem_json, render_postmortem
-from bot.routing import ApiAuth, runtime_of
-from storage.db import Database
+from bot.routing import ApiAuth, ServiceCore, runtime_of
 from storage.tables_followups import FollowUp
 
 
-class PostmortemRuntime(Protocol):
+class PostmortemRuntime(ServiceCore, Protocol):
     """What the post-mortem routes use of the running service."""
-
-    @property
-    def db(self) -> Database: ...
-
-    @property
-    def clock(self) -> Clock: ...
 
     @property
     def drafts(self) -> DraftOptions: ...

@@ -27,14 +27,6 @@ from storage.db import Database
 
 app = typer.Typer(help="Fireline: incident response and runbook automation.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(incidents_app, name="incidents")
-app.add_typer(followups_app, name="followups")
-app.command("postmortem")(postmortem)
-app.command("report")(report)
-app.add_typer(runbooks_app, name="runbooks")
-app.add_typer(automation_app, name="automation")
-app.command("oncall")(oncall)
 
 console = Console()
 errors = Console(stderr=True)
@@ -226,6 +218,16 @@ def db_upgrade(revision: str = "head") -> None:
     db = database(settings)
     reached = migrate.upgrade(db, revision)
     console.print(f"database at revision {reached or 'none'}")
+
+
+app.add_typer(db_app, name="db")
+app.add_typer(incidents_app, name="incidents")
+app.command("postmortem")(postmortem)
+app.add_typer(followups_app, name="followups")
+app.command("report")(report)
+app.add_typer(runbooks_app, name="runbooks")
+app.add_typer(automation_app, name="automation")
+app.command("oncall")(oncall)
 
 
 def main() -> None:

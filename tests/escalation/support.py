@@ -122,6 +122,8 @@ def events(db: Database, incident_id: int, kind: str) -> list[TimelineEvent]:
         return list(session.exec(query.order_by(TimelineEvent.id)))  # type: ignore[arg-type]
 
 
-def timer(db: Database, incident_id: int) -> EscalationTimer | None:
+def timer(db: Database, incident_id: int) -> EscalationTimer:
     with db.session() as session:
-        return session.get(EscalationTimer, incident_id)
+        state = session.get(EscalationTimer, incident_id)
+    assert state is not None, f"incident {incident_id} has no escalation timer"
+    return state

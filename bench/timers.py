@@ -180,7 +180,7 @@ async def main() -> None:
 
         with setup.session() as session:
             notified = session.execute(
-                select(func.count()).where(TimelineEvent.kind == "escalation.notified")  # type: ignore[arg-type]
+                select(func.count()).where(col(TimelineEvent.kind) == "escalation.notified")
             ).scalar_one()
         setup.dispose()
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from bot.app.settings import Settings
+from bot.app.wiring import draft_options
 from bot.postmortem import postmortem_data, render_postmortem
 from storage import migrate
 from storage.db import Database
@@ -140,9 +141,13 @@ def main() -> None:
         migrate.upgrade(db)
         incident_id = seed(db, args.events)
         settings = Settings(database_url=url, display_timezone="Europe/Paris")
-        data_ms = timed(lambda: postmortem_data(db, incident_id, settings), args.runs)
-        render_ms = timed(lambda: render_postmortem(db, incident_id, settings), args.runs)
-        size = len(render_postmortem(db, incident_id, settings))
+        data_ms = timed(
+            lambda: postmortem_data(db, incident_id, draft_options(settings)), args.runs
+        )
+        render_ms = timed(
+            lambda: render_postmortem(db, incident_id, draft_options(settings)), args.runs
+        )
+        size = len(render_postmortem(db, incident_id, draft_options(settings)))
         db.dispose()
     print(f"database: {db.dialect}; events: {args.events}; draft: {size / 1024:.0f} KiB")
     print(

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.exc import SQLAlchemyError
+from storage.errors import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -113,3 +114,9 @@ class Database:
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()
+
+
+def sqlite_file_exists(url: str) -> bool:
+    """Whether ``url`` names an SQLite file that is there (opening one would create it)."""
+    database = make_url(url).database
+    return database is not None and database != ":memory:" and Path(database).exists()

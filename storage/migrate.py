@@ -20,15 +20,17 @@ def _config() -> Config:
     return config
 
 
-def upgrade(db: Database, revision: str = "heads") -> None:
-    """Bring the schema up to ``revision`` (every branch head by default); safe to repeat.
+def upgrade(db: Database, revision: str = "head") -> str | None:
+    """Bring the schema up to ``revision`` (the one head by default); safe to repeat.
 
-    Features add their tables as branches off the initial revision, so "heads", not "head".
+    Returns the revision the database is at afterwards.
     """
     config = _config()
     with db.write_engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    current = current_revisions(db)
+    return min(current) if len(current) == 1 else ", ".join(sorted(current)) or None
 
 
 def head_revisions() -> frozenset[str]:

@@ -7,15 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
 
+from storage import dialect
 from storage.tables import AlertGroup, AlertRecord, Incident, TimelineEvent, WebhookReceipt
-
-
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def insert_receipts(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -35,8 +30,7 @@ def claim_pending_receipts(session: Session, limit: int) -> list[WebhookReceipt]
         .order_by(col(WebhookReceipt.id))
         .limit(limit)
     )
-    if _is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
+    query = dialect.claimed(session, query)
     return list(session.exec(query))
 
 
@@ -55,20 +49,18 @@ def lock_group(
         "group_labels": group_labels,
         "created_at": now,
     }
-    stmt = (pg_insert if _is_postgres(session) else sqlite_insert)(AlertGroup).values(**values)
+    stmt = dialect.upsert(session, AlertGroup).values(**values)
     session.execute(stmt.on_conflict_do_nothing(index_elements=["receiver", "group_key"]))
     query = select(AlertGroup).where(
         AlertGroup.receiver == receiver, AlertGroup.group_key == group_key
     )
-    if _is_postgres(session):
-        query = query.with_for_update()
+    query = dialect.locked(session, query)
     return session.exec(query).one()
 
 
 def lock_incident(session: Session, incident_id: int) -> Incident | None:
     query = select(Incident).where(Incident.id == incident_id)
-    if _is_postgres(session):
-        query = query.with_for_update()
+    query = dialect.locked(session, query)
     return session.exec(query).first()
 
 
@@ -152,7 +144,7 @@ def add_event(
         "data": data or {},
         "dedupe_key": dedupe_key,
     }
-    stmt = (pg_insert if _is_postgres(session) else sqlite_insert)(TimelineEvent).values(**values)
+    stmt = dialect.upsert(session, TimelineEvent).values(**values)
     if dedupe_key is not None:
         stmt = stmt.on_conflict_do_nothing(index_elements=["incident_id", "dedupe_key"])
     row = session.execute(stmt.returning(col(TimelineEvent.id))).first()

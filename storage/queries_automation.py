@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from storage import dialect
 from storage.tables_automation import (
     ApprovalRequest,
     AutomationPause,
@@ -29,10 +28,6 @@ RUNNABLE = ("pending", "running")
 EXECUTED = ("running", "succeeded", "failed", "timed_out", "interrupted")
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def claim_runs(
     session: Session, *, owner: str, now: datetime, lease_until: datetime, limit: int
 ) -> list[int]:
@@ -44,8 +39,7 @@ def claim_runs(
         .order_by(col(RunbookRun.id))
         .limit(limit)
     )
-    if _is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
+    query = dialect.claimed(session, query)
     runs = list(session.exec(query.execution_options(populate_existing=True)))
     for run in runs:
         run.claimed_by, run.lease_until = owner, lease_until
@@ -55,8 +49,7 @@ def claim_runs(
 
 def lock_run(session: Session, run_id: int) -> RunbookRun | None:
     query = select(RunbookRun).where(RunbookRun.id == run_id)
-    if _is_postgres(session):
-        query = query.with_for_update()
+    query = dialect.locked(session, query)
     return session.exec(query.execution_options(populate_existing=True)).first()
 
 
@@ -100,8 +93,7 @@ def abandoned_steps(session: Session, *, now: datetime) -> list[StepRun]:
         .where(col(StepRun.lease_until) < now)
         .order_by(col(StepRun.id))
     )
-    if _is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
+    query = dialect.claimed(session, query)
     return list(session.exec(query.execution_options(populate_existing=True)))
 
 
@@ -112,22 +104,19 @@ def expired_approvals(session: Session, *, now: datetime) -> list[ApprovalReques
         .where(col(ApprovalRequest.expires_at) <= now)
         .order_by(col(ApprovalRequest.id))
     )
-    if _is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
+    query = dialect.claimed(session, query)
     return list(session.exec(query.execution_options(populate_existing=True)))
 
 
 def verifying_runs(session: Session) -> list[RunbookRun]:
     query = select(RunbookRun).where(RunbookRun.status == "verifying").order_by(col(RunbookRun.id))
-    if _is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
+    query = dialect.claimed(session, query)
     return list(session.exec(query.execution_options(populate_existing=True)))
 
 
 def approval_for(session: Session, step_run_id: int) -> ApprovalRequest | None:
     query = select(ApprovalRequest).where(ApprovalRequest.step_run_id == step_run_id)
-    if _is_postgres(session):
-        query = query.with_for_update()
+    query = dialect.locked(session, query)
     return session.exec(query.execution_options(populate_existing=True)).first()
 
 
@@ -185,9 +174,7 @@ def target_holder(session: Session, target: str) -> int | None:
 
 def take_target(session: Session, target: str, *, run_id: int, now: datetime) -> bool:
     """Hold ``target`` for this run; False when another run holds it."""
-    stmt = (pg_insert if _is_postgres(session) else sqlite_insert)(TargetLock).values(
-        target=target, run_id=run_id, acquired_at=now
-    )
+    stmt = dialect.upsert(session, TargetLock).values(target=target, run_id=run_id, acquired_at=now)
     session.execute(stmt.on_conflict_do_nothing(index_elements=["target"]))
     return target_holder(session, target) == run_id
 
@@ -233,7 +220,7 @@ def promote(
     session: Session, runbook_id: str, runbook_hash: str, *, by: str, now: datetime
 ) -> bool:
     """Record the promotion; False when this version was already promoted."""
-    stmt = (pg_insert if _is_postgres(session) else sqlite_insert)(RunbookPromotion).values(
+    stmt = dialect.upsert(session, RunbookPromotion).values(
         runbook_id=runbook_id, runbook_hash=runbook_hash, promoted_by=by, promoted_at=now
     )
     result = session.execute(
@@ -245,3 +232,8 @@ def promote(
 def runs_of_incident(session: Session, incident_id: int) -> list[RunbookRun]:
     query = select(RunbookRun).where(RunbookRun.incident_id == incident_id)
     return list(session.exec(query.order_by(col(RunbookRun.id))))
+
+
+def promoted_versions(session: Session) -> set[tuple[str, str]]:
+    """Every promoted (runbook id, runbook hash)."""
+    return {(p.runbook_id, p.runbook_hash) for p in session.exec(select(RunbookPromotion))}

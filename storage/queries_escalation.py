@@ -12,18 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from storage import dialect
 from storage.tables import Incident, TimelineEvent
 from storage.tables_escalation import EscalationTimer, Heartbeat, OnCallOverride
 
 FIRING_STATUSES = ("active", "once")
-
-
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def due_incident_ids(session: Session, *, now: datetime, limit: int) -> list[int]:
@@ -43,16 +38,14 @@ def claim_incidents(session: Session, ids: Sequence[int]) -> list[Incident]:
     if not ids:
         return []
     query = select(Incident).where(col(Incident.id).in_(ids)).order_by(col(Incident.id))
-    if _is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
+    query = dialect.claimed(session, query)
     return list(session.exec(query))
 
 
 def lock_timer(session: Session, incident_id: int) -> EscalationTimer | None:
     """The timer row, locked; call it only while holding the incident's lock."""
     query = select(EscalationTimer).where(EscalationTimer.incident_id == incident_id)
-    if _is_postgres(session):
-        query = query.with_for_update()
+    query = dialect.locked(session, query)
     return session.exec(query.execution_options(populate_existing=True)).first()
 
 
@@ -65,8 +58,7 @@ def lock_timers(session: Session, incident_ids: Sequence[int]) -> dict[int, Esca
         .where(col(EscalationTimer.incident_id).in_(incident_ids))
         .order_by(col(EscalationTimer.incident_id))
     )
-    if _is_postgres(session):
-        query = query.with_for_update()
+    query = dialect.locked(session, query)
     rows = session.exec(query.execution_options(populate_existing=True))
     return {row.incident_id: row for row in rows}
 
@@ -98,11 +90,8 @@ def overrides_for(
 
 def lock_heartbeat(session: Session, name: str, *, now: datetime) -> Heartbeat:
     """The heartbeat row, created (seen ``now``) if new, and locked."""
-    stmt = (pg_insert if _is_postgres(session) else sqlite_insert)(Heartbeat).values(
-        name=name, last_seen_at=now
-    )
+    stmt = dialect.upsert(session, Heartbeat).values(name=name, last_seen_at=now)
     session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
     query = select(Heartbeat).where(Heartbeat.name == name)
-    if _is_postgres(session):
-        query = query.with_for_update()
+    query = dialect.locked(session, query)
     return session.exec(query.execution_options(populate_existing=True)).one()

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
+from storage import dialect
 from storage.tables_followups import FollowUp
 
 
@@ -26,6 +27,5 @@ def list_followups(
 
 def lock_followup(session: Session, followup_id: int) -> FollowUp | None:
     query = select(FollowUp).where(FollowUp.id == followup_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = dialect.locked(session, query)
     return session.exec(query).first()

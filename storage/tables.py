@@ -53,6 +53,7 @@ class Incident(SQLModel, table=True):
     updated_at: datetime = _time()
     runbook_id: str | None = None  # the runbook chosen when the incident opened
     runbook_hash: str | None = None  # sha256 of that runbook file, as chosen
+    commander: str | None = None  # the latest assigned incident commander
 
 
 class AlertGroup(SQLModel, table=True):

@@ -9,26 +9,29 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
+from bot import clienv
+from bot.app import wiring
 from bot.app.settings import Settings, load_settings
 from bot.automation.cli import automation_app
-from bot.errors import ConfigError, NotFoundError
+from bot.errors import ConfigError
 from bot.escalation.cli import oncall
-from bot.incidents import service as incident_service
+from bot.escalation.service import EscalationRules
+from bot.incidents.cli import incidents_app
 from bot.logs import configure_logging
-from bot.postmortem.text import timeline_lines
+from bot.postmortem.cli import followups_app, postmortem, report
+from bot.postmortem.service import DraftOptions
 from bot.runbooks.cli import runbooks_app
-from storage import migrate, queries
+from storage import migrate
 from storage.db import Database
 
 app = typer.Typer(help="Fireline: incident response and runbook automation.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-incidents_app = typer.Typer(help="Look at incidents.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(incidents_app, name="incidents")
-followups_app = typer.Typer(help="Follow-up items incidents leave behind.", no_args_is_help=True)
 app.add_typer(followups_app, name="followups")
+app.command("postmortem")(postmortem)
+app.command("report")(report)
 app.add_typer(runbooks_app, name="runbooks")
 app.add_typer(automation_app, name="automation")
 app.command("oncall")(oncall)
@@ -46,7 +49,35 @@ def settings_or_exit(**overrides: object) -> Settings:
 
 
 def database(settings: Settings) -> Database:
-    return Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    return wiring.database(settings)
+
+
+class CliEnv:
+    """What feature commands need, built from the settings when first asked for; it
+    satisfies each feature's ``cli.py`` Protocol (see ``bot.clienv``)."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = settings_or_exit()
+        return self._settings
+
+    def database(self) -> Database:
+        return wiring.database(self.settings)
+
+    def escalation_rules(self) -> EscalationRules:
+        return wiring.escalation_rules(self.settings)
+
+    def draft_options(self) -> DraftOptions:
+        return wiring.draft_options(self.settings)
+
+
+@app.callback()
+def _root() -> None:
+    clienv.install(CliEnv())
 
 
 @app.command()
@@ -82,7 +113,7 @@ def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the resolution.")] = 180,
 ) -> None:
     """Watch an alert become a remediated, resolved incident with a post-mortem draft."""
-    from bot.demo.run import DemoError, run_demo
+    from bot.app.demo.run import DemoError, run_demo
 
     try:
         result = run_demo(
@@ -114,7 +145,6 @@ def simulate(
 
     from bot.automation.cli import promotion_lookup
     from bot.clock import utcnow
-    from bot.escalation.service import EscalationRules
     from bot.ingest.model import WebhookPayload
     from bot.runbooks.cli import load_library
     from bot.simulate.service import simulate as run_simulation
@@ -136,9 +166,9 @@ def simulate(
         rules=settings.triage.compiled(),
         index=library.index,
         registry=library.registry,
-        escalation=EscalationRules.from_settings(settings) if settings.escalation.enabled else None,
+        escalation=wiring.escalation_rules(settings) if settings.escalation.enabled else None,
         global_mode=settings.automation_mode,
-        promoted=promotion_lookup(settings),
+        promoted=promotion_lookup(settings.database_url),
         now=utcnow(),
     )
     if as_json:
@@ -190,177 +220,12 @@ def _print_simulation(result: Any) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "heads") -> None:
+def db_upgrade(revision: str = "head") -> None:
     """Apply the database migrations."""
     settings = settings_or_exit()
     db = database(settings)
-    migrate.upgrade(db, revision)
-    console.print(f"database at revision {', '.join(sorted(migrate.current_revisions(db)))}")
-
-
-_STATUS_STYLE = {"open": "red", "acknowledged": "yellow", "resolved": "green"}
-
-
-@incidents_app.command("list")
-def incidents_list(
-    status: Annotated[list[str] | None, typer.Option(help="open, acknowledged, resolved")] = None,
-    severity: Annotated[list[str] | None, typer.Option(help="SEV1..SEV4")] = None,
-    limit: int = 50,
-) -> None:
-    """List incidents, newest first."""
-    db = database(settings_or_exit())
-    with db.session() as session:
-        items, total = queries.list_incidents(
-            session, statuses=status or (), severities=severity or (), limit=limit
-        )
-    table = Table(title=f"Incidents ({len(items)} of {total})")
-    for column in ("ID", "Severity", "Status", "Service", "Title", "Opened (UTC)"):
-        table.add_column(column)
-    for item in items:
-        style = _STATUS_STYLE.get(item.status, "")
-        table.add_row(
-            str(item.id),
-            item.severity,
-            f"[{style}]{item.status}[/{style}]",
-            item.service or "",
-            item.title,
-            item.opened_at.strftime("%Y-%m-%d %H:%M:%S"),
-        )
-    console.print(table)
-
-
-@incidents_app.command("show")
-def incidents_show(incident_id: int) -> None:
-    """Show one incident, its alerts and its timeline."""
-    db = database(settings_or_exit())
-    try:
-        detail = incident_service.get_incident(db, incident_id)
-        events = incident_service.get_timeline(db, incident_id)
-    except NotFoundError as exc:
-        errors.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-    incident = detail.incident
-    console.print(f"[bold]#{incident.id} {incident.title}[/bold]")
-    console.print(
-        f"{incident.severity} · {incident.status} · service {incident.service or '-'} · "
-        f"started {incident.started_at:%Y-%m-%d %H:%M:%S} UTC"
-    )
-    alerts = Table(title="Alerts")
-    for column in ("Fingerprint", "Status", "Labels", "Starts (UTC)"):
-        alerts.add_column(column)
-    for alert in detail.alerts:
-        labels = ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()))
-        alerts.add_row(alert.fingerprint, alert.status, labels, f"{alert.starts_at:%H:%M:%S}")
-    console.print(alerts)
-    timeline = Table(title="Timeline")
-    for column in ("Time (UTC)", "Kind", "Actor", "What"):
-        timeline.add_column(column)
-    for line in timeline_lines(events):
-        timeline.add_row(line.utc, line.kind, line.actor, Text(line.text))
-    console.print(timeline)
-
-
-@app.command()
-def postmortem(
-    incident_id: int,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the draft to this file.")
-    ] = None,
-) -> None:
-    """Print the post-mortem draft of an incident (Markdown)."""
-    from bot.postmortem import render_postmortem
-
-    settings = settings_or_exit()
-    try:
-        text = render_postmortem(database(settings), incident_id, settings)
-    except NotFoundError as exc:
-        errors.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        errors.print(f"wrote {output}")
-
-
-@followups_app.command("add")
-def followups_add(
-    incident_id: int,
-    text: str,
-    actor: Annotated[str, typer.Option(help="Who adds it.")] = "cli",
-    owner: Annotated[str | None, typer.Option(help="Who will do it.")] = None,
-) -> None:
-    """Add a follow-up item to an incident."""
-    from bot.postmortem import followups
-
-    db = database(settings_or_exit())
-    try:
-        item = followups.add_followup(db, incident_id, text=text, actor=actor, owner=owner)
-    except (NotFoundError, ValueError) as exc:
-        errors.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-    console.print(f"follow-up #{item.id} added to incident #{incident_id}")
-
-
-@followups_app.command("list")
-def followups_list(
-    show_all: Annotated[bool, typer.Option("--all", help="Include done items.")] = False,
-) -> None:
-    """List open follow-up items across incidents."""
-    from bot.postmortem import followups
-
-    db = database(settings_or_exit())
-    items = followups.list_followups(db, status=None if show_all else "open")
-    table = Table(title=f"Follow-ups ({len(items)})")
-    for column in ("ID", "Incident", "State", "Owner", "Item", "Added (UTC)"):
-        table.add_column(column)
-    for item in items:
-        table.add_row(
-            str(item.id),
-            str(item.incident_id),
-            item.status,
-            item.owner or "",
-            Text(item.text),
-            item.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-        )
-    console.print(table)
-
-
-@followups_app.command("done")
-def followups_done(
-    followup_id: int, actor: Annotated[str, typer.Option(help="Who closes it.")] = "cli"
-) -> None:
-    """Mark a follow-up item done."""
-    from bot.postmortem import followups
-
-    db = database(settings_or_exit())
-    try:
-        followups.mark_done(db, followup_id, actor=actor)
-    except NotFoundError as exc:
-        errors.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-    console.print(f"follow-up #{followup_id} done")
-
-
-@app.command()
-def report(
-    since: Annotated[str | None, typer.Option(help="A time, or a duration ago: 7d.")] = None,
-    until: Annotated[str | None, typer.Option(help="A time, or a duration ago.")] = None,
-) -> None:
-    """Summarise incidents: response times, escalations, runbook effectiveness."""
-    from bot.clock import utcnow
-    from bot.postmortem.reports import parse_since, report_lines, summary_report
-
-    db = database(settings_or_exit())
-    now = utcnow()
-    try:
-        start = parse_since(since, now=now) if since else None
-        end = parse_since(until, now=now) if until else None
-    except ValueError as exc:
-        errors.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
-    for line in report_lines(summary_report(db, since=start, until=end)):
-        console.print(line, highlight=False, markup=False)
+    reached = migrate.upgrade(db, revision)
+    console.print(f"database at revision {reached or 'none'}")
 
 
 def main() -> None:

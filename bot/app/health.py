@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app.deps import RuntimeDep
+from bot.app.runtime import Runtime
+from bot.routing import runtime_of
 from storage import migrate
+from storage.errors import SQLAlchemyError
+
+RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 
 router = APIRouter(tags=["health"])
 

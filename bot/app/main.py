@@ -13,18 +13,16 @@ from fastapi import FastAPI
 
 from actions.context import Endpoints
 from actions.registry import default_registry
-from bot.app import health, metrics
+from bot.app import health, metrics, wiring
 from bot.app.metrics import Metrics
 from bot.app.runtime import Runtime
 from bot.app.settings import Settings
 from bot.automation import api as automation_api
 from bot.automation.hooks import TriagePlanner
 from bot.automation.runner import AutomationRunner
-from bot.automation.service import AutomationRules
 from bot.clock import Clock, utcnow
 from bot.escalation import api as escalation_api
-from bot.escalation.hooks import TriageEscalation
-from bot.escalation.service import EscalationRules
+from bot.escalation.hooks import EscalationHooks
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents import api
 from bot.incidents.worker import TriageWorker
@@ -36,13 +34,12 @@ from bot.runbooks import api as runbooks_api
 from bot.runbooks.loader import RunbookLibrary
 from bot.runbooks.service import LibrarySelector
 from storage import migrate
-from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 
 def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
-    db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    db = wiring.database(settings)
     registry = default_registry()
     runbooks = RunbookLibrary(
         settings.runbook_dirs,
@@ -51,7 +48,8 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         clock=clock,
     )
     http = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(30.0))
-    escalation_rules = EscalationRules.from_settings(settings)
+    escalation_rules = wiring.escalation_rules(settings)
+    hooks = EscalationHooks(escalation_rules) if settings.escalation.enabled else None
     escalation = EscalationScheduler(
         db,
         rules=escalation_rules,
@@ -63,7 +61,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
     )
     automation = AutomationRunner(
         db,
-        rules=AutomationRules.from_settings(
+        rules=wiring.automation_rules(
             settings,
             registry,
             escalation_rules if settings.escalation.enabled else None,
@@ -85,7 +83,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
             lambda: runbooks.index, planner=TriagePlanner(settings.trusted_runbook_dirs)
         ),
         on_outcome=lambda outcome: automation.poke() if outcome.opened else None,
-        escalation=TriageEscalation(escalation_rules) if settings.escalation.enabled else None,
+        escalation=hooks,
     )
     writer = ReceiptWriter(db, batch_size=settings.ingest_batch_size, on_commit=triage.poke)
     triage.defer_while(writer.under_load)
@@ -100,6 +98,8 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         escalation=escalation,
         automation=automation,
         http=http,
+        drafts=wiring.draft_options(settings),
+        hooks=hooks,
     )
 
 
@@ -115,7 +115,6 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
         return None
     from bot.chat import service as chat_service
     from bot.chat.outbox import ChatOutbox
-    from bot.chat.service import ChatRules
     from bot.chat.silence import Silencer
     from bot.chat.slack.app import build_app, router_for
     from bot.chat.slack.client import SlackChat
@@ -126,12 +125,7 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
         else None
     )
     slack = build_app(runtime, silencer)
-    rules = ChatRules(
-        default_channel=settings.slack_channel,
-        routes=settings.chat,
-        verbosity=settings.slack_verbosity,
-        major_severity=settings.slack_major_severity,
-    )
+    rules = wiring.chat_rules(settings)
     await asyncio.to_thread(chat_service.start_cursor, runtime.db)
     runtime.chat = ChatOutbox(
         runtime.db,

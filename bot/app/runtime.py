@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -12,8 +12,10 @@ from bot.automation.runner import AutomationRunner
 from bot.chat.outbox import ChatOutbox
 from bot.clock import Clock
 from bot.escalation.timers import EscalationScheduler
+from bot.incidents.lifecycle import StatusHooks
 from bot.incidents.worker import TriageWorker
 from bot.ingest.writer import ReceiptWriter
+from bot.postmortem.service import DraftOptions
 from bot.runbooks.loader import RunbookLibrary
 from storage.db import Database
 
@@ -31,5 +33,9 @@ class Runtime:
     automation: AutomationRunner
     # The one outbound HTTP client (actions, webhooks, Slack), closed when the app stops.
     http: httpx.AsyncClient
+    # What escalation does when an incident's status changes (None: escalation is off).
+    hooks: StatusHooks | None = None
+    # How post-mortem drafts are shown.
+    drafts: DraftOptions = field(default_factory=DraftOptions)
     # Chat delivery, when Slack is configured.
     chat: ChatOutbox | None = None

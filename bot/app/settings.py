@@ -29,90 +29,15 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.chat.config import ChatConfig
 from bot.durations import Duration
 from bot.errors import ConfigError
 from bot.escalation.config import EscalationConfig, ScheduleConfig, check_file_sections
-from bot.incidents.decide import Severity, Signal, TriageRule
-from bot.matchers import MatcherError, matchers_from_mapping
+from bot.incidents.config import TriageConfig
 from bot.yamlpos import YamlError, load_located
 
 ENV_PREFIX = "FIRELINE_"
 SHIPPED_RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
-
-
-class TriageRuleConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    name: str | None = None
-    match: dict[str, str] = Field(min_length=1)
-    severity: str | None = None
-    raise_by: int = Field(default=0, alias="raise", ge=-3, le=3)
-    service: str | None = None
-    signal: Signal | None = None
-
-    @field_validator("match")
-    @classmethod
-    def _matchers_parse(cls, value: dict[str, str]) -> dict[str, str]:
-        try:
-            matchers_from_mapping(value)
-        except MatcherError as exc:
-            raise ValueError(str(exc)) from exc
-        return value
-
-    @field_validator("severity")
-    @classmethod
-    def _severity_parses(cls, value: str | None) -> str | None:
-        return None if value is None else Severity.parse(value).name
-
-    def to_rule(self, index: int) -> TriageRule:
-        return TriageRule(
-            name=self.name or f"rule {index + 1}",
-            matchers=matchers_from_mapping(self.match),
-            severity=Severity.parse(self.severity) if self.severity else None,
-            raise_by=self.raise_by,
-            service=self.service,
-            signal=self.signal,
-        )
-
-
-class TriageConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rules: list[TriageRuleConfig] = Field(default_factory=list)
-
-    def compiled(self) -> tuple[TriageRule, ...]:
-        return tuple(rule.to_rule(i) for i, rule in enumerate(self.rules))
-
-
-class ChatRoute(BaseModel):
-    """Incidents of this service and/or severity go to this channel (first match wins)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    service: str | None = None
-    severity: Literal["SEV1", "SEV2", "SEV3", "SEV4"] | None = None
-    channel: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _names_something(self) -> ChatRoute:
-        if self.service is None and self.severity is None:
-            raise ValueError("a route names a service, a severity or both")
-        return self
-
-
-class ChatConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    routes: list[ChatRoute] = Field(default_factory=list)
-
-    def channel_for(self, *, service: str | None, severity: str, default: str | None) -> str | None:
-        for route in self.routes:
-            if route.service is not None and route.service != service:
-                continue
-            if route.severity is not None and route.severity != severity:
-                continue
-            return route.channel
-        return default
 
 
 class FileConfig(BaseModel):

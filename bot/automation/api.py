@@ -5,17 +5,49 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated as _Annotated
+from typing import Any, Protocol
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from bot.app.deps import ApiAuth, RuntimeDep, call_service
 from bot.automation import service
+from bot.automation.runner import AutomationRunner
+from bot.clock import Clock
 from bot.durations import Duration
 from bot.incidents import service as incidents
+from bot.routing import ApiAuth, call_service, runtime_of
 from bot.runbooks.lint import is_under
+from bot.runbooks.loader import RunbookLibrary
+from storage.db import Database
 from storage.tables_automation import AutomationPause, RunbookRun, StepRun
+
+
+class TrustedDirs(Protocol):
+    @property
+    def trusted_runbook_dirs(self) -> list[Path]: ...
+
+
+class AutomationRuntime(Protocol):
+    """What the automation routes use of the running service."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def automation(self) -> AutomationRunner: ...
+
+    @property
+    def runbooks(self) -> RunbookLibrary: ...
+
+    @property
+    def settings(self) -> TrustedDirs: ...
+
+
+RuntimeDep = _Annotated[AutomationRuntime, Depends(runtime_of)]
 
 router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["automation"])
 

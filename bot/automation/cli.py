@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
 
-from bot.app.settings import Settings
 from bot.automation import service
+from bot.clienv import cli_env
 from bot.clock import utcnow
 from bot.durations import parse_duration
-from bot.runbooks.cli import _settings, load_library
-from storage.db import Database
-from storage.tables_automation import RunbookPromotion
+from bot.runbooks.cli import load_library
+from storage import queries_automation as automation_q
+from storage.db import Database, sqlite_file_exists
+from storage.errors import SQLAlchemyError
 
 automation_app = typer.Typer(
     help="Runbook automation: pause, resume, status, promote.", no_args_is_help=True
@@ -32,31 +30,45 @@ Target = Annotated[str, typer.Option(help="The runbook id or service name.")]
 By = Annotated[str, typer.Option("--by", help="Who is doing this (recorded).")]
 
 
+class AutomationSettings(Protocol):
+    """The settings the automation commands read."""
+
+    @property
+    def automation_mode(self) -> str: ...
+
+    @property
+    def automation_budget(self) -> str: ...
+
+
+class AutomationCliEnv(Protocol):
+    @property
+    def settings(self) -> AutomationSettings: ...
+
+    def database(self) -> Database: ...
+
+
+def _env() -> AutomationCliEnv:
+    env: AutomationCliEnv = cli_env()
+    return env
+
+
 def _database() -> Database:
-    settings = _settings()
-    return Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    return _env().database()
 
 
-def promotion_lookup(settings: Settings) -> Callable[[str, str], bool | None]:
+def promotion_lookup(database_url: str) -> Callable[[str, str], bool | None]:
     """Whether a runbook version is promoted, read from the database when there is one
     with Fireline's schema; None (not known) otherwise. Never creates anything."""
     try:
-        db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-        if db.is_sqlite and not _sqlite_file_exists(settings.database_url):
+        db = Database(database_url)
+        if db.is_sqlite and not sqlite_file_exists(database_url):
             return lambda _id, _hash: None
         with db.session() as session:
-            promoted = {
-                (p.runbook_id, p.runbook_hash) for p in session.exec(select(RunbookPromotion))
-            }
+            promoted = automation_q.promoted_versions(session)
         db.dispose()
     except SQLAlchemyError:
         return lambda _id, _hash: None
     return lambda runbook_id, runbook_hash: (runbook_id, runbook_hash) in promoted
-
-
-def _sqlite_file_exists(url: str) -> bool:
-    database = make_url(url).database
-    return database is not None and database != ":memory:" and Path(database).exists()
 
 
 @automation_app.command("pause")
@@ -97,7 +109,7 @@ def resume(by: By, scope: Scope = "global", target: Target = "") -> None:
 @automation_app.command("status")
 def status() -> None:
     """The pauses in force now."""
-    settings = _settings()
+    settings = _env().settings
     pauses = service.pauses(_database(), now=utcnow())
     console.print(f"global mode: {settings.automation_mode}; budget: {settings.automation_budget}")
     if not pauses:

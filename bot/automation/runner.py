@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import httpx
-from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import ActionContext, Endpoints
 from actions.engine import StepOutcome, StepState, execute_step
@@ -26,6 +25,7 @@ from bot.escalation.timers import owner_name
 from bot.worker import Ticker
 from storage import queries_automation as q
 from storage.db import Database
+from storage.errors import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from actions.engine import (
@@ -37,18 +36,18 @@ from actions.engine import (
     target_of,
 )
 from actions.registry import ActionRegistry, is_mutating
-from bot.app.settings import Settings
 from bot.automation.plan import RunPlan
 from bot.durations import format_duration
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from bot.escalation import service as escalation
 from bot.escalation.service import EscalationRules
-from bot.incidents.lifecycle import IncidentStatus
-from bot.runbooks.model import Runbook, Step, StepKind, parse_rate
+from bot.incidents.decide import IncidentStatus
+from bot.runbooks.model import Runbook, Step, StepKind
 from bot.runbooks.params import ParamResolution, resolve_params
 from storage import queries
 from storage import queries_automation as q
 from storage.db import Database
+from storage.errors import IntegrityError
 from storage.tables import Incident
 from storage.tables_automation import (
     ApprovalRequest,
@@ -78,22 +77,6 @@ class AutomationRules:
     approval_timeout: timedelta = timedelta(minutes=15)
     approvers: tuple[str, ...] = ()
     escalation: EscalationRules | None = None
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, registry: ActionRegistry, escalation: EscalationRules | None
-    ) -> AutomationRules:
-        budget, per = parse_rate(settings.automation_budget)
-        return cls(
-            registry=registry,
-            mode=settings.automation_mode,
-            budget=budget,
-            budget_per=per,
-            lease=settings.automation_lease,
-            approval_timeout=settings.approval_timeout,
-            approvers=tuple(settings.approvers),
-            escalation=escalation,
-        )
 
 
 @dataclass(frozen=True)

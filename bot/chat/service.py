@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from bot.app.settings import ChatConfig
+from bot.chat.config import ChatConfig
 from bot.chat.render import (
     CARD_EVENTS,
     IncidentView,
@@ -28,10 +27,10 @@ from bot.chat.render import (
 )
 from bot.errors import ConflictError
 from bot.escalation.service import commander_of
-from storage import queries
+from storage import queries, queries_chat
+from storage import queries_automation as automation_q
 from storage.db import Database
 from storage.tables import Incident, TimelineEvent
-from storage.tables_automation import RunbookRun, StepRun
 from storage.tables_chat import ChatCard, ChatCursor, OutboxMessage
 from storage.tables_escalation import EscalationTimer
 
@@ -52,10 +51,6 @@ class ChatRules:
         return SEVERITIES.index(severity) <= SEVERITIES.index(self.major_severity)
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _enqueue(
     session: Session, incident_id: int | None, kind: str, payload: dict[str, Any], now: datetime
 ) -> None:
@@ -72,13 +67,7 @@ def _enqueue(
 
 def _card_update(session: Session, incident_id: int, now: datetime) -> None:
     """Queue a redraw of the card, folding it into one already waiting."""
-    waiting = session.exec(
-        select(OutboxMessage)
-        .where(OutboxMessage.incident_id == incident_id)
-        .where(OutboxMessage.kind == "card.update")
-        .where(OutboxMessage.status == "pending")
-        .where(col(OutboxMessage.claimed_by).is_(None))
-    ).first()
+    waiting = queries_chat.waiting_card_update(session, incident_id)
     if waiting is not None:
         waiting.suppressed += 1
         session.add(waiting)
@@ -107,29 +96,19 @@ def start_cursor(db: Database) -> None:
     card. Called at startup, before anything can write to the timeline."""
     with db.write() as session:
         if session.get(ChatCursor, CURSOR) is None:
-            last = session.exec(select(func.max(TimelineEvent.id))).one() or 0
-            session.add(ChatCursor(name=CURSOR, last_event_id=int(last)))
+            last = queries_chat.last_event_id(session)
+            session.add(ChatCursor(name=CURSOR, last_event_id=last))
 
 
 def project(db: Database, rules: ChatRules, *, now: datetime, batch: int = 500) -> int:
     """Turn new timeline events into outbox rows; returns how many events were read."""
     with db.write() as session:
-        query = select(ChatCursor).where(ChatCursor.name == CURSOR)
-        if _is_postgres(session):
-            query = query.with_for_update()
-        cursor = session.exec(query).first()
+        cursor = queries_chat.lock_cursor(session, CURSOR)
         if cursor is None:
             cursor = ChatCursor(name=CURSOR, last_event_id=0)
             session.add(cursor)
             session.flush()
-        events = list(
-            session.exec(
-                select(TimelineEvent)
-                .where(col(TimelineEvent.id) > cursor.last_event_id)
-                .order_by(col(TimelineEvent.id))
-                .limit(batch)
-            )
-        )
+        events = queries_chat.events_after(session, cursor.last_event_id, limit=batch)
         for event in events:
             _project_event(session, event, rules, now)
         if events:
@@ -192,16 +171,10 @@ def load_view(session: Session, incident_id: int, *, now: datetime) -> IncidentV
     if incident is None or incident.id is None:
         return None
     alerts = queries.alerts_of(session, incident_id)
-    run = session.exec(
-        select(RunbookRun)
-        .where(RunbookRun.incident_id == incident_id)
-        .order_by(col(RunbookRun.id).desc())
-    ).first()
+    run = queries_chat.latest_run(session, incident_id)
     steps: list[StepLine] = []
     if run is not None and run.id is not None:
-        rows = session.exec(
-            select(StepRun).where(StepRun.run_id == run.id).order_by(col(StepRun.position))
-        )
+        rows = automation_q.steps_of_run(session, run.id)
         steps = [StepLine(r.step_id, r.action, r.state) for r in rows]
     timer = session.get(EscalationTimer, incident_id)
     people = list(
@@ -246,26 +219,7 @@ def claim_next(
 ) -> list[OutboxMessage]:
     """The oldest due, unheld row of each incident (and loose rows), held for ``owner``."""
     with db.write() as session:
-        # An incident whose oldest pending row is held or not yet due waits: order matters.
-        oldest = (
-            select(func.min(OutboxMessage.id))
-            .where(OutboxMessage.status == "pending")
-            .group_by(col(OutboxMessage.incident_id))
-        )
-        query = (
-            select(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(oldest))
-            .where(OutboxMessage.status == "pending")
-            .where(col(OutboxMessage.next_attempt_at) <= now)
-            .where(
-                or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now)
-            )
-            .order_by(col(OutboxMessage.id))
-            .limit(limit)
-        )
-        if _is_postgres(session):
-            query = query.with_for_update(skip_locked=True)
-        rows = list(session.exec(query.execution_options(populate_existing=True)))
+        rows = queries_chat.claim_due_messages(session, now=now, limit=limit)
         for row in rows:
             row.claimed_by, row.lease_until = owner, now + lease
             session.add(row)
@@ -333,38 +287,22 @@ def view_of(db: Database, incident_id: int, *, now: datetime) -> IncidentView | 
 def incident_for_channel(db: Database, channel: str) -> int | None:
     """The incident whose own channel this is."""
     with db.session() as session:
-        card = session.exec(
-            select(ChatCard).where(ChatCard.channel == channel, col(ChatCard.own_channel))
-        ).first()
+        card = queries_chat.own_channel_card(session, channel)
         return card.incident_id if card else None
 
 
 def incident_for_thread(db: Database, channel: str, ts: str) -> int | None:
     """The incident whose card is this message (a thread's parent)."""
     with db.session() as session:
-        card = session.exec(
-            select(ChatCard).where(ChatCard.channel == channel, ChatCard.ts == ts)
-        ).first()
+        card = queries_chat.card_at(session, channel, ts)
         return card.incident_id if card else None
 
 
 def pending_count(db: Database) -> int:
     with db.session() as session:
-        return int(
-            session.exec(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.status == "pending")
-            ).one()
-        )
+        return queries_chat.count_pending_messages(session)
 
 
 def messages(db: Database, incident_id: int) -> Sequence[OutboxMessage]:
     with db.session() as session:
-        return list(
-            session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.incident_id == incident_id)
-                .order_by(col(OutboxMessage.id))
-            )
-        )
+        return queries_chat.messages_of(session, incident_id)

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Protocol
+from typing import Annotated as _Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from bot.app.deps import ApiAuth, RuntimeDep, call_service
-from bot.app.runtime import Runtime
+from bot.clock import Clock
 from bot.escalation import service
 from bot.escalation.oncall import add_override, on_call_now
+from bot.escalation.timers import EscalationScheduler
 from bot.incidents.api import ActorIn, IncidentOut
+from bot.routing import ApiAuth, call_service, runtime_of
+from storage.db import Database
+
+
+class EscalationRuntime(Protocol):
+    """What the escalation routes use of the running service."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def escalation(self) -> EscalationScheduler: ...
+
+
+RuntimeDep = _Annotated[EscalationRuntime, Depends(runtime_of)]
 
 router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["escalation"])
 
@@ -47,23 +66,6 @@ class OverrideOut(BaseModel):
     created_by: str
 
 
-@router.post("/incidents/{incident_id}/unacknowledge", response_model=IncidentOut)
-async def unacknowledge(
-    incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
-) -> IncidentOut:
-    escalation = runtime.escalation
-    incident = await call_service(
-        service.unacknowledge,
-        runtime.db,
-        incident_id,
-        actor=(body or ActorIn()).actor,
-        rules=escalation.rules,
-        clock=runtime.clock,
-    )
-    escalation.poke()
-    return IncidentOut.of(incident)
-
-
 @router.post("/incidents/{incident_id}/escalate", response_model=IncidentOut)
 async def escalate(
     incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
@@ -81,7 +83,7 @@ async def escalate(
     return IncidentOut.of(incident)
 
 
-def _at(runtime: Runtime, at: datetime | None) -> datetime:
+def _at(runtime: EscalationRuntime, at: datetime | None) -> datetime:
     if at is not None and at.tzinfo is None:
         raise HTTPException(status_code=422, detail="at needs a zone, such as Z or +01:00")
     return at or runtime.clock()

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app.settings import load_settings
+from bot.clienv import cli_env
 from bot.clock import utcnow
-from bot.errors import ConfigError, NotFoundError
+from bot.errors import NotFoundError
 from bot.escalation.config import parse_instant
 from bot.escalation.oncall import on_call_now
 from bot.escalation.schedules import OnCall, on_call
 from bot.escalation.service import EscalationRules
 from storage.db import Database
+from storage.errors import SQLAlchemyError
 
 console = Console()
 errors = Console(stderr=True)
+
+
+class EscalationCliEnv(Protocol):
+    def escalation_rules(self) -> EscalationRules: ...
+
+    def database(self) -> Database: ...
 
 
 def oncall(
@@ -31,22 +37,18 @@ def oncall(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Who is on call now (or at --at), with the overrides stored in the database."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        errors.print(f"[red]configuration error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
+    env: EscalationCliEnv = cli_env()
     try:
         when = parse_instant(at) if at else utcnow()
     except ValueError as exc:
         errors.print(f"--at: {exc}", highlight=False)
         raise typer.Exit(2) from exc
-    rules = EscalationRules.from_settings(settings)
+    rules = env.escalation_rules()
     if schedule is not None and schedule not in rules.schedules:
         known = ", ".join(sorted(rules.schedules)) or "none configured"
         errors.print(f"no schedule named {schedule!r} (schedules: {known})", highlight=False)
         raise typer.Exit(1)
-    db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    db = env.database()
     try:
         answers = on_call_now(db, rules, schedule=schedule, at=when)
     except SQLAlchemyError as exc:

@@ -1,4 +1,4 @@
-"""The escalation side of triage: what happens, in triage's transaction, to timers."""
+"""What an incident's status changes do to its escalation timers, in the same transaction."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from bot.ingest.model import WebhookPayload
 from storage.tables import Incident
 
 
-class TriageEscalation:
-    """Implements ``bot.incidents.triage.EscalationHook``."""
+class EscalationHooks:
+    """Implements ``bot.incidents.lifecycle.StatusHooks``."""
 
     def __init__(self, rules: EscalationRules) -> None:
         self.rules = rules
@@ -27,12 +27,26 @@ class TriageEscalation:
         watchdog.record_arrival(session, payload, config=config, received_at=received_at, now=now)
         return True
 
-    def incident_opened(self, session: Session, incident: Incident, *, now: datetime) -> None:
-        reason = "re-opened" if incident.reopen_count else "opened"
+    def incident_opened(
+        self, session: Session, incident: Incident, *, now: datetime, reason: str | None = None
+    ) -> None:
+        reason = reason or ("re-opened" if incident.reopen_count else "opened")
         service.start(session, incident, rules=self.rules, now=now, reason=reason)
 
     def severity_raised(self, session: Session, incident: Incident, *, now: datetime) -> None:
         service.severity_raised(session, incident, rules=self.rules, now=now)
 
-    def incident_resolved(self, session: Session, incident_id: int, *, now: datetime) -> None:
-        service.stop(session, incident_id, reason="every alert resolved", now=now)
+    def incident_acknowledged(
+        self, session: Session, incident_id: int, *, actor: str, now: datetime
+    ) -> None:
+        service.stop(session, incident_id, reason=f"acknowledged by {actor}", now=now)
+
+    def incident_unacknowledged(
+        self, session: Session, incident: Incident, *, actor: str, now: datetime
+    ) -> None:
+        service.restart(session, incident, rules=self.rules, now=now, actor=actor)
+
+    def incident_resolved(
+        self, session: Session, incident_id: int, *, reason: str, now: datetime
+    ) -> None:
+        service.stop(session, incident_id, reason=reason, now=now)

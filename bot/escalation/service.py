@@ -16,22 +16,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from bot.app.settings import Settings
 from bot.clock import Clock, utcnow
 from bot.durations import format_duration
 from bot.errors import ConflictError, NotFoundError
 from bot.escalation import decide as policy_math
-from bot.escalation.config import WatchdogConfig, compile_schedules
+from bot.escalation.config import WatchdogConfig
 from bot.escalation.decide import Level, Policy, Position, Target, TargetKind
 from bot.escalation.notify import Delivery, Notification
 from bot.escalation.schedules import OnCall, Override, Schedule, on_call
-from bot.incidents import lifecycle
+from bot.incidents.decide import IncidentStatus
 from storage import queries
 from storage import queries_escalation as timers_q
 from storage.db import Database
-from storage.tables import Incident, TimelineEvent
+from storage.tables import Incident
 from storage.tables_escalation import EscalationTimer
 
 log = logging.getLogger(__name__)
@@ -48,15 +47,6 @@ class EscalationRules:
     schedules: Mapping[str, Schedule]
     roles: Mapping[str, tuple[Target, ...]]
     watchdog: WatchdogConfig
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> EscalationRules:
-        return cls(
-            policies=settings.escalation.compiled(),
-            schedules=compile_schedules(settings.schedules),
-            roles=settings.escalation.role_targets(),
-            watchdog=settings.escalation.watchdog,
-        )
 
     def policy(self, name: str) -> Policy | None:
         return next((p for p in self.policies if p.name == name), None)
@@ -201,7 +191,7 @@ def jump(
     position = policy_math.escalate_now(
         policy, current=timer.current_level, round=timer.round, now=now
     )
-    status = "once" if incident.status == lifecycle.IncidentStatus.ACKNOWLEDGED else "active"
+    status = "once" if incident.status == IncidentStatus.ACKNOWLEDGED else "active"
     _schedule(timer, position, status=status, reason=f"escalated by {actor}", now=now)
     session.add(timer)
     return position
@@ -271,37 +261,12 @@ def _locked(session: Session, incident_id: int) -> Incident:
     return incident
 
 
-def unacknowledge(
-    db: Database, incident_id: int, *, actor: str, rules: EscalationRules, clock: Clock = utcnow
-) -> Incident:
-    with db.write() as session:
-        incident = _locked(session, incident_id)
-        transition = lifecycle.unacknowledge(incident.status)
-        now = clock()
-        incident.status = transition.to.value
-        incident.acknowledged_at = None
-        incident.acknowledged_by = None
-        incident.updated_at = now
-        session.add(incident)
-        queries.add_event(
-            session,
-            incident_id=incident_id,
-            kind="incident.unacknowledged",
-            text=f"Un-acknowledged by {actor}",
-            actor=actor,
-            at=now,
-            recorded_at=now,
-        )
-        restart(session, incident, rules=rules, now=now, actor=actor)
-        return incident
-
-
 def escalate(
     db: Database, incident_id: int, *, actor: str, rules: EscalationRules, clock: Clock = utcnow
 ) -> Incident:
     with db.write() as session:
         incident = _locked(session, incident_id)
-        if incident.status == lifecycle.IncidentStatus.RESOLVED:
+        if incident.status == IncidentStatus.RESOLVED:
             raise ConflictError("the incident is resolved; there is nobody left to escalate to")
         jump(session, incident, rules=rules, now=clock(), actor=actor)
         return incident
@@ -358,8 +323,8 @@ def _fire(
     now: datetime,
 ) -> int:
     once = timer.status == "once"
-    if incident.status == lifecycle.IncidentStatus.RESOLVED or (
-        incident.status == lifecycle.IncidentStatus.ACKNOWLEDGED and not once
+    if incident.status == IncidentStatus.RESOLVED or (
+        incident.status == IncidentStatus.ACKNOWLEDGED and not once
     ):
         _stop(timer, events, reason=f"the incident is {incident.status}", now=now, status="stopped")
         return 0
@@ -467,16 +432,8 @@ def who_is_on_call(session: Session, rules: EscalationRules, name: str, *, at: d
 
 def commander_of(session: Session, incident_id: int) -> str | None:
     """The incident's latest assigned commander."""
-    query = (
-        select(TimelineEvent)
-        .where(TimelineEvent.incident_id == incident_id)
-        .where(TimelineEvent.kind == "commander.assigned")
-        .order_by(col(TimelineEvent.id).desc())
-        .limit(1)
-    )
-    event = session.exec(query).first()
-    user = event.data.get("user") if event else None
-    return str(user) if user else None
+    incident = session.get(Incident, incident_id)
+    return incident.commander if incident else None
 
 
 def _resolve(

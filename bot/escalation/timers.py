@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pydantic import SecretStr
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock, utcnow
 from bot.escalation import service, watchdog
@@ -35,6 +34,7 @@ from bot.escalation.notify import (
 from bot.escalation.service import EscalationRules
 from storage import queries_escalation as timers_q
 from storage.db import Database
+from storage.errors import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 JOB_ID = "escalation"

@@ -16,6 +16,7 @@ from bot.durations import format_duration
 from bot.escalation import service
 from bot.escalation.config import WatchdogConfig
 from bot.escalation.service import EscalationRules
+from bot.incidents import lifecycle
 from bot.ingest.model import WebhookPayload
 from storage import queries
 from storage import queries_escalation as timers_q
@@ -50,24 +51,22 @@ def record_arrival(
     if incident_id is None:
         return
     incident = queries.lock_incident(session, incident_id)
-    if incident is None or incident.status == "resolved":
+    if incident is None:
         return
-    incident.status = "resolved"
-    incident.resolved_at = received_at
-    incident.resolved_by = ACTOR
-    incident.updated_at = now
-    session.add(incident)
-    queries.add_event(
+    # Escalation is this module's own: its timer is stopped here rather than through hooks.
+    resolved = lifecycle.resolve(
         session,
-        incident_id=incident_id,
-        kind="incident.resolved",
-        text=f"Resolved: the {config.alertname} alert arrives again",
+        incident,
         actor=ACTOR,
+        text=f"Resolved: the {config.alertname} alert arrives again",
+        reason="the heartbeat arrived again",
         at=received_at,
-        recorded_at=now,
+        now=now,
+        hooks=None,
         data={"reason": "heartbeat arrived"},
     )
-    service.stop(session, incident_id, reason="the heartbeat arrived again", now=now)
+    if resolved:
+        service.stop(session, incident_id, reason="the heartbeat arrived again", now=now)
 
 
 def check(db: Database, *, rules: EscalationRules, now: datetime) -> int | None:

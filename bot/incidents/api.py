@@ -3,17 +3,44 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated as _Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from bot.app.deps import ApiAuth, RuntimeDep
+from bot.clock import Clock
 from bot.errors import ConflictError, NotFoundError
 from bot.incidents import service as incidents
+from bot.incidents.lifecycle import StatusHooks
+from bot.routing import ApiAuth, runtime_of
 from storage import queries
+from storage.db import Database
 from storage.tables import AlertRecord, Incident, TimelineEvent
+
+
+class Wakeable(Protocol):
+    def poke(self) -> None: ...
+
+
+class IncidentsRuntime(Protocol):
+    """What the incident routes use of the running service."""
+
+    @property
+    def hooks(self) -> StatusHooks | None: ...
+
+    @property
+    def escalation(self) -> Wakeable: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+RuntimeDep = _Annotated[IncidentsRuntime, Depends(runtime_of)]
 
 router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["incidents"])
 
@@ -39,6 +66,7 @@ class IncidentOut(BaseModel):
     reopen_count: int
     runbook_id: str | None = None
     runbook_hash: str | None = None
+    commander: str | None = None
 
     @classmethod
     def of(cls, incident: Incident) -> IncidentOut:
@@ -163,8 +191,29 @@ async def acknowledge(
 ) -> IncidentOut:
     actor = (body or ActorIn()).actor
     incident = await _change(
-        incidents.acknowledge, runtime.db, incident_id, actor=actor, clock=runtime.clock
+        incidents.acknowledge,
+        runtime.db,
+        incident_id,
+        actor=actor,
+        hooks=runtime.hooks,
+        clock=runtime.clock,
     )
+    return IncidentOut.of(incident)
+
+
+@router.post("/incidents/{incident_id}/unacknowledge", response_model=IncidentOut)
+async def unacknowledge(
+    incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
+) -> IncidentOut:
+    incident = await _change(
+        incidents.unacknowledge,
+        runtime.db,
+        incident_id,
+        actor=(body or ActorIn()).actor,
+        hooks=runtime.hooks,
+        clock=runtime.clock,
+    )
+    runtime.escalation.poke()
     return IncidentOut.of(incident)
 
 
@@ -179,6 +228,7 @@ async def resolve(
         incident_id,
         actor=body.actor,
         reason=body.reason,
+        hooks=runtime.hooks,
         clock=runtime.clock,
     )
     return IncidentOut.of(incident)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 
+from bot.errors import ConflictError
 from bot.matchers import Matcher, all_match
 
 
@@ -168,3 +169,38 @@ def incident_for_firing_group(
     if latest_resolved_at is not None and now - latest_resolved_at <= flap_window:
         return GroupIncidentAction.REOPEN
     return GroupIncidentAction.OPEN
+
+
+# --- what a person's action does to an incident's status ---------------------------
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Transition:
+    to: IncidentStatus
+    changed: bool
+
+
+def acknowledge(status: str) -> Transition:
+    """Open → acknowledged; acknowledging twice changes nothing; a resolved one is final."""
+    current = IncidentStatus(status)
+    if current is IncidentStatus.RESOLVED:
+        raise ConflictError("the incident is resolved; there is nothing to acknowledge")
+    return Transition(IncidentStatus.ACKNOWLEDGED, current is IncidentStatus.OPEN)
+
+
+def unacknowledge(status: str) -> Transition:
+    current = IncidentStatus(status)
+    if current is not IncidentStatus.ACKNOWLEDGED:
+        raise ConflictError(f"the incident is {current.value}, not acknowledged")
+    return Transition(IncidentStatus.OPEN, True)
+
+
+def resolve(status: str) -> Transition:
+    current = IncidentStatus(status)
+    return Transition(IncidentStatus.RESOLVED, current is not IncidentStatus.RESOLVED)

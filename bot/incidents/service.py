@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,8 +10,8 @@ from sqlmodel import Session
 
 from bot.clock import Clock, utcnow
 from bot.errors import NotFoundError
-from bot.escalation import service as escalation
 from bot.incidents import lifecycle
+from bot.incidents.lifecycle import StatusHooks
 from storage import queries
 from storage.db import Database
 from storage.tables import AlertGroup, AlertRecord, Incident, TimelineEvent
@@ -21,6 +22,22 @@ class IncidentDetail:
     incident: Incident
     alerts: list[AlertRecord]
     groups: list[AlertGroup]
+
+
+def list_incidents(
+    db: Database,
+    *,
+    statuses: Sequence[str] = (),
+    severities: Sequence[str] = (),
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Incident], int]:
+    """A page of incidents, newest first, and how many match in all."""
+    with db.session() as session:
+        items, total = queries.list_incidents(
+            session, statuses=statuses, severities=severities, limit=limit, offset=offset
+        )
+        return list(items), total
 
 
 def get_incident(db: Database, incident_id: int) -> IncidentDetail:
@@ -51,56 +68,57 @@ def _locked(session: Session, incident_id: int) -> Incident:
     return incident
 
 
-def acknowledge(db: Database, incident_id: int, *, actor: str, clock: Clock = utcnow) -> Incident:
+def acknowledge(
+    db: Database,
+    incident_id: int,
+    *,
+    actor: str,
+    hooks: StatusHooks | None,
+    clock: Clock = utcnow,
+) -> Incident:
     with db.write() as session:
         incident = _locked(session, incident_id)
-        transition = lifecycle.acknowledge(incident.status)
-        if transition.changed:
-            now = clock()
-            incident.status = transition.to.value
-            incident.acknowledged_at = now
-            incident.acknowledged_by = actor
-            incident.updated_at = now
-            session.add(incident)
-            queries.add_event(
-                session,
-                incident_id=incident_id,
-                kind="incident.acknowledged",
-                text=f"Acknowledged by {actor}",
-                actor=actor,
-                at=now,
-                recorded_at=now,
-                data={"seconds_to_acknowledge": _seconds(incident.opened_at, now)},
-            )
-            escalation.stop(session, incident_id, reason=f"acknowledged by {actor}", now=now)
+        lifecycle.acknowledge(session, incident, actor=actor, now=clock(), hooks=hooks)
+        return incident
+
+
+def unacknowledge(
+    db: Database,
+    incident_id: int,
+    *,
+    actor: str,
+    hooks: StatusHooks | None,
+    clock: Clock = utcnow,
+) -> Incident:
+    with db.write() as session:
+        incident = _locked(session, incident_id)
+        lifecycle.unacknowledge(session, incident, actor=actor, now=clock(), hooks=hooks)
         return incident
 
 
 def resolve(
-    db: Database, incident_id: int, *, actor: str, reason: str = "", clock: Clock = utcnow
+    db: Database,
+    incident_id: int,
+    *,
+    actor: str,
+    reason: str = "",
+    hooks: StatusHooks | None,
+    clock: Clock = utcnow,
 ) -> Incident:
     with db.write() as session:
         incident = _locked(session, incident_id)
-        transition = lifecycle.resolve(incident.status)
-        if transition.changed:
-            now = clock()
-            incident.status = transition.to.value
-            incident.resolved_at = now
-            incident.resolved_by = actor
-            incident.updated_at = now
-            session.add(incident)
-            text = f"Resolved by {actor}" + (f": {reason}" if reason else "")
-            queries.add_event(
-                session,
-                incident_id=incident_id,
-                kind="incident.resolved",
-                text=text,
-                actor=actor,
-                at=now,
-                recorded_at=now,
-                data={"reason": reason} if reason else {},
-            )
-            escalation.stop(session, incident_id, reason=f"resolved by {actor}", now=now)
+        now = clock()
+        lifecycle.resolve(
+            session,
+            incident,
+            actor=actor,
+            text=f"Resolved by {actor}" + (f": {reason}" if reason else ""),
+            reason=f"resolved by {actor}",
+            at=now,
+            now=now,
+            hooks=hooks,
+            data={"reason": reason} if reason else {},
+        )
         return incident
 
 
@@ -130,10 +148,6 @@ def add_note(
         return event
 
 
-def _seconds(start: datetime, end: datetime) -> int:
-    return max(0, int((end - start).total_seconds()))
-
-
 def declare(
     db: Database,
     *,
@@ -141,7 +155,7 @@ def declare(
     severity: str,
     actor: str,
     service: str | None = None,
-    rules: escalation.EscalationRules | None = None,
+    hooks: StatusHooks | None,
     clock: Clock = utcnow,
 ) -> Incident:
     """An incident a person opens by hand (from chat or the API), escalating like any other."""
@@ -174,8 +188,8 @@ def declare(
             recorded_at=now,
             data={"declared_by": actor},
         )
-        if rules is not None:
-            escalation.start(session, incident, rules=rules, now=now, reason=f"declared by {actor}")
+        if hooks is not None:
+            hooks.incident_opened(session, incident, now=now, reason=f"declared by {actor}")
         return incident
 
 
@@ -185,6 +199,8 @@ def assign_commander(
     with db.write() as session:
         incident = _locked(session, incident_id)
         now = clock()
+        incident.commander = user
+        session.add(incident)
         queries.add_event(
             session,
             incident_id=incident_id,

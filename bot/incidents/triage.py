@@ -11,12 +11,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from pydantic import ValidationError
 from sqlmodel import Session
 
 from bot.clock import Clock, utcnow
+from bot.incidents import lifecycle
 from bot.incidents.decide import (
     AlertAction,
     GroupIncidentAction,
@@ -27,6 +27,7 @@ from bot.incidents.decide import (
     incident_for_firing_group,
     incident_title,
 )
+from bot.incidents.lifecycle import StatusHooks
 from bot.ingest.model import Alert, WebhookPayload
 from bot.runbooks.service import RunbookSelector
 from storage import queries
@@ -47,21 +48,6 @@ class TriageOutcome:
     touched: set[int] = field(default_factory=set)
 
 
-class EscalationHook(Protocol):
-    """Starts and stops escalation inside triage's transaction; may take heartbeat payloads
-    (such as Alertmanager's Watchdog) for itself, returning True so triage skips them."""
-
-    def payload_received(
-        self, session: Session, payload: WebhookPayload, *, received_at: datetime, now: datetime
-    ) -> bool: ...
-
-    def incident_opened(self, session: Session, incident: Incident, *, now: datetime) -> None: ...
-
-    def severity_raised(self, session: Session, incident: Incident, *, now: datetime) -> None: ...
-
-    def incident_resolved(self, session: Session, incident_id: int, *, now: datetime) -> None: ...
-
-
 @dataclass
 class _Context:
     session: Session
@@ -74,7 +60,7 @@ class _Context:
     outcome: TriageOutcome
     incident: Incident | None = None
     selector: RunbookSelector | None = None
-    escalation: EscalationHook | None = None
+    escalation: StatusHooks | None = None
 
 
 def apply_payload(
@@ -86,7 +72,7 @@ def apply_payload(
     rules: Sequence[TriageRule],
     flap_window: timedelta,
     selector: RunbookSelector | None = None,
-    escalation: EscalationHook | None = None,
+    escalation: StatusHooks | None = None,
 ) -> TriageOutcome:
     """Apply one Alertmanager payload to the database, alert by alert."""
     if escalation and escalation.payload_received(
@@ -187,14 +173,7 @@ def _incident_for_firing(ctx: _Context, alert: Alert) -> Incident:
     if action is GroupIncidentAction.REOPEN:
         assert latest is not None
         assert latest.id is not None
-        latest.status = "open"
-        latest.resolved_at = None
-        latest.resolved_by = None
-        latest.acknowledged_at = None
-        latest.acknowledged_by = None
-        latest.reopen_count += 1
-        latest.updated_at = ctx.now
-        ctx.session.add(latest)
+        lifecycle.reopen(ctx.session, latest, now=ctx.now)
         queries.add_event(
             ctx.session,
             incident_id=latest.id,
@@ -373,22 +352,16 @@ def _resolve_if_quiet(ctx: _Context, incident_id: int) -> None:
         return
     if queries.count_firing_alerts(ctx.session, incident_id) > 0:
         return
-    incident.status = "resolved"
-    incident.resolved_at = ctx.received_at
-    incident.resolved_by = ACTOR
-    incident.updated_at = ctx.now
-    ctx.session.add(incident)
-    queries.add_event(
+    lifecycle.resolve(
         ctx.session,
-        incident_id=incident_id,
-        kind="incident.resolved",
-        text="Resolved: every alert in the incident has resolved",
+        incident,
         actor=ACTOR,
+        text="Resolved: every alert in the incident has resolved",
+        reason="every alert resolved",
         at=ctx.received_at,
-        recorded_at=ctx.now,
+        now=ctx.now,
+        hooks=ctx.escalation,
     )
-    if ctx.escalation:
-        ctx.escalation.incident_resolved(ctx.session, incident_id, now=ctx.now)
     ctx.outcome.resolved.append(incident_id)
 
 
@@ -400,7 +373,7 @@ def process_pending(
     batch_size: int = 50,
     clock: Clock = utcnow,
     selector: RunbookSelector | None = None,
-    escalation: EscalationHook | None = None,
+    escalation: StatusHooks | None = None,
 ) -> tuple[int, TriageOutcome]:
     """Triage up to ``batch_size`` stored receipts; returns how many were taken."""
     total = TriageOutcome()
@@ -428,7 +401,7 @@ def _apply_receipt(
     flap_window: timedelta,
     now: datetime,
     selector: RunbookSelector | None = None,
-    escalation: EscalationHook | None = None,
+    escalation: StatusHooks | None = None,
 ) -> tuple[TriageOutcome, str | None]:
     try:
         payload = WebhookPayload.model_validate_json(receipt.body)

@@ -9,13 +9,13 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.clock import Clock, utcnow
 from bot.incidents.decide import TriageRule
-from bot.incidents.triage import EscalationHook, TriageOutcome, process_pending
+from bot.incidents.lifecycle import StatusHooks
+from bot.incidents.triage import TriageOutcome, process_pending
 from bot.runbooks.service import RunbookSelector
 from storage.db import Database
+from storage.errors import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class TriageWorker:
         on_outcome: Callable[[TriageOutcome], None] | None = None,
         max_deferral: float = 5.0,
         selector: RunbookSelector | None = None,
-        escalation: EscalationHook | None = None,
+        escalation: StatusHooks | None = None,
     ) -> None:
         self._db = db
         self._rules = rules

@@ -10,18 +10,48 @@ from __future__ import annotations
 
 import json
 from time import perf_counter
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from bot.app.runtime import Runtime
+from bot.clock import Clock
 from bot.errors import StorageUnavailableError
 from bot.ingest.model import WebhookPayload
+from bot.ingest.writer import ReceiptWriter
 from bot.security import bearer_matches
+
+
+class IngestSettings(Protocol):
+    @property
+    def webhook_token(self) -> SecretStr | None: ...
+
+    @property
+    def max_body_bytes(self) -> int: ...
+
+
+class WebhookMetrics(Protocol):
+    def observe_webhook(self, status: int, seconds: float) -> None: ...
+
+
+class IngestRuntime(Protocol):
+    """What the webhook uses of the running service."""
+
+    @property
+    def settings(self) -> IngestSettings: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def writer(self) -> ReceiptWriter: ...
+
+    @property
+    def metrics(self) -> WebhookMetrics: ...
+
 
 PATH = "/webhooks/alertmanager"
 
@@ -77,7 +107,7 @@ def _error(status: int, detail: Any, headers: list[tuple[bytes, bytes]] | None =
     return status, json.dumps({"detail": detail}).encode(), headers or []
 
 
-async def ingest(runtime: Runtime, scope: Scope, receive: Receive) -> Answer:
+async def ingest(runtime: IngestRuntime, scope: Scope, receive: Receive) -> Answer:
     """What the webhook answers; the receipt is committed before a 200."""
     settings = runtime.settings
     if not bearer_matches(_header(scope, b"authorization"), settings.webhook_token):
@@ -112,7 +142,7 @@ class AlertmanagerWebhook:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = perf_counter()
-        runtime: Runtime = scope["app"].state.runtime
+        runtime: IngestRuntime = scope["app"].state.runtime
         try:
             status, body, headers = await ingest(runtime, scope, receive)
         except _Disconnected:

@@ -17,10 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.errors import StorageUnavailableError
 from storage.db import Database
+from storage.errors import SQLAlchemyError
 from storage.queries import insert_receipts
 
 log = logging.getLogger(__name__)

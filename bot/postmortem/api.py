@@ -4,18 +4,37 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated as _Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from bot.app.deps import ApiAuth, RuntimeDep
+from bot.clock import Clock
 from bot.errors import ConfigError, NotFoundError
 from bot.postmortem import followups
 from bot.postmortem.reports import summary_report
-from bot.postmortem.service import postmortem_data, postmortem_json, render_postmortem
+from bot.postmortem.service import DraftOptions, postmortem_data, postmortem_json, render_postmortem
+from bot.routing import ApiAuth, runtime_of
+from storage.db import Database
 from storage.tables_followups import FollowUp
+
+
+class PostmortemRuntime(Protocol):
+    """What the post-mortem routes use of the running service."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def drafts(self) -> DraftOptions: ...
+
+
+RuntimeDep = _Annotated[PostmortemRuntime, Depends(runtime_of)]
 
 router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["post-mortem"])
 
@@ -61,12 +80,12 @@ async def get_postmortem(
     runtime: RuntimeDep,
     output: Annotated[Literal["markdown", "json"], Query(alias="format")] = "markdown",
 ) -> Response | dict[str, Any]:
-    settings, db, clock = runtime.settings, runtime.db, runtime.clock
+    drafts, db, clock = runtime.drafts, runtime.db, runtime.clock
     try:
         if output == "json":
-            data = await run_in_threadpool(postmortem_data, db, incident_id, settings, clock=clock)
+            data = await run_in_threadpool(postmortem_data, db, incident_id, drafts, clock=clock)
             return postmortem_json(data)
-        text = await run_in_threadpool(render_postmortem, db, incident_id, settings, clock=clock)
+        text = await run_in_threadpool(render_postmortem, db, incident_id, drafts, clock=clock)
     except NotFoundError as exc:
         raise _not_found(exc) from exc
     except ConfigError as exc:

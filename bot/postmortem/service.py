@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
 
-from bot.app.settings import Settings
 from bot.clock import Clock, utcnow
 from bot.errors import NotFoundError
 from bot.postmortem.facts import build_postmortem
@@ -67,8 +68,16 @@ def followup_info(item: FollowUp) -> FollowUpInfo:
     )
 
 
+@dataclass(frozen=True)
+class DraftOptions:
+    """How drafts are shown: the reader's time zone and an optional Jinja2 template."""
+
+    display_timezone: str = "UTC"
+    template: Path | None = None
+
+
 def postmortem_data(
-    db: Database, incident_id: int, settings: Settings, *, clock: Clock = utcnow
+    db: Database, incident_id: int, options: DraftOptions, *, clock: Clock = utcnow
 ) -> PostmortemData:
     """The facts behind the draft, read in one session."""
     with db.session() as session:
@@ -78,26 +87,24 @@ def postmortem_data(
         alerts = queries.alerts_of(session, incident_id)
         events = queries_reports.timeline_facts(session, incident_id)
         followups = queries_followups.followups_of(session, incident_id)
-    display = zone(settings.display_timezone)
+    display = zone(options.display_timezone)
     return build_postmortem(
         incident=incident_info(incident),
         alerts=[alert_info(a) for a in alerts],
         events=events,
         followups=[followup_info(f) for f in followups],
         display=display,
-        display_name=settings.display_timezone,
+        display_name=options.display_timezone,
         generated_at=clock(),
     )
 
 
 def render_postmortem(
-    db: Database, incident_id: int, settings: Settings, *, clock: Clock = utcnow
+    db: Database, incident_id: int, options: DraftOptions, *, clock: Clock = utcnow
 ) -> str:
     """The Markdown draft for one incident (raises NotFoundError for an unknown id)."""
-    data = postmortem_data(db, incident_id, settings, clock=clock)
-    return render_markdown(
-        data, display=zone(settings.display_timezone), template=settings.postmortem_template
-    )
+    data = postmortem_data(db, incident_id, options, clock=clock)
+    return render_markdown(data, display=zone(options.display_timezone), template=options.template)
 
 
 def postmortem_json(data: PostmortemData) -> dict[str, Any]:

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated as _Annotated
+from typing import Any, Protocol
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from bot.app.deps import ApiAuth, RuntimeDep
-from bot.runbooks.loader import LibrarySnapshot
+from bot.routing import ApiAuth, runtime_of
+from bot.runbooks.loader import LibrarySnapshot, RunbookLibrary
 from bot.runbooks.params import resolve_params
 from bot.runbooks.selection import select_runbook
+
+
+class RunbooksRuntime(Protocol):
+    """What the runbook routes use of the running service."""
+
+    @property
+    def runbooks(self) -> RunbookLibrary: ...
+
+
+RuntimeDep = _Annotated[RunbooksRuntime, Depends(runtime_of)]
 
 router = APIRouter(prefix="/api/runbooks", dependencies=[ApiAuth], tags=["runbooks"])
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from actions.registry import default_registry
-from bot.app.settings import Settings, load_settings
-from bot.errors import ConfigError
+from bot.clienv import cli_env
 from bot.runbooks.lint import lint_paths
 from bot.runbooks.loader import RunbookLibrary
 from bot.runbooks.params import resolve_params
@@ -30,12 +29,24 @@ Dirs = Annotated[
 ]
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        errors.print(f"[red]configuration error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
+class RunbookSettings(Protocol):
+    """The settings the runbook commands read."""
+
+    @property
+    def runbook_dirs(self) -> list[Path]: ...
+
+    @property
+    def trusted_runbook_dirs(self) -> list[Path]: ...
+
+
+class RunbooksCliEnv(Protocol):
+    @property
+    def settings(self) -> RunbookSettings: ...
+
+
+def _settings() -> RunbookSettings:
+    env: RunbooksCliEnv = cli_env()
+    return env.settings
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:

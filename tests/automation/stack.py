@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import monitoring
-from bot.demo.monitoring import Process, free_port
+from bot.app.demo import monitoring
+from bot.app.demo.monitoring import Process, free_port
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -18,7 +18,7 @@ from actions.base import Action
 from actions.context import ActionContext, Endpoints
 from actions.engine import StepState, execute_step
 from actions.registry import default_registry
-from bot.demo.target import make_server
+from bot.app.demo.target import make_server
 from tests.automation import stack
 from tests.automation.kubeapi import Cluster, kube_api, kubeconfig
 

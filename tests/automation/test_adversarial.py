@@ -14,8 +14,8 @@ import pytest
 from actions.context import ActionContext, Endpoints
 from actions.engine import StepState, execute_step
 from actions.registry import default_registry
+from bot.app.demo.run import demo_service
 from bot.app.settings import Settings
-from bot.demo.run import demo_service
 from tests.automation.kubeapi import kube_api, kubeconfig
 from tests.automation.support import events, kinds, wait_for
 from tests.support import alert, payload, running_app

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.app.demo.run import demo_service
 from bot.app.settings import Settings
-from bot.demo.run import demo_service
 from tests.automation.support import (
     kinds,
     post_alert,

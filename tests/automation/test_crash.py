@@ -23,10 +23,10 @@ import pytest
 from actions.context import Endpoints
 from actions.engine import StepOutcome, StepState
 from actions.registry import default_registry
+from bot.app.demo.run import demo_service
 from bot.app.settings import Settings
+from bot.app.wiring import automation_rules
 from bot.automation.runner import AutomationRunner
-from bot.automation.service import AutomationRules
-from bot.demo.run import demo_service
 from storage.db import Database
 from tests.automation.stack import free_port
 from tests.automation.support import web_down, write_runbook
@@ -159,7 +159,7 @@ async def test_two_replicas_racing_for_the_same_step_run_it_once(
         # on the same run and step; only the idempotency key and the conditional start
         # stand between them and a second heal.
         rules = replace(
-            AutomationRules.from_settings(settings, default_registry(), None),
+            automation_rules(settings, default_registry(), None),
             lease=timedelta(milliseconds=300),
         )
         replicas = []
@@ -223,7 +223,7 @@ def test_replicas_whose_claims_collide_still_start_each_step_once(
         )
     setup.dispose()
 
-    rules = AutomationRules.from_settings(settings, default_registry(), None)
+    rules = automation_rules(settings, default_registry(), None)
     databases = [Database(postgres_url) for _ in range(8)]
     barrier = threading.Barrier(len(databases))
     started: list[tuple[str, str]] = []

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from bot.app.demo.run import demo_service
 from bot.app.settings import Settings
-from bot.demo.run import demo_service
 from tests.automation.support import (
     events,
     kinds,

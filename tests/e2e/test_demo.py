@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from bot.demo import monitoring
-from bot.demo.run import Demo
+from bot.app.demo import monitoring
+from bot.app.demo.run import Demo
 from tests.automation.stack import binaries
 
 FIRELINE = Path(sys.executable).with_name("fireline")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from rich.console import Console
 
-from bot.demo.run import Demo
+from bot.app.demo.run import Demo
 from tests.automation.stack import binaries
 from tests.slack.standin import (
     BOT_TOKEN,

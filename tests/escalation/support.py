@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from bot.escalation.config import WatchdogConfig
 from bot.escalation.decide import Level, Policy, Target, TargetKind
-from bot.escalation.hooks import TriageEscalation
+from bot.escalation.hooks import EscalationHooks
 from bot.escalation.notify import Delivery, Notification
 from bot.escalation.service import EscalationRules
 from bot.incidents.triage import apply_payload
@@ -108,7 +108,7 @@ def open_incident(
             now=now,
             rules=(),
             flap_window=timedelta(minutes=10),
-            escalation=TriageEscalation(escalation_rules),
+            escalation=EscalationHooks(escalation_rules),
         )
     ids = outcome.opened or outcome.reopened
     return ids[0] if ids else 0

@@ -8,6 +8,7 @@ import time
 from sqlmodel import select
 
 from bot.escalation import service
+from bot.escalation.hooks import EscalationHooks
 from bot.escalation.notify import Delivery, Notification
 from bot.incidents import service as incidents
 from storage.db import Database
@@ -109,7 +110,9 @@ def test_acknowledge_racing_a_due_timer_never_notifies_after_the_ack(database_ur
             thread.start()
             barrier.wait()
             time.sleep(0.001 * (i % 5))
-            incidents.acknowledge(db, incident_id, actor="ann", clock=clock)
+            incidents.acknowledge(
+                db, incident_id, actor="ann", hooks=EscalationHooks(rules()), clock=clock
+            )
             thread.join(30)
             other.dispose()
             if incident_id not in sender.sent:

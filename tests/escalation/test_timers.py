@@ -9,6 +9,7 @@ import pytest
 from bot.errors import ConflictError
 from bot.escalation import service
 from bot.escalation.decide import Policy
+from bot.escalation.hooks import EscalationHooks
 from bot.escalation.service import EscalationRules
 from bot.incidents import service as incidents
 from storage.db import Database
@@ -93,11 +94,13 @@ def test_acknowledge_stops_and_unacknowledge_restarts_from_the_current_level(db:
     fire(db, clock, sent)
     clock.advance(minutes=5)
     fire(db, clock, sent)
-    incidents.acknowledge(db, incident_id, actor="ann", clock=clock)
+    incidents.acknowledge(db, incident_id, actor="ann", hooks=EscalationHooks(rules()), clock=clock)
     assert timer(db, incident_id).status == "stopped"
     clock.advance(hours=1)
     assert fire(db, clock, sent) == 0
-    service.unacknowledge(db, incident_id, actor="ann", rules=rules(), clock=clock)
+    incidents.unacknowledge(
+        db, incident_id, actor="ann", hooks=EscalationHooks(rules()), clock=clock
+    )
     assert fire(db, clock, sent) == 1
     assert sent.levels() == [1, 2, 2]
     assert events(db, incident_id, "incident.unacknowledged")
@@ -126,7 +129,7 @@ def test_escalating_an_acknowledged_incident_notifies_once(db: Database) -> None
     clock, sent = FakeClock(), Recorder()
     incident_id = open_incident(db, rules(), now=clock())
     fire(db, clock, sent)
-    incidents.acknowledge(db, incident_id, actor="ann", clock=clock)
+    incidents.acknowledge(db, incident_id, actor="ann", hooks=EscalationHooks(rules()), clock=clock)
     service.escalate(db, incident_id, actor="ann", rules=rules(), clock=clock)
     assert fire(db, clock, sent) == 1
     clock.advance(hours=2)
@@ -137,7 +140,7 @@ def test_escalating_an_acknowledged_incident_notifies_once(db: Database) -> None
 def test_resolve_stops_everything(db: Database) -> None:
     clock, sent = FakeClock(), Recorder()
     incident_id = open_incident(db, rules(), now=clock())
-    incidents.resolve(db, incident_id, actor="ann", clock=clock)
+    incidents.resolve(db, incident_id, actor="ann", hooks=EscalationHooks(rules()), clock=clock)
     clock.advance(hours=1)
     assert fire(db, clock, sent) == 0
     assert timer(db, incident_id).status == "stopped"

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.app.settings import Settings
 from bot.postmortem import postmortem_data
 from bot.postmortem.facts import build_postmortem
 from bot.postmortem.model import AlertInfo, IncidentInfo, PostmortemData
+from bot.postmortem.service import DraftOptions
 from storage import queries
 from storage.db import Database
 from storage.tables import Incident
@@ -194,7 +194,7 @@ def test_database_events_recorded_out_of_order(db: Database) -> None:
                 data=event.data,
             )
         incident_id = incident.id
-    data = postmortem_data(db, incident_id, Settings(database_url=db.url), clock=lambda: m(50))
+    data = postmortem_data(db, incident_id, DraftOptions(), clock=lambda: m(50))
     times = data.key_times
     assert times.impact_start == m(0)  # no alerts: the incident's own start
     assert (times.detected, times.acknowledged, times.mitigated, times.resolved) == (

@@ -56,10 +56,10 @@ def test_prometheus_rule_resources_are_read(tmp_path: Path) -> None:
 
 
 def test_cli_coverage_json_and_strict() -> None:
-    from bot.runbooks.cli import runbooks_app
+    from bot.app.cli import app
 
-    args = ["coverage", str(RULES), "--dir", str(FIXTURES / "coverage")]
-    result = CliRunner().invoke(runbooks_app, [*args, "--format", "json"])
+    args = ["runbooks", "coverage", str(RULES), "--dir", str(FIXTURES / "coverage")]
+    result = CliRunner().invoke(app, [*args, "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert [r["alert"] for r in data["rules"] if r["status"] == "uncovered"] == [
@@ -69,7 +69,7 @@ def test_cli_coverage_json_and_strict() -> None:
     assert data["unused_runbooks"] == [
         {"id": "orphan", "file": str(FIXTURES / "coverage" / "orphan.md")}
     ]
-    strict = CliRunner().invoke(runbooks_app, [*args, "--strict"])
+    strict = CliRunner().invoke(app, [*args, "--strict"])
     assert strict.exit_code == 1
     assert f"{RULES}:11: KubeHpaMaxedOut (group kubernetes-apps)" in strict.stdout
     assert "3 of 6 alert rules have a runbook (50%)" in strict.stdout

@@ -100,18 +100,18 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_cli_lint_exits_1_and_prints_file_line(tmp_path: Path) -> None:
-    from bot.runbooks.cli import runbooks_app
+    from bot.app.cli import app
 
-    result = CliRunner().invoke(runbooks_app, ["lint", str(LINT / "unsafe-auto.md")])
+    result = CliRunner().invoke(app, ["runbooks", "lint", str(LINT / "unsafe-auto.md")])
     assert result.exit_code == 1
     assert f"{LINT / 'unsafe-auto.md'}:14: remediate step 'restart'" in result.output
 
 
 def test_cli_lint_json(tmp_path: Path) -> None:
-    from bot.runbooks.cli import runbooks_app
+    from bot.app.cli import app
 
     result = CliRunner().invoke(
-        runbooks_app, ["lint", "--format", "json", str(LINT / "retries.md")]
+        app, ["runbooks", "lint", "--format", "json", str(LINT / "retries.md")]
     )
     assert result.exit_code == 1
     data = json.loads(result.output)

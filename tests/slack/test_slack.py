@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.app.demo.run import demo_service
 from bot.app.settings import Settings
-from bot.demo.run import demo_service
 from tests.automation.support import (
     events,
     kinds,

@@ -71,14 +71,16 @@ def build_app(runtime: Runtime, silencer: Silencer | None) -> AsyncApp:
     @app.action("acknowledge")
     async def on_acknowledge(ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        await incident_action(body, incidents.acknowledge)
+        await incident_action(body, incidents.acknowledge, hooks=runtime.hooks)
         if silencer is not None and settings.slack_silence_on_ack:
             await _silence(body)
 
     @app.action("resolve")
     async def on_resolve(ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        await incident_action(body, incidents.resolve, reason="resolved from Slack")
+        await incident_action(
+            body, incidents.resolve, reason="resolved from Slack", hooks=runtime.hooks
+        )
 
     @app.action("escalate")
     async def on_escalate(ack: Any, body: dict[str, Any]) -> None:
@@ -165,7 +167,7 @@ def build_app(runtime: Runtime, silencer: Silencer | None) -> AsyncApp:
                 title=command.text,
                 severity=command.severity or "SEV3",
                 actor=user,
-                rules=runtime.escalation.rules if settings.escalation.enabled else None,
+                hooks=runtime.hooks,
                 clock=clock,
             )
             runtime.escalation.poke()
@@ -203,11 +205,19 @@ def build_app(runtime: Runtime, silencer: Silencer | None) -> AsyncApp:
             return "\n".join(f"{a.schedule}: {a.user or 'nobody'} ({a.source})" for a in answers)
         assert incident_id is not None
         if command.name == "ack":
-            await run(incidents.acknowledge, db, incident_id, actor=user, clock=clock)
+            await run(
+                incidents.acknowledge, db, incident_id, actor=user, hooks=runtime.hooks, clock=clock
+            )
             return f"Acknowledged #{incident_id}."
         if command.name == "resolve":
             await run(
-                incidents.resolve, db, incident_id, actor=user, reason=command.text, clock=clock
+                incidents.resolve,
+                db,
+                incident_id,
+                actor=user,
+                reason=command.text,
+                hooks=runtime.hooks,
+                clock=clock,
             )
             return f"Resolved #{incident_id}."
         if command.name == "escalate":
@@ -243,7 +253,7 @@ def build_app(runtime: Runtime, silencer: Silencer | None) -> AsyncApp:
             )
             return f"Follow-up {item.id} added to #{incident_id}."
         if command.name == "postmortem":
-            text: str = await run(render_postmortem, db, incident_id, settings, clock=clock)
+            text: str = await run(render_postmortem, db, incident_id, runtime.drafts, clock=clock)
             await run(
                 chat.share_file,
                 db,
@@ -283,7 +293,7 @@ def build_app(runtime: Runtime, silencer: Silencer | None) -> AsyncApp:
             title=title,
             severity=severity,
             actor=body["user"]["id"],
-            rules=runtime.escalation.rules if settings.escalation.enabled else None,
+            hooks=runtime.hooks,
             clock=clock,
         )
         runtime.escalation.poke()

@@ -5,7 +5,7 @@
 ``POST /heal`` flip it; ``/ready`` answers 503 while broken; ``/healthz`` always answers.
 Every heal is counted, so tests can check that a remediation ran exactly once.
 
-Run it alone with ``python -m bot.demo.target --port 18081``.
+Run it alone with ``python -m bot.app.demo.target --port 18081``.
 """
 
 from __future__ import annotations

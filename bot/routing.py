@@ -1,29 +1,32 @@
-"""FastAPI dependencies: the runtime and the API token."""
+"""The FastAPI glue every feature's routes share: the running service, the API token, and
+running a use case off the event loop.
+
+Routes live in their feature packages, which never import ``bot.app``; each declares a
+Protocol of the parts of the running service it uses and takes it with
+``Annotated[ItsProtocol, Depends(runtime_of)]``. ``bot.app.runtime.Runtime`` satisfies them all.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
-from bot.app.runtime import Runtime
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from bot.security import bearer_matches
 
 
 # Both dependencies are async on purpose: FastAPI runs a plain ``def`` dependency in its
 # thread pool, which cost the webhook two thread hops per request.
-async def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+async def runtime_of(request: Request) -> Any:
+    """The running service, built in the app's lifespan."""
+    return request.app.state.runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-async def require_api_token(request: Request, runtime: RuntimeDep) -> None:
-    if not bearer_matches(request.headers.get("authorization"), runtime.settings.api_token):
+async def require_api_token(request: Request) -> None:
+    token = request.app.state.runtime.settings.api_token
+    if not bearer_matches(request.headers.get("authorization"), token):
         raise HTTPException(
             status_code=401,
             detail="missing or wrong bearer token (FIRELINE_API_TOKEN)",

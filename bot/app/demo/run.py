@@ -31,9 +31,9 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.panel import Panel
 
+from bot.app.demo import monitoring
+from bot.app.demo.target import DemoState, make_server
 from bot.app.settings import SHIPPED_RUNBOOKS, Settings
-from bot.demo import monitoring
-from bot.demo.target import DemoState, make_server
 from bot.logs import configure_logging
 
 RUNBOOK = "demo-service"

@@ -1,0 +1,58 @@
+"""Settings turned into the rules each feature runs on: the only code that reads ``Settings``
+on a feature's behalf, so no feature package depends on the settings class."""
+
+from __future__ import annotations
+
+from actions.registry import ActionRegistry
+from bot.app.settings import Settings
+from bot.automation.service import AutomationRules
+from bot.chat.service import ChatRules
+from bot.escalation.config import compile_schedules
+from bot.escalation.service import EscalationRules
+from bot.postmortem.service import DraftOptions
+from bot.runbooks.model import parse_rate
+from storage.db import Database
+
+
+def database(settings: Settings) -> Database:
+    return Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+
+
+def escalation_rules(settings: Settings) -> EscalationRules:
+    return EscalationRules(
+        policies=settings.escalation.compiled(),
+        schedules=compile_schedules(settings.schedules),
+        roles=settings.escalation.role_targets(),
+        watchdog=settings.escalation.watchdog,
+    )
+
+
+def automation_rules(
+    settings: Settings, registry: ActionRegistry, escalation: EscalationRules | None
+) -> AutomationRules:
+    budget, per = parse_rate(settings.automation_budget)
+    return AutomationRules(
+        registry=registry,
+        mode=settings.automation_mode,
+        budget=budget,
+        budget_per=per,
+        lease=settings.automation_lease,
+        approval_timeout=settings.approval_timeout,
+        approvers=tuple(settings.approvers),
+        escalation=escalation,
+    )
+
+
+def chat_rules(settings: Settings) -> ChatRules:
+    return ChatRules(
+        default_channel=settings.slack_channel,
+        routes=settings.chat,
+        verbosity=settings.slack_verbosity,
+        major_severity=settings.slack_major_severity,
+    )
+
+
+def draft_options(settings: Settings) -> DraftOptions:
+    return DraftOptions(
+        display_timezone=settings.display_timezone, template=settings.postmortem_template
+    )

@@ -1,0 +1,125 @@
+"""``fireline postmortem``, ``followups`` and ``report``: what incidents leave behind."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Protocol
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from bot.clienv import cli_env
+from bot.clock import utcnow
+from bot.errors import NotFoundError
+from bot.postmortem import followups
+from bot.postmortem.reports import parse_since, report_lines, summary_report
+from bot.postmortem.service import DraftOptions, render_postmortem
+from storage.db import Database
+
+followups_app = typer.Typer(help="Follow-up items incidents leave behind.", no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+
+
+class PostmortemCliEnv(Protocol):
+    def database(self) -> Database: ...
+
+    def draft_options(self) -> DraftOptions: ...
+
+
+def _env() -> PostmortemCliEnv:
+    env: PostmortemCliEnv = cli_env()
+    return env
+
+
+def postmortem(
+    incident_id: int,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the draft to this file.")
+    ] = None,
+) -> None:
+    """Print the post-mortem draft of an incident (Markdown)."""
+    env = _env()
+    try:
+        text = render_postmortem(env.database(), incident_id, env.draft_options())
+    except NotFoundError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        errors.print(f"wrote {output}")
+
+
+@followups_app.command("add")
+def followups_add(
+    incident_id: int,
+    text: str,
+    actor: Annotated[str, typer.Option(help="Who adds it.")] = "cli",
+    owner: Annotated[str | None, typer.Option(help="Who will do it.")] = None,
+) -> None:
+    """Add a follow-up item to an incident."""
+    db = _env().database()
+    try:
+        item = followups.add_followup(db, incident_id, text=text, actor=actor, owner=owner)
+    except (NotFoundError, ValueError) as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"follow-up #{item.id} added to incident #{incident_id}")
+
+
+@followups_app.command("list")
+def followups_list(
+    show_all: Annotated[bool, typer.Option("--all", help="Include done items.")] = False,
+) -> None:
+    """List open follow-up items across incidents."""
+    db = _env().database()
+    items = followups.list_followups(db, status=None if show_all else "open")
+    table = Table(title=f"Follow-ups ({len(items)})")
+    for column in ("ID", "Incident", "State", "Owner", "Item", "Added (UTC)"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(
+            str(item.id),
+            str(item.incident_id),
+            item.status,
+            item.owner or "",
+            Text(item.text),
+            item.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    console.print(table)
+
+
+@followups_app.command("done")
+def followups_done(
+    followup_id: int, actor: Annotated[str, typer.Option(help="Who closes it.")] = "cli"
+) -> None:
+    """Mark a follow-up item done."""
+    db = _env().database()
+    try:
+        followups.mark_done(db, followup_id, actor=actor)
+    except NotFoundError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"follow-up #{followup_id} done")
+
+
+def report(
+    since: Annotated[str | None, typer.Option(help="A time, or a duration ago: 7d.")] = None,
+    until: Annotated[str | None, typer.Option(help="A time, or a duration ago.")] = None,
+) -> None:
+    """Summarise incidents: response times, escalations, runbook effectiveness."""
+    db = _env().database()
+    now = utcnow()
+    try:
+        start = parse_since(since, now=now) if since else None
+        end = parse_since(until, now=now) if until else None
+    except ValueError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    for line in report_lines(summary_report(db, since=start, until=end)):
+        console.print(line, highlight=False, markup=False)

@@ -141,8 +141,12 @@ def main() -> None:
         migrate.upgrade(db)
         incident_id = seed(db, args.events)
         settings = Settings(database_url=url, display_timezone="Europe/Paris")
-        data_ms = timed(lambda: postmortem_data(db, incident_id, draft_options(settings)), args.runs)
-        render_ms = timed(lambda: render_postmortem(db, incident_id, draft_options(settings)), args.runs)
+        data_ms = timed(
+            lambda: postmortem_data(db, incident_id, draft_options(settings)), args.runs
+        )
+        render_ms = timed(
+            lambda: render_postmortem(db, incident_id, draft_options(settings)), args.runs
+        )
         size = len(render_postmortem(db, incident_id, draft_options(settings)))
         db.dispose()
     print(f"database: {db.dialect}; events: {args.events}; draft: {size / 1024:.0f} KiB")

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, insert, select, text
+from sqlmodel import col
 
 from bot.escalation.config import WatchdogConfig
 from bot.escalation.decide import Level, Policy, Target, TargetKind
@@ -78,7 +79,8 @@ def seed(db: Database, *, count: int, first_due: datetime, spread: float) -> dic
     ]
     with db.write() as session:
         session.execute(insert(Incident), incidents)
-        ids = list(session.execute(select(Incident.id).order_by(Incident.id)).scalars())  # type: ignore[arg-type]
+        query = select(col(Incident.id)).order_by(col(Incident.id))
+        ids = list(session.execute(query).scalars())
         due = {
             incident_id: first_due + timedelta(seconds=spread * i / count)
             for i, incident_id in enumerate(ids)
@@ -108,7 +110,10 @@ def percentiles(values: list[float]) -> str:
     if not values:
         return "none"
     ordered = sorted(values)
-    p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+
+    def p(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
     return (
         f"n={len(ordered):5d}  p50={p(0.50) * 1000:7.1f} ms  p99={p(0.99) * 1000:7.1f} ms  "
         f"max={ordered[-1] * 1000:7.1f} ms"
@@ -175,7 +180,7 @@ async def main() -> None:
 
         with setup.session() as session:
             notified = session.execute(
-                select(func.count()).where(TimelineEvent.kind == "escalation.notified")  # type: ignore[arg-type]
+                select(func.count()).where(col(TimelineEvent.kind) == "escalation.notified")
             ).scalar_one()
         setup.dispose()
 

@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy bot storage actions
+.venv/bin/mypy bot storage actions tests bench
 .venv/bin/lint-imports

@@ -58,7 +58,9 @@ def demo() -> Iterator[tuple[str, Any]]:
 # --- http.request -------------------------------------------------------------------------
 
 
-async def test_http_request_calls_an_allowed_endpoint(http, demo) -> None:
+async def test_http_request_calls_an_allowed_endpoint(
+    http: httpx.AsyncClient, demo: tuple[str, Any]
+) -> None:
     url, state = demo
     state.broken = True
     ctx = context(http, endpoints=Endpoints(http_allow=LOOPBACK), timeout=5)
@@ -70,7 +72,9 @@ async def test_http_request_calls_an_allowed_endpoint(http, demo) -> None:
     assert state.broken is False
 
 
-async def test_http_request_reports_an_unexpected_status(http, demo) -> None:
+async def test_http_request_reports_an_unexpected_status(
+    http: httpx.AsyncClient, demo: tuple[str, Any]
+) -> None:
     url, _ = demo
     ctx = context(http, endpoints=Endpoints(http_allow=LOOPBACK), timeout=5)
     outcome = await execute_step(action("http.request"), {"url": f"{url}/missing"}, ctx)
@@ -92,21 +96,25 @@ async def test_http_request_reports_an_unexpected_status(http, demo) -> None:
         "http://user:pass@example.com/",
     ],
 )
-async def test_http_request_refuses_addresses_it_may_not_reach(http, url) -> None:
+async def test_http_request_refuses_addresses_it_may_not_reach(
+    http: httpx.AsyncClient, url: str
+) -> None:
     outcome = await execute_step(action("http.request"), {"url": url}, context(http, timeout=5))
     assert outcome.state is StepState.FAILED
     assert outcome.summary.startswith("refused:"), outcome.summary
     assert outcome.attempts == 0 or "refused" in outcome.summary
 
 
-async def test_metadata_addresses_stay_refused_even_when_allow_listed(http) -> None:
+async def test_metadata_addresses_stay_refused_even_when_allow_listed(
+    http: httpx.AsyncClient,
+) -> None:
     everything = (ipaddress.ip_network("0.0.0.0/0"),)
     ctx = context(http, endpoints=Endpoints(http_allow=everything), timeout=5)
     outcome = await execute_step(action("http.request"), {"url": "http://169.254.169.254/"}, ctx)
     assert "link-local or cloud metadata" in outcome.summary
 
 
-async def test_secrets_reach_the_request_but_never_the_result(http) -> None:
+async def test_secrets_reach_the_request_but_never_the_result(http: httpx.AsyncClient) -> None:
     import json
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -165,7 +173,9 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield process.url
 
 
-async def test_prometheus_query_checks_a_condition_on_real_prometheus(http, prometheus) -> None:
+async def test_prometheus_query_checks_a_condition_on_real_prometheus(
+    http: httpx.AsyncClient, prometheus: str
+) -> None:
     ctx = context(http, endpoints=Endpoints(prometheus_url=prometheus), timeout=10)
     query = action("prometheus.query")
     up = await execute_step(query, {"query": 'up{job="prometheus"}', "condition": "== 1"}, ctx)
@@ -176,7 +186,9 @@ async def test_prometheus_query_checks_a_condition_on_real_prometheus(http, prom
     assert "expected at least one" in none.summary
 
 
-async def test_a_bad_query_is_inconclusive_not_success(http, prometheus) -> None:
+async def test_a_bad_query_is_inconclusive_not_success(
+    http: httpx.AsyncClient, prometheus: str
+) -> None:
     ctx = context(http, endpoints=Endpoints(prometheus_url=prometheus), timeout=10)
     outcome = await execute_step(
         action("prometheus.query"), {"query": "up{", "condition": "empty"}, ctx
@@ -186,7 +198,9 @@ async def test_a_bad_query_is_inconclusive_not_success(http, prometheus) -> None
     assert "refused the query (400)" in outcome.summary
 
 
-async def test_a_verify_step_polls_until_its_condition_holds(http, prometheus) -> None:
+async def test_a_verify_step_polls_until_its_condition_holds(
+    http: httpx.AsyncClient, prometheus: str
+) -> None:
     ctx = context(http, endpoints=Endpoints(prometheus_url=prometheus), timeout=1.5)
     outcome = await execute_step(
         action("prometheus.query"),
@@ -203,7 +217,9 @@ async def test_a_verify_step_polls_until_its_condition_holds(http, prometheus) -
 # --- Alertmanager silences ----------------------------------------------------------------
 
 
-async def test_silence_and_expire_through_real_alertmanager(http, tmp_path) -> None:
+async def test_silence_and_expire_through_real_alertmanager(
+    http: httpx.AsyncClient, tmp_path: Path
+) -> None:
     with stack.alertmanager(tmp_path, stack.SILENT_ALERTMANAGER) as am:
         ctx = context(http, endpoints=Endpoints(alertmanager_url=am.url), timeout=10)
         made = await execute_step(
@@ -240,7 +256,9 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Cluster, Endpoints]]:
         yield fake, Endpoints(kubeconfig=config)
 
 
-async def test_rollout_history_lists_revisions(http, cluster) -> None:
+async def test_rollout_history_lists_revisions(
+    http: httpx.AsyncClient, cluster: tuple[Cluster, Endpoints]
+) -> None:
     _, endpoints = cluster
     outcome = await execute_step(
         action("kubernetes.rollout_history"),
@@ -252,7 +270,9 @@ async def test_rollout_history_lists_revisions(http, cluster) -> None:
     assert "2  deploy checkout:1.1  checkout:1.1" in outcome.output
 
 
-async def test_rollout_undo_restores_the_previous_template(http, cluster) -> None:
+async def test_rollout_undo_restores_the_previous_template(
+    http: httpx.AsyncClient, cluster: tuple[Cluster, Endpoints]
+) -> None:
     fake, endpoints = cluster
     outcome = await execute_step(
         action("kubernetes.rollout_undo"),
@@ -265,7 +285,9 @@ async def test_rollout_undo_restores_the_previous_template(http, cluster) -> Non
     assert "pod-template-hash" not in template["metadata"]["labels"]
 
 
-async def test_restart_scale_and_delete_pod(http, cluster) -> None:
+async def test_restart_scale_and_delete_pod(
+    http: httpx.AsyncClient, cluster: tuple[Cluster, Endpoints]
+) -> None:
     fake, endpoints = cluster
     ctx = context(http, endpoints=endpoints, timeout=10)
     target = {"namespace": "shop", "deployment": "checkout"}
@@ -290,7 +312,9 @@ async def test_restart_scale_and_delete_pod(http, cluster) -> None:
 @pytest.mark.parametrize(
     "name", ["../../api/v1/secrets", "checkout/../x", "Checkout", "-o", "a b", "x" * 300]
 )
-async def test_kubernetes_names_never_reach_a_path_unvalidated(http, cluster, name) -> None:
+async def test_kubernetes_names_never_reach_a_path_unvalidated(
+    http: httpx.AsyncClient, cluster: tuple[Cluster, Endpoints], name: str
+) -> None:
     fake, endpoints = cluster
     outcome = await execute_step(
         action("kubernetes.rollout_restart"),
@@ -305,7 +329,9 @@ async def test_kubernetes_names_never_reach_a_path_unvalidated(http, cluster, na
 # --- command ------------------------------------------------------------------------------
 
 
-async def test_command_refuses_an_untrusted_runbook(http, tmp_path) -> None:
+async def test_command_refuses_an_untrusted_runbook(
+    http: httpx.AsyncClient, tmp_path: Path
+) -> None:
     canary = tmp_path / "ran"
     outcome = await execute_step(
         action("command"), {"argv": ["touch", str(canary)]}, context(http, timeout=5)
@@ -314,7 +340,7 @@ async def test_command_refuses_an_untrusted_runbook(http, tmp_path) -> None:
     assert not canary.exists()
 
 
-async def test_command_passes_params_only_as_environment(http) -> None:
+async def test_command_passes_params_only_as_environment(http: httpx.AsyncClient) -> None:
     hostile = "$(touch /tmp/x) `id` ; rm -rf / \"' --help"
     outcome = await execute_step(
         action("command"),
@@ -330,7 +356,9 @@ async def test_command_passes_params_only_as_environment(http) -> None:
     assert "HOME" not in names
 
 
-async def test_command_timeout_kills_the_whole_process_group(http, tmp_path) -> None:
+async def test_command_timeout_kills_the_whole_process_group(
+    http: httpx.AsyncClient, tmp_path: Path
+) -> None:
     pid_file = tmp_path / "child.pid"
     script = f"sleep 60 & echo $! > {pid_file}; wait"
     started = time.monotonic()
@@ -356,7 +384,7 @@ def _alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
-async def test_command_output_is_capped(http) -> None:
+async def test_command_output_is_capped(http: httpx.AsyncClient) -> None:
     outcome = await execute_step(
         action("command"),
         {"argv": ["bash", "-c", "head -c 200000 /dev/zero | tr '\\0' a"]},
@@ -368,7 +396,9 @@ async def test_command_output_is_capped(http) -> None:
     assert len(outcome.output) < 1100
 
 
-async def test_a_failing_idempotent_step_is_retried_with_backoff(http, tmp_path) -> None:
+async def test_a_failing_idempotent_step_is_retried_with_backoff(
+    http: httpx.AsyncClient, tmp_path: Path
+) -> None:
     counter = tmp_path / "count"
     script = f"echo x >> {counter}; test $(wc -l < {counter}) -ge 3"
     outcome = await execute_step(

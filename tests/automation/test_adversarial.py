@@ -4,6 +4,7 @@ is refused with a clear reason on the timeline."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from actions.context import ActionContext, Endpoints
 from actions.engine import StepState, execute_step
 from actions.registry import default_registry
 from bot.app.demo.run import demo_service
+from bot.app.settings import Settings
 from tests.automation.kubeapi import kube_api, kubeconfig
 from tests.automation.support import events, kinds, wait_for
 from tests.support import alert, payload, running_app
@@ -100,13 +102,15 @@ with: {text: params.level}
 
 
 @pytest.fixture(autouse=True)
-def no_canary():
+def no_canary() -> Iterator[None]:
     CANARY.unlink(missing_ok=True)
     yield
     assert not CANARY.exists(), "a hostile value was executed"
 
 
-async def test_hostile_label_values_are_refused_before_any_step(make_settings, tmp_path):
+async def test_hostile_label_values_are_refused_before_any_step(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     trusted = tmp_path / "trusted"
     trusted.mkdir()
     (trusted / "corpus.md").write_text(CORPUS_RUNBOOK)
@@ -139,9 +143,11 @@ async def test_hostile_label_values_are_refused_before_any_step(make_settings, t
                 response = await client.post("/webhooks/alertmanager", json=body)
                 assert response.status_code == 200
             for number, value in enumerate(CORPUS, start=1):
-                await wait_for(
-                    lambda n=number: "automation.refused" in kinds(app, n), what=f"case {number}"
-                )
+
+                def was_refused(n: int = number) -> bool:
+                    return "automation.refused" in kinds(app, n)
+
+                await wait_for(was_refused, what=f"case {number}")
                 refused = next(e for e in events(app, number) if e.kind == "automation.refused")
                 errors = refused.data["param_errors"]
                 # Every parameter whose type cannot hold the value is named, with why.
@@ -154,15 +160,15 @@ async def test_hostile_label_values_are_refused_before_any_step(make_settings, t
 
 
 @pytest.fixture
-async def http():
+async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient() as client:
         yield client
 
 
 @pytest.mark.parametrize("value", CORPUS, ids=IDS)
 async def test_actions_refuse_hostile_values_that_a_loose_pattern_let_through(
-    http, tmp_path, value
-):
+    http: httpx.AsyncClient, tmp_path: Path, value: str
+) -> None:
     """Defence in depth: the action validates its own arguments too."""
     registry = default_registry()
     with kube_api() as cluster:

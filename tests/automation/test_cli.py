@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.app.demo.run import demo_service
+from bot.app.settings import Settings
 from tests.automation.support import (
     kinds,
     post_alert,
@@ -37,7 +39,9 @@ def fireline(database_url: str, runbooks: Path, *args: str) -> subprocess.Comple
     )
 
 
-async def test_pause_from_the_cli_holds_the_running_service(make_settings, database_url, tmp_path):
+async def test_pause_from_the_cli_holds_the_running_service(
+    make_settings: Callable[..., Settings], database_url: str, tmp_path: Path
+) -> None:
     runbooks = tmp_path / "runbooks"
     write_runbook(runbooks)
     settings = make_settings(

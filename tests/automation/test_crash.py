@@ -132,7 +132,9 @@ def test_a_step_cut_off_by_kill_9_is_interrupted_not_rerun(tmp_path: Path) -> No
 
 
 @pytest.mark.postgres
-async def test_two_replicas_racing_for_the_same_step_run_it_once(postgres_url, tmp_path) -> None:
+async def test_two_replicas_racing_for_the_same_step_run_it_once(
+    postgres_url: str, tmp_path: Path
+) -> None:
     from tests.conftest import _truncate_all
 
     _truncate_all(postgres_url)
@@ -180,7 +182,9 @@ async def test_two_replicas_racing_for_the_same_step_run_it_once(postgres_url, t
 
 
 @pytest.mark.postgres
-def test_replicas_whose_claims_collide_still_start_each_step_once(postgres_url, tmp_path) -> None:
+def test_replicas_whose_claims_collide_still_start_each_step_once(
+    postgres_url: str, tmp_path: Path
+) -> None:
     """Eight replicas claim the same run at the same instant, over and over, with claims
     that lapse at once; each step still starts exactly once."""
     from bot.automation import service

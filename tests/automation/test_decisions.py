@@ -10,6 +10,7 @@ from actions.engine import (
     Gate,
     GuardFacts,
     Limits,
+    Mode,
     args_hash,
     check_guards,
     decide_gate,
@@ -49,7 +50,9 @@ def test_the_strictest_mode_wins() -> None:
         ("auto", True, True, False, Gate.RUN),
     ],
 )
-def test_the_gate_a_step_meets(mode, mutating, safe, stale, gate) -> None:
+def test_the_gate_a_step_meets(
+    mode: Mode, mutating: bool, safe: bool, stale: bool, gate: Gate
+) -> None:
     plan = decide_gate(
         mode=mode, mode_reason="test", mutating=mutating, safe=safe, stale=stale, refusal=None
     )
@@ -81,7 +84,7 @@ def test_a_guard_refusal_skips_even_an_approval() -> None:
         (GuardFacts(budget_used=20), "budget"),
     ],
 )
-def test_guards(facts, code) -> None:
+def test_guards(facts: GuardFacts, code: str | None) -> None:
     refusal = check_guards(facts, LIMITS, now=NOW)
     assert (refusal.code if refusal else None) == code
 

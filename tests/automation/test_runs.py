@@ -3,11 +3,16 @@ approvals, pauses, limits and the circuit breaker."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from bot.app.demo.run import demo_service
+from bot.app.settings import Settings
 from tests.automation.support import (
     events,
     kinds,
@@ -20,8 +25,10 @@ from tests.support import running_app
 
 
 @pytest.fixture
-def automation_settings(make_settings, tmp_path):
-    def make(**runbook: Any):
+def automation_settings(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> Callable[..., Settings]:
+    def make(**runbook: Any) -> Settings:
         extra = runbook.pop("settings", {})
         write_runbook(tmp_path / "runbooks", **runbook)
         return make_settings(
@@ -34,29 +41,32 @@ def automation_settings(make_settings, tmp_path):
     return make
 
 
-def escalated(app, incident_id: int, why: str) -> bool:
+def escalated(app: FastAPI, incident_id: int, why: str) -> bool:
     return any(
         e.kind.startswith("escalation.") and why in e.text + e.actor
         for e in events(app, incident_id)
     )
 
 
-async def runs(client, incident_id: int) -> list[dict[str, Any]]:
+async def runs(client: httpx.AsyncClient, incident_id: int) -> list[dict[str, Any]]:
     response = await client.get(f"/api/incidents/{incident_id}/runs")
     assert response.status_code == 200, response.text
-    return response.json()
+    body: list[dict[str, Any]] = response.json()
+    return body
 
 
 def step(run: dict[str, Any], step_id: str) -> dict[str, Any]:
     return next(s for s in run["steps"] if s["step_id"] == step_id)
 
 
-async def promote(client) -> None:
+async def promote(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/runbooks/web-heal/promote", json={"by": "U-LEAD"})
     assert response.status_code == 200, response.text
 
 
-async def test_an_unpromoted_runbook_suggests_then_runs_once_promoted(automation_settings):
+async def test_an_unpromoted_runbook_suggests_then_runs_once_promoted(
+    automation_settings: Callable[..., Settings],
+) -> None:
     with demo_service() as (url, demo):
         async with running_app(automation_settings()) as (app, client):
             await post_alert(client, web_down(f"{url}/heal", fingerprint="f000000000000001"))
@@ -100,8 +110,8 @@ async def test_an_unpromoted_runbook_suggests_then_runs_once_promoted(automation
 
 
 async def test_a_still_firing_alert_fails_verification_rolls_back_and_escalates(
-    automation_settings,
-):
+    automation_settings: Callable[..., Settings],
+) -> None:
     with demo_service() as (url, demo):
         port = int(url.rsplit(":", 1)[1])
         settings = automation_settings(within="1s", on_fail="rollback", rollback_port=port)
@@ -122,7 +132,9 @@ async def test_a_still_firing_alert_fails_verification_rolls_back_and_escalates(
             await wait_for(lambda: escalated(app, 1, "verification failed"), what="escalation")
 
 
-async def test_approval_is_bound_to_allowed_people_and_the_parameters(automation_settings):
+async def test_approval_is_bound_to_allowed_people_and_the_parameters(
+    automation_settings: Callable[..., Settings],
+) -> None:
     with demo_service() as (url, demo):
         async with running_app(automation_settings(mode="approve")) as (app, client):
             await promote(client)
@@ -155,7 +167,9 @@ async def test_approval_is_bound_to_allowed_people_and_the_parameters(automation
             assert demo.heals == 1
 
 
-async def test_an_unanswered_approval_expires_and_escalates(automation_settings):
+async def test_an_unanswered_approval_expires_and_escalates(
+    automation_settings: Callable[..., Settings],
+) -> None:
     with demo_service() as (url, demo):
         settings = automation_settings(mode="approve", settings={"approval_timeout": "1s"})
         async with running_app(settings) as (app, client):
@@ -169,7 +183,9 @@ async def test_an_unanswered_approval_expires_and_escalates(automation_settings)
             await wait_for(lambda: escalated(app, 1, "approval of heal expired"), what="escalation")
 
 
-async def test_pause_holds_every_mutating_step_until_resumed(automation_settings):
+async def test_pause_holds_every_mutating_step_until_resumed(
+    automation_settings: Callable[..., Settings],
+) -> None:
     with demo_service() as (url, demo):
         async with running_app(automation_settings()) as (app, client):
             await promote(client)
@@ -191,7 +207,9 @@ async def test_pause_holds_every_mutating_step_until_resumed(automation_settings
             await wait_for(lambda: demo.heals == 1, what="the heal after resuming")
 
 
-async def test_cooldown_throttles_a_second_run_on_the_same_target(automation_settings):
+async def test_cooldown_throttles_a_second_run_on_the_same_target(
+    automation_settings: Callable[..., Settings],
+) -> None:
     with demo_service() as (url, demo):
         async with running_app(automation_settings(cooldown="30m")) as (app, client):
             await promote(client)
@@ -205,17 +223,19 @@ async def test_cooldown_throttles_a_second_run_on_the_same_target(automation_set
 
 
 async def test_the_circuit_breaker_pauses_a_runbook_until_a_person_resets_it(
-    automation_settings,
-):
+    automation_settings: Callable[..., Settings],
+) -> None:
     with demo_service() as (url, demo):
         async with running_app(automation_settings(within="300ms")) as (app, client):
             await promote(client)
             for number in (1, 2):
                 fingerprint = f"f00000000000000{number}"
                 await post_alert(client, web_down(f"{url}/heal", fingerprint=fingerprint))
-                await wait_for(
-                    lambda n=number: "run.finished" in kinds(app, n), what=f"run {number}"
-                )
+
+                def finished(n: int = number) -> bool:
+                    return "run.finished" in kinds(app, n)
+
+                await wait_for(finished, what=f"run {number}")
             assert demo.heals == 2
             assert "automation.breaker_tripped" in kinds(app, 2)
             status = (await client.get("/api/automation")).json()
@@ -245,8 +265,11 @@ async def test_the_circuit_breaker_pauses_a_runbook_until_a_person_resets_it(
     ],
 )
 async def test_the_global_mode_is_the_loosest_any_runbook_gets(
-    automation_settings, settings, state, reason
-):
+    automation_settings: Callable[..., Settings],
+    settings: dict[str, str],
+    state: str,
+    reason: str,
+) -> None:
     with demo_service() as (url, demo):
         async with running_app(automation_settings(settings=settings)) as (app, client):
             await promote(client)
@@ -264,7 +287,9 @@ async def test_the_global_mode_is_the_loosest_any_runbook_gets(
                 assert "dry run: would call http.request" in heal["summary"]
 
 
-async def test_a_service_pause_holds_only_that_service(automation_settings):
+async def test_a_service_pause_holds_only_that_service(
+    automation_settings: Callable[..., Settings],
+) -> None:
     with demo_service() as (url, demo):
         async with running_app(automation_settings()) as (app, client):
             await promote(client)
@@ -290,8 +315,8 @@ async def test_a_service_pause_holds_only_that_service(automation_settings):
 
 
 async def test_a_person_can_run_the_runbook_again_but_not_approve_their_own_run(
-    automation_settings,
-):
+    automation_settings: Callable[..., Settings],
+) -> None:
     with demo_service() as (url, demo):
         async with running_app(automation_settings(mode="approve")) as (app, client):
             await promote(client)

@@ -6,16 +6,20 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.app.settings import Settings
 from tests.support import alert, payload
 
 FIRELINE = Path(sys.executable).with_name("fireline")
 
 
-def simulate(tmp_path: Path, body: Any, *args: str, db: str | None = None):
+def simulate(
+    tmp_path: Path, body: Any, *args: str, db: str | None = None
+) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "payload.json"
     path.write_text(body if isinstance(body, str) else json.dumps(body))
     env = {
@@ -45,7 +49,7 @@ DEMO = payload(
 )
 
 
-def test_simulate_prints_the_plan_and_touches_nothing(tmp_path) -> None:
+def test_simulate_prints_the_plan_and_touches_nothing(tmp_path: Path) -> None:
     done = simulate(tmp_path, DEMO, "--json")
     assert done.returncode == 0, done.stderr
     [preview] = json.loads(done.stdout)["alerts"]
@@ -62,7 +66,7 @@ def test_simulate_prints_the_plan_and_touches_nothing(tmp_path) -> None:
 
 
 async def test_a_promoted_runbook_shows_its_remediation_running(
-    tmp_path, make_settings, database_url
+    tmp_path: Path, make_settings: Callable[..., Settings], database_url: str
 ) -> None:
     from tests.support import running_app
 
@@ -83,7 +87,7 @@ async def test_a_promoted_runbook_shows_its_remediation_running(
     assert "stale_after" in heal["reason"]
 
 
-def test_require_runbook_fails_for_an_alert_nothing_covers(tmp_path) -> None:
+def test_require_runbook_fails_for_an_alert_nothing_covers(tmp_path: Path) -> None:
     body = payload([alert("SomethingNobodyWroteARunbookFor")])
     done = simulate(tmp_path, body, "--require-runbook")
     assert done.returncode == 1
@@ -92,7 +96,7 @@ def test_require_runbook_fails_for_an_alert_nothing_covers(tmp_path) -> None:
     assert simulate(tmp_path, body).returncode == 0
 
 
-def test_a_bad_payload_names_the_field(tmp_path) -> None:
+def test_a_bad_payload_names_the_field(tmp_path: Path) -> None:
     body = dict(DEMO, version="3")
     done = simulate(tmp_path, body)
     assert done.returncode == 2

@@ -29,8 +29,11 @@ def load(path: Path) -> list[Any]:
 
 
 def k8s(kind: str) -> dict[str, Any]:
-    [found] = [d for f in sorted(K8S.glob("*.yaml")) for d in load(f) if d.get("kind") == kind]
-    return found
+    found: list[dict[str, Any]] = [
+        d for f in sorted(K8S.glob("*.yaml")) for d in load(f) if d.get("kind") == kind
+    ]
+    [manifest] = found
+    return manifest
 
 
 def routes() -> set[str]:

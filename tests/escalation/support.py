@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.escalation.config import WatchdogConfig
 from bot.escalation.decide import Level, Policy, Target, TargetKind
@@ -119,9 +119,11 @@ def events(db: Database, incident_id: int, kind: str) -> list[TimelineEvent]:
         query = select(TimelineEvent).where(
             TimelineEvent.incident_id == incident_id, TimelineEvent.kind == kind
         )
-        return list(session.exec(query.order_by(TimelineEvent.id)))  # type: ignore[arg-type]
+        return list(session.exec(query.order_by(col(TimelineEvent.id))))
 
 
-def timer(db: Database, incident_id: int) -> EscalationTimer | None:
+def timer(db: Database, incident_id: int) -> EscalationTimer:
     with db.session() as session:
-        return session.get(EscalationTimer, incident_id)
+        state = session.get(EscalationTimer, incident_id)
+    assert state is not None, f"incident {incident_id} has no escalation timer"
+    return state

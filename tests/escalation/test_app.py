@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from bot.app.settings import Settings
 from tests.escalation.httpserver import http_server
 from tests.support import alert, payload, running_app, settle
 
@@ -41,7 +44,9 @@ async def notified(client: Any, incident_id: int, count: int) -> list[dict[str, 
     raise AssertionError(f"expected {count} escalation.notified events, got {len(events)}")
 
 
-async def test_escalation_end_to_end(make_settings, tmp_path):
+async def test_escalation_end_to_end(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     with http_server([500]) as server:
         config = tmp_path / "fireline.yml"
         config.write_text(CONFIG.format(url=server.url))
@@ -89,7 +94,7 @@ async def test_escalation_end_to_end(make_settings, tmp_path):
             assert (await client.post("/api/incidents/999/escalate", json={})).status_code == 404
 
 
-async def test_oncall_and_overrides(make_settings, tmp_path):
+async def test_oncall_and_overrides(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
     config = tmp_path / "fireline.yml"
     config.write_text(CONFIG.format(url="http://127.0.0.1:9"))
     async with running_app(make_settings(config=config)) as (_app, client):
@@ -151,7 +156,9 @@ escalation:
 """
 
 
-async def test_a_severity_raise_moves_escalation_to_the_new_policy(make_settings, tmp_path):
+async def test_a_severity_raise_moves_escalation_to_the_new_policy(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     config = tmp_path / "fireline.yml"
     config.write_text(SEVERITY_CONFIG)
     async with running_app(make_settings(config=config)) as (app, client):

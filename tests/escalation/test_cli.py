@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
-from typer.testing import CliRunner
+import pytest
+from typer.testing import CliRunner, Result
 
 from bot.app.cli import app
+from storage.db import Database
 from storage.tables_escalation import OnCallOverride
 
 CONFIG = """\
@@ -20,7 +23,7 @@ escalation: {}
 """
 
 
-def run(monkeypatch, tmp_path, database_url, *args: str):
+def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str, *args: str) -> Result:
     config = tmp_path / "fireline.yml"
     config.write_text(CONFIG)
     monkeypatch.setenv("FIRELINE_CONFIG", str(config))
@@ -28,7 +31,9 @@ def run(monkeypatch, tmp_path, database_url, *args: str):
     return CliRunner().invoke(app, ["oncall", *args])
 
 
-def test_oncall_at_a_time_after_the_dst_change(monkeypatch, tmp_path, database_url):
+def test_oncall_at_a_time_after_the_dst_change(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str
+) -> None:
     result = run(
         monkeypatch, tmp_path, database_url, "primary", "--at", "2026-03-09T13:00Z", "--json"
     )
@@ -37,7 +42,9 @@ def test_oncall_at_a_time_after_the_dst_change(monkeypatch, tmp_path, database_u
     assert (answer["user"], answer["until"]) == ("bob", "2026-03-16T13:00:00+00:00")
 
 
-def test_oncall_merges_overrides_from_the_database(monkeypatch, tmp_path, database_url, db):
+def test_oncall_merges_overrides_from_the_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str, db: Database
+) -> None:
     with db.write() as session:
         session.add(
             OnCallOverride(
@@ -55,6 +62,8 @@ def test_oncall_merges_overrides_from_the_database(monkeypatch, tmp_path, databa
     assert (answer["user"], answer["source"]) == ("zoe", "override")
 
 
-def test_unknown_schedule_and_bad_time(monkeypatch, tmp_path, database_url):
+def test_unknown_schedule_and_bad_time(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str
+) -> None:
     assert run(monkeypatch, tmp_path, database_url, "nope").exit_code == 1
     assert run(monkeypatch, tmp_path, database_url, "--at", "tuesday").exit_code == 2

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from bot.app.settings import Settings
 from bot.escalation.service import commander_of
 from bot.incidents import service as incidents
 from storage import queries
@@ -10,7 +13,9 @@ from tests.support import running_app
 API = {"Authorization": "Bearer api-token"}
 
 
-async def test_the_latest_assigned_commander_is_stored_read_and_shown(make_settings) -> None:
+async def test_the_latest_assigned_commander_is_stored_read_and_shown(
+    make_settings: Callable[..., Settings],
+) -> None:
     async with running_app(make_settings(api_token="api-token")) as (app, client):
         db = app.state.runtime.db
         incident = incidents.declare(

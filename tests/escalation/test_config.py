@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -46,7 +47,7 @@ escalation:
 """
 
 
-def test_a_full_file_compiles(tmp_path):
+def test_a_full_file_compiles(tmp_path: Path) -> None:
     path = tmp_path / "fireline.yml"
     path.write_text(GOOD)
     settings = load_settings(config=path)
@@ -63,7 +64,7 @@ def test_a_full_file_compiles(tmp_path):
     assert on_call(schedule, datetime(2026, 1, 7, 20, tzinfo=UTC)).user == "U1"
 
 
-def test_default_policy_is_the_seed_workflow():
+def test_default_policy_is_the_seed_workflow() -> None:
     (policy,) = load_settings().escalation.compiled()  # no section: the seed policy
     assert EscalationConfig(enabled=False).compiled() == ()
     minutes = [
@@ -86,7 +87,7 @@ def test_default_policy_is_the_seed_workflow():
         (GOOD.replace("kind: pagerduty, ", "kind: pagerduty, routing_key: x, "), 29, "routing"),
     ],
 )
-def test_problems_name_file_and_line(tmp_path, text, line, fragment):
+def test_problems_name_file_and_line(tmp_path: Path, text: str, line: int, fragment: str) -> None:
     path = tmp_path / "fireline.yml"
     path.write_text(text)
     with pytest.raises(ConfigError) as info:
@@ -95,7 +96,7 @@ def test_problems_name_file_and_line(tmp_path, text, line, fragment):
     assert fragment in str(info.value)
 
 
-def test_a_schedule_named_by_a_policy_must_exist(tmp_path):
+def test_a_schedule_named_by_a_policy_must_exist(tmp_path: Path) -> None:
     path = tmp_path / "fireline.yml"
     path.write_text(GOOD.replace("{schedule: primary}", "{schedule: secondary}"))
     with pytest.raises(ConfigError, match="no schedule named 'secondary'"):

@@ -18,7 +18,7 @@ from tests.escalation.support import FakeClock, Recorder, open_incident, rules
 INCIDENTS = 60
 
 
-def test_two_schedulers_racing_fire_each_escalation_exactly_once(database_url):
+def test_two_schedulers_racing_fire_each_escalation_exactly_once(database_url: str) -> None:
     clock = FakeClock()
     setup = Database(database_url)
     ids = [
@@ -87,7 +87,7 @@ class SlowCheckingSender:
         return [Delivery("test", ok=True)]
 
 
-def test_acknowledge_racing_a_due_timer_never_notifies_after_the_ack(database_url):
+def test_acknowledge_racing_a_due_timer_never_notifies_after_the_ack(database_url: str) -> None:
     clock = FakeClock()
     db = Database(database_url)
     sender = SlowCheckingSender(database_url)
@@ -129,7 +129,7 @@ def test_acknowledge_racing_a_due_timer_never_notifies_after_the_ack(database_ur
         db.dispose()
 
 
-def test_a_stale_timer_for_an_acknowledged_incident_is_stopped_not_fired(db):
+def test_a_stale_timer_for_an_acknowledged_incident_is_stopped_not_fired(db: Database) -> None:
     clock, sent = FakeClock(), Recorder()
     incident_id = open_incident(db, rules(), now=clock())
     with db.write() as session:  # acknowledged by a path that left the timer running

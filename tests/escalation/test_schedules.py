@@ -13,11 +13,21 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def local(zone: ZoneInfo, *args: int, fold: int = 0) -> datetime:
-    return datetime(*args, tzinfo=zone, fold=fold).astimezone(UTC)  # type: ignore[misc]
+def local(
+    zone: ZoneInfo,
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    *,
+    fold: int = 0,
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=zone, fold=fold).astimezone(UTC)
 
 
-def daily(zone: str, start: date, members=("ann", "bob", "cem")) -> Rotation:
+def daily(zone: str, start: date, members: tuple[str, ...] = ("ann", "bob", "cem")) -> Rotation:
     return Rotation(
         members=tuple(members),
         length=timedelta(days=1),
@@ -27,7 +37,7 @@ def daily(zone: str, start: date, members=("ann", "bob", "cem")) -> Rotation:
     )
 
 
-def test_daily_rotation_turns_at_the_handoff():
+def test_daily_rotation_turns_at_the_handoff() -> None:
     rotation = daily("UTC", date(2026, 1, 5))
     start = datetime(2026, 1, 5, 9, tzinfo=UTC)
     assert rotation.on_call(start - timedelta(seconds=1)) is None
@@ -44,7 +54,9 @@ def test_daily_rotation_turns_at_the_handoff():
         ("America/New_York", date(2026, 3, 8), date(2026, 11, 1)),
     ],
 )
-def test_daily_handoff_stays_at_local_nine_across_both_changes(zone, spring_day, autumn_day):
+def test_daily_handoff_stays_at_local_nine_across_both_changes(
+    zone: str, spring_day: date, autumn_day: date
+) -> None:
     tz = ZoneInfo(zone)
     rotation = daily(zone, date(2026, 1, 1))
     for day in (spring_day, autumn_day):
@@ -62,7 +74,7 @@ def test_daily_handoff_stays_at_local_nine_across_both_changes(zone, spring_day,
     assert rotation.handoff_at(j + 1) - rotation.handoff_at(j) == timedelta(hours=25)
 
 
-def test_weekly_rotation_in_new_york_hands_off_on_monday_nine_local_after_dst():
+def test_weekly_rotation_in_new_york_hands_off_on_monday_nine_local_after_dst() -> None:
     rotation = Rotation(
         members=("ann", "bob"),
         length=timedelta(weeks=1),
@@ -75,7 +87,7 @@ def test_weekly_rotation_in_new_york_hands_off_on_monday_nine_local_after_dst():
     assert rotation.next_handoff(local(NEW_YORK, 2026, 3, 9, 10)) == local(NEW_YORK, 2026, 3, 16, 9)
 
 
-def test_handoff_inside_the_repeated_autumn_hour_happens_once():
+def test_handoff_inside_the_repeated_autumn_hour_happens_once() -> None:
     rotation = Rotation(
         members=("ann", "bob"),
         length=timedelta(days=1),
@@ -91,7 +103,7 @@ def test_handoff_inside_the_repeated_autumn_hour_happens_once():
     assert rotation.on_call(second) == "bob"  # the repeated 02:30 is no second hand-off
 
 
-def test_handoff_in_the_spring_gap_happens_at_the_change():
+def test_handoff_in_the_spring_gap_happens_at_the_change() -> None:
     rotation = Rotation(
         members=("ann", "bob"),
         length=timedelta(days=1),
@@ -106,7 +118,7 @@ def test_handoff_in_the_spring_gap_happens_at_the_change():
     assert rotation.on_call(change) == "bob"
 
 
-def test_twelve_hour_rotation_follows_the_local_clock():
+def test_twelve_hour_rotation_follows_the_local_clock() -> None:
     rotation = Rotation(
         members=("day", "night"),
         length=timedelta(hours=12),
@@ -119,7 +131,7 @@ def test_twelve_hour_rotation_follows_the_local_clock():
     assert rotation.on_call(local(BERLIN, 2026, 3, 29, 20, 0)) == "night"
 
 
-def test_higher_layer_wins_where_it_has_someone():
+def test_higher_layer_wins_where_it_has_someone() -> None:
     base = daily("UTC", date(2026, 1, 5), members=("ann",))
     business = Rotation(
         members=("lea",),
@@ -137,7 +149,7 @@ def test_higher_layer_wins_where_it_has_someone():
     assert on_call(schedule, local(BERLIN, 2026, 1, 10, 12)).user == "ann"  # Saturday
 
 
-def test_override_spanning_a_handoff_wins_on_both_sides_and_then_ends():
+def test_override_spanning_a_handoff_wins_on_both_sides_and_then_ends() -> None:
     rotation = daily("UTC", date(2026, 1, 5))
     handoff = datetime(2026, 1, 6, 9, tzinfo=UTC)
     override = Override("zoe", handoff - timedelta(hours=2), handoff + timedelta(hours=3))
@@ -149,7 +161,7 @@ def test_override_spanning_a_handoff_wins_on_both_sides_and_then_ends():
     assert (after.user, after.source) == ("bob", "layer 1")
 
 
-def test_later_override_wins_where_overrides_overlap():
+def test_later_override_wins_where_overrides_overlap() -> None:
     rotation = daily("UTC", date(2026, 1, 5))
     t = datetime(2026, 1, 6, 12, tzinfo=UTC)
     schedule = Schedule("p", (rotation,)).with_overrides(
@@ -162,13 +174,13 @@ def test_later_override_wins_where_overrides_overlap():
     assert on_call(schedule, t + timedelta(hours=2)).user == "zoe"
 
 
-def test_nobody_before_any_layer_starts():
+def test_nobody_before_any_layer_starts() -> None:
     schedule = Schedule("p", (daily("UTC", date(2026, 1, 5)),))
     result = on_call(schedule, datetime(2025, 1, 1, tzinfo=UTC))
     assert (result.user, result.source) == (None, "nobody")
 
 
-def test_rotation_refuses_empty_members_and_naive_instants():
+def test_rotation_refuses_empty_members_and_naive_instants() -> None:
     with pytest.raises(ValueError, match="member"):
         Rotation(members=(), length=timedelta(days=1))
     schedule = Schedule("p", (daily("UTC", date(2026, 1, 5)),))

@@ -10,6 +10,7 @@ from bot.errors import ConflictError
 from bot.escalation import service
 from bot.escalation.decide import Policy
 from bot.escalation.hooks import EscalationHooks
+from bot.escalation.service import EscalationRules
 from bot.incidents import service as incidents
 from storage.db import Database
 from tests.escalation.support import (
@@ -24,13 +25,18 @@ from tests.escalation.support import (
 )
 
 
-def fire(db: Database, clock: FakeClock, recorder: Recorder, escalation_rules=None) -> int:
+def fire(
+    db: Database,
+    clock: FakeClock,
+    recorder: Recorder,
+    escalation_rules: EscalationRules | None = None,
+) -> int:
     return service.fire_due(
         db, rules=escalation_rules or rules(), send=recorder, owner="test", clock=clock
     )
 
 
-def test_triage_starts_escalation_with_the_incident(db):
+def test_triage_starts_escalation_with_the_incident(db: Database) -> None:
     clock = FakeClock()
     incident_id = open_incident(db, rules(), now=clock())
     state = timer(db, incident_id)
@@ -40,7 +46,7 @@ def test_triage_starts_escalation_with_the_incident(db):
     assert started.data["policy"] == "default"
 
 
-def test_the_ladder_fires_level_by_level_and_is_exhausted(db):
+def test_the_ladder_fires_level_by_level_and_is_exhausted(db: Database) -> None:
     clock, sent = FakeClock(), Recorder()
     incident_id = open_incident(db, rules(), now=clock())
     assert fire(db, clock, sent) == 1
@@ -64,7 +70,7 @@ def test_the_ladder_fires_level_by_level_and_is_exhausted(db):
     assert "exhausted" in stopped.data["reason"]
 
 
-def test_repeat_walks_the_ladder_again(db):
+def test_repeat_walks_the_ladder_again(db: Database) -> None:
     policy = Policy("twice", (user_level("a", 5), user_level("b", 5)), repeat=1)
     escalation_rules = rules(policy)
     clock, sent = FakeClock(), Recorder()
@@ -75,14 +81,14 @@ def test_repeat_walks_the_ladder_again(db):
     assert [(n.level, n.round) for n in sent.sent] == [(1, 0), (2, 0), (1, 1), (2, 1)]
 
 
-def test_sev1_starts_at_its_higher_level(db):
+def test_sev1_starts_at_its_higher_level(db: Database) -> None:
     clock, sent = FakeClock(), Recorder()
     open_incident(db, rules(), now=clock(), severity="critical")
     fire(db, clock, sent)
     assert sent.levels() == [2]
 
 
-def test_acknowledge_stops_and_unacknowledge_restarts_from_the_current_level(db):
+def test_acknowledge_stops_and_unacknowledge_restarts_from_the_current_level(db: Database) -> None:
     clock, sent = FakeClock(), Recorder()
     incident_id = open_incident(db, rules(), now=clock())
     fire(db, clock, sent)
@@ -103,7 +109,7 @@ def test_acknowledge_stops_and_unacknowledge_restarts_from_the_current_level(db)
     )
 
 
-def test_escalate_jumps_to_the_next_level_now(db):
+def test_escalate_jumps_to_the_next_level_now(db: Database) -> None:
     clock, sent = FakeClock(), Recorder()
     incident_id = open_incident(db, rules(), now=clock())
     fire(db, clock, sent)
@@ -119,7 +125,7 @@ def test_escalate_jumps_to_the_next_level_now(db):
     assert sent.levels() == [1, 2, 3]
 
 
-def test_escalating_an_acknowledged_incident_notifies_once(db):
+def test_escalating_an_acknowledged_incident_notifies_once(db: Database) -> None:
     clock, sent = FakeClock(), Recorder()
     incident_id = open_incident(db, rules(), now=clock())
     fire(db, clock, sent)
@@ -131,7 +137,7 @@ def test_escalating_an_acknowledged_incident_notifies_once(db):
     assert sent.levels() == [1, 2]
 
 
-def test_resolve_stops_everything(db):
+def test_resolve_stops_everything(db: Database) -> None:
     clock, sent = FakeClock(), Recorder()
     incident_id = open_incident(db, rules(), now=clock())
     incidents.resolve(db, incident_id, actor="ann", hooks=EscalationHooks(rules()), clock=clock)
@@ -142,7 +148,7 @@ def test_resolve_stops_everything(db):
         service.escalate(db, incident_id, actor="ann", rules=rules(), clock=clock)
 
 
-def test_triage_resolving_the_last_alert_stops_escalation(db):
+def test_triage_resolving_the_last_alert_stops_escalation(db: Database) -> None:
     clock, sent = FakeClock(), Recorder()
     incident_id = open_incident(db, rules(), now=clock())
     clock.advance(minutes=1)
@@ -151,7 +157,7 @@ def test_triage_resolving_the_last_alert_stops_escalation(db):
     assert fire(db, clock, sent) == 0
 
 
-def test_reopen_starts_again_at_the_first_level(db):
+def test_reopen_starts_again_at_the_first_level(db: Database) -> None:
     clock, sent = FakeClock(), Recorder()
     incident_id = open_incident(db, rules(), now=clock())
     fire(db, clock, sent)
@@ -168,7 +174,7 @@ def test_reopen_starts_again_at_the_first_level(db):
     assert events(db, incident_id, "escalation.started")[-1].data["reason"] == "re-opened"
 
 
-def test_timers_due_while_stopped_fire_once_after_a_restart(database_url):
+def test_timers_due_while_stopped_fire_once_after_a_restart(database_url: str) -> None:
     clock = FakeClock()
     first = Database(database_url)
     ids = [
@@ -189,7 +195,7 @@ def test_timers_due_while_stopped_fire_once_after_a_restart(database_url):
         second.dispose()
 
 
-def test_policy_for_a_service_is_chosen(db):
+def test_policy_for_a_service_is_chosen(db: Database) -> None:
     special = Policy("special", (user_level("x", 5),), services=frozenset({"nope"}))
     clock = FakeClock()
     incident_id = open_incident(db, rules(special, SEED), now=clock())

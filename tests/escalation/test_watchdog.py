@@ -8,6 +8,8 @@ from sqlmodel import select
 
 from bot.escalation import service, watchdog
 from bot.escalation.config import WatchdogConfig
+from bot.escalation.service import EscalationRules
+from storage.db import Database
 from storage.tables import Incident
 from storage.tables_escalation import Heartbeat
 from tests.escalation.support import FakeClock, Recorder, events, open_incident, rules
@@ -15,11 +17,11 @@ from tests.escalation.support import FakeClock, Recorder, events, open_incident,
 ON = WatchdogConfig(missing_after=timedelta(minutes=10))
 
 
-def heartbeat(db, escalation_rules, clock: FakeClock) -> int:
+def heartbeat(db: Database, escalation_rules: EscalationRules, clock: FakeClock) -> int:
     return open_incident(db, escalation_rules, now=clock(), name="Watchdog", severity="none")
 
 
-def test_watchdog_payloads_are_heartbeats_not_incidents(db):
+def test_watchdog_payloads_are_heartbeats_not_incidents(db: Database) -> None:
     clock, escalation_rules = FakeClock(), rules(watchdog=ON)
     assert heartbeat(db, escalation_rules, clock) == 0
     clock.advance(minutes=1)
@@ -31,7 +33,9 @@ def test_watchdog_payloads_are_heartbeats_not_incidents(db):
     assert beat.last_seen_at == clock()
 
 
-def test_silence_opens_a_sev1_incident_that_escalates_and_the_next_beat_resolves_it(db):
+def test_silence_opens_a_sev1_incident_that_escalates_and_the_next_beat_resolves_it(
+    db: Database,
+) -> None:
     clock, escalation_rules, sent = FakeClock(), rules(watchdog=ON), Recorder()
     heartbeat(db, escalation_rules, clock)
     clock.advance(minutes=9)
@@ -59,7 +63,7 @@ def test_silence_opens_a_sev1_incident_that_escalates_and_the_next_beat_resolves
     assert service.fire_due(db, rules=escalation_rules, send=sent, owner="t", clock=clock) == 0
 
 
-def test_a_fresh_install_gets_the_full_grace_period(db):
+def test_a_fresh_install_gets_the_full_grace_period(db: Database) -> None:
     clock, escalation_rules = FakeClock(), rules(watchdog=ON)
     assert watchdog.check(db, rules=escalation_rules, now=clock()) is None
     clock.advance(minutes=9)
@@ -68,7 +72,7 @@ def test_a_fresh_install_gets_the_full_grace_period(db):
     assert watchdog.check(db, rules=escalation_rules, now=clock()) is not None
 
 
-def test_disabled_unless_configured(db):
+def test_disabled_unless_configured(db: Database) -> None:
     clock, escalation_rules = FakeClock(), rules()
     assert heartbeat(db, escalation_rules, clock) != 0  # an ordinary alert then
     clock.advance(days=1)

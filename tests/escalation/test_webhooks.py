@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from pydantic import SecretStr
 
@@ -11,8 +13,8 @@ from tests.escalation.httpserver import http_server
 from tests.escalation.support import T0
 
 
-def notification(**overrides) -> Notification:
-    values = {
+def notification(**overrides: Any) -> Notification:
+    values: dict[str, Any] = {
         "incident_id": 7,
         "title": "Checkout 5xx",
         "severity": "SEV1",
@@ -30,7 +32,7 @@ def notification(**overrides) -> Notification:
     return Notification(**values)
 
 
-async def test_retries_on_500_and_records_every_attempt():
+async def test_retries_on_500_and_records_every_attempt() -> None:
     with http_server([500, 503]) as server:
         hooks = {"pd": WebhookConfig(url=f"{server.url}/hook", attempts=3)}
         async with httpx.AsyncClient() as client:
@@ -43,7 +45,7 @@ async def test_retries_on_500_and_records_every_attempt():
     assert (body["incident_id"], body["level"], body["users"]) == (7, 2, ["U1"])
 
 
-async def test_gives_up_after_the_attempts_and_says_so():
+async def test_gives_up_after_the_attempts_and_says_so() -> None:
     with http_server([500, 500, 500]) as server:
         hooks = {"pd": WebhookConfig(url=f"{server.url}/hook", attempts=2)}
         async with httpx.AsyncClient() as client:
@@ -54,7 +56,7 @@ async def test_gives_up_after_the_attempts_and_says_so():
     assert [a.status_code for a in delivery.attempts] == [500, 500]
 
 
-async def test_a_client_error_is_not_retried():
+async def test_a_client_error_is_not_retried() -> None:
     with http_server([400]) as server:
         hooks = {"pd": WebhookConfig(url=f"{server.url}/hook", attempts=3)}
         async with httpx.AsyncClient() as client:
@@ -65,7 +67,7 @@ async def test_a_client_error_is_not_retried():
     assert len(server.requests) == 1
 
 
-async def test_connection_refused_is_an_attempt_with_an_error():
+async def test_connection_refused_is_an_attempt_with_an_error() -> None:
     with http_server() as server:
         url = server.url
     hooks = {"pd": WebhookConfig(url=f"{url}/hook", attempts=2)}
@@ -75,7 +77,7 @@ async def test_connection_refused_is_an_attempt_with_an_error():
     assert all(a.error and "ConnectError" in a.error for a in delivery.attempts)
 
 
-async def test_pagerduty_events_v2_trigger_with_the_named_routing_key():
+async def test_pagerduty_events_v2_trigger_with_the_named_routing_key() -> None:
     with http_server() as server:
         hooks = {
             "pd": WebhookConfig(
@@ -97,7 +99,7 @@ async def test_pagerduty_events_v2_trigger_with_the_named_routing_key():
     assert "R0UT1NGKEY" not in str(delivery.as_data())
 
 
-async def test_a_missing_secret_is_a_failed_delivery_not_a_crash():
+async def test_a_missing_secret_is_a_failed_delivery_not_a_crash() -> None:
     hooks = {
         "pd": WebhookConfig(url="http://127.0.0.1:9/x", kind="pagerduty", routing_key_secret="k")
     }

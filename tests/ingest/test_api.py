@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from bot.app.settings import Settings
 from tests.support import alert, payload, running_app, settle
 
 API = {"Authorization": "Bearer api-token"}
 
 
-async def open_incidents(client, app, count: int) -> None:
+async def open_incidents(client: httpx.AsyncClient, app: FastAPI, count: int) -> None:
     for i in range(count):
         body = payload(
             [
@@ -22,7 +29,7 @@ async def open_incidents(client, app, count: int) -> None:
     await settle(app)
 
 
-async def test_api_requires_its_token(make_settings):
+async def test_api_requires_its_token(make_settings: Callable[..., Settings]) -> None:
     async with running_app(make_settings(api_token="api-token")) as (_, client):
         assert (await client.get("/api/incidents")).status_code == 401
         wrong = {"Authorization": "Bearer nope"}
@@ -31,7 +38,7 @@ async def test_api_requires_its_token(make_settings):
         assert (await client.get("/healthz")).status_code == 200
 
 
-async def test_list_filters_and_pages(make_settings):
+async def test_list_filters_and_pages(make_settings: Callable[..., Settings]) -> None:
     async with running_app(make_settings(api_token="api-token")) as (app, client):
         await open_incidents(client, app, 5)
         page = (await client.get("/api/incidents?limit=2&offset=0", headers=API)).json()
@@ -44,7 +51,9 @@ async def test_list_filters_and_pages(make_settings):
         assert bad.status_code == 422
 
 
-async def test_acknowledge_note_resolve_record_the_actor(make_settings):
+async def test_acknowledge_note_resolve_record_the_actor(
+    make_settings: Callable[..., Settings],
+) -> None:
     async with running_app(make_settings(api_token="api-token")) as (app, client):
         await open_incidents(client, app, 1)
         url = "/api/incidents/1"
@@ -73,7 +82,9 @@ async def test_acknowledge_note_resolve_record_the_actor(make_settings):
         assert (await client.post("/api/incidents/99/resolve", headers=API)).status_code == 404
 
 
-async def test_readyz_reports_a_missing_migration(make_settings, tmp_path):
+async def test_readyz_reports_a_missing_migration(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     async with running_app(make_settings()) as (_, client):
         assert (await client.get("/readyz")).json()["status"] == "ok"
     empty = make_settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}")
@@ -83,7 +94,9 @@ async def test_readyz_reports_a_missing_migration(make_settings, tmp_path):
         assert "fireline db upgrade" in response.json()["detail"]
 
 
-async def test_openapi_documents_the_webhook_and_the_api(make_settings):
+async def test_openapi_documents_the_webhook_and_the_api(
+    make_settings: Callable[..., Settings],
+) -> None:
     async with running_app(make_settings()) as (_, client):
         schema = (await client.get("/openapi.json")).json()
         webhook = schema["paths"]["/webhooks/alertmanager"]["post"]

@@ -19,7 +19,7 @@ from tests.support import TcpProxy, alert, payload, running_app, settle
 
 
 @pytest.mark.postgres
-async def test_database_outage_answers_503_and_loses_nothing_accepted(postgres_url):
+async def test_database_outage_answers_503_and_loses_nothing_accepted(postgres_url: str) -> None:
     from tests.conftest import _truncate_all
 
     _truncate_all(postgres_url)
@@ -51,7 +51,7 @@ async def test_database_outage_answers_503_and_loses_nothing_accepted(postgres_u
         proxy.stop()
 
 
-async def test_a_new_process_sees_every_incident(tmp_path: Path, sqlite_template: Path):
+async def test_a_new_process_sees_every_incident(tmp_path: Path, sqlite_template: Path) -> None:
     import shutil
 
     db_file = tmp_path / "fireline.db"
@@ -91,7 +91,7 @@ async def test_a_new_process_sees_every_incident(tmp_path: Path, sqlite_template
 
 async def test_receipts_stored_before_a_crash_are_triaged_on_the_next_start(
     tmp_path: Path, sqlite_template: Path
-):
+) -> None:
     """Receipts are committed before the 200; triage is only a consequence of them."""
     import shutil
     from datetime import UTC, datetime

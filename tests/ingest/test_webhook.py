@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
+from bot.app.settings import Settings
 from storage.tables import AlertRecord, Incident, TimelineEvent, WebhookReceipt
 from tests.support import alert, load_fixture, payload, running_app, settle
 
@@ -27,21 +29,23 @@ async def post(client: Any, body: Any, headers: dict[str, str] | None = None) ->
 
 def incidents_in(app: Any) -> list[Incident]:
     with app.state.runtime.db.session() as session:
-        return list(session.exec(select(Incident).order_by(Incident.id)))
+        return list(session.exec(select(Incident).order_by(col(Incident.id))))
 
 
-def events_of(app: Any, incident_id: int) -> list[TimelineEvent]:
+def events_of(app: Any, incident_id: int | None) -> list[TimelineEvent]:
     with app.state.runtime.db.session() as session:
         query = select(TimelineEvent).where(TimelineEvent.incident_id == incident_id)
-        return list(session.exec(query.order_by(TimelineEvent.id)))
+        return list(session.exec(query.order_by(col(TimelineEvent.id))))
 
 
 def alerts_in(app: Any) -> list[AlertRecord]:
     with app.state.runtime.db.session() as session:
-        return list(session.exec(select(AlertRecord).order_by(AlertRecord.id)))
+        return list(session.exec(select(AlertRecord).order_by(col(AlertRecord.id))))
 
 
-async def test_captured_firing_then_resolved_opens_and_resolves(make_settings):
+async def test_captured_firing_then_resolved_opens_and_resolves(
+    make_settings: Callable[..., Settings],
+) -> None:
     async with running_app(make_settings(webhook_token=TOKEN)) as (app, client):
         response = await post(client, load_fixture("prom_firing.json"))
         assert response.status_code == 200
@@ -66,7 +70,7 @@ async def test_captured_firing_then_resolved_opens_and_resolves(make_settings):
         assert lifecycle[-1] == "incident.resolved"
 
 
-async def test_mixed_group_tracks_each_alert(make_settings):
+async def test_mixed_group_tracks_each_alert(make_settings: Callable[..., Settings]) -> None:
     async with running_app(make_settings()) as (app, client):
         assert (await post(client, load_fixture("am_mixed.json"))).status_code == 200
         await settle(app)
@@ -76,7 +80,9 @@ async def test_mixed_group_tracks_each_alert(make_settings):
         assert status == {"a": "resolved", "b": "firing"}
 
 
-async def test_resolved_before_firing_leaves_no_ghost(make_settings):
+async def test_resolved_before_firing_leaves_no_ghost(
+    make_settings: Callable[..., Settings],
+) -> None:
     starts = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     firing = payload([alert("DiskFull", fingerprint="aaaaaaaaaaaaaaaa", starts_at=starts)])
     resolved = payload(
@@ -92,7 +98,7 @@ async def test_resolved_before_firing_leaves_no_ghost(make_settings):
         assert all(i.status == "resolved" for i in incidents_in(app))
 
 
-async def test_redelivery_creates_no_duplicates(make_settings):
+async def test_redelivery_creates_no_duplicates(make_settings: Callable[..., Settings]) -> None:
     body = load_fixture("am_firing.json")
     async with running_app(make_settings()) as (app, client):
         for _ in range(3):
@@ -107,7 +113,9 @@ async def test_redelivery_creates_no_duplicates(make_settings):
             assert len(list(session.exec(select(WebhookReceipt)))) == 3  # every delivery kept
 
 
-async def test_partial_resolves_across_payloads_in_any_order(make_settings):
+async def test_partial_resolves_across_payloads_in_any_order(
+    make_settings: Callable[..., Settings],
+) -> None:
     starts = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     fps = ["1111111111111111", "2222222222222222", "3333333333333333"]
     group = {"alertname": "NodeDown", "service": "api"}
@@ -135,7 +143,9 @@ async def test_partial_resolves_across_payloads_in_any_order(make_settings):
         assert incident.status == "resolved"
 
 
-async def test_flap_reopens_within_window_and_opens_new_after(make_settings):
+async def test_flap_reopens_within_window_and_opens_new_after(
+    make_settings: Callable[..., Settings],
+) -> None:
     now = [datetime(2026, 11, 22, 12, 0, tzinfo=UTC)]
     first = datetime(2026, 11, 22, 11, 55, tzinfo=UTC)
     fp = "abcdefabcdefabcd"
@@ -165,7 +175,7 @@ async def test_flap_reopens_within_window_and_opens_new_after(make_settings):
         assert new.status == "open"
 
 
-async def test_thousand_alert_payload(make_settings):
+async def test_thousand_alert_payload(make_settings: Callable[..., Settings]) -> None:
     alerts = [
         alert("PodNotReady", fingerprint=f"{i:016x}", labels={"pod": f"web-{i}"})
         for i in range(1000)
@@ -200,7 +210,9 @@ async def test_thousand_alert_payload(make_settings):
         ),
     ],
 )
-async def test_invalid_bodies_get_422_with_the_field_path(make_settings, body, loc):
+async def test_invalid_bodies_get_422_with_the_field_path(
+    make_settings: Callable[..., Settings], body: bytes, loc: str
+) -> None:
     async with running_app(make_settings()) as (app, client):
         response = await post(client, body)
         assert response.status_code == 422
@@ -209,7 +221,7 @@ async def test_invalid_bodies_get_422_with_the_field_path(make_settings, body, l
             assert list(session.exec(select(WebhookReceipt))) == []
 
 
-async def test_token_is_required_when_configured(make_settings):
+async def test_token_is_required_when_configured(make_settings: Callable[..., Settings]) -> None:
     body = load_fixture("am_firing.json")
     async with running_app(make_settings(webhook_token=TOKEN)) as (app, client):
         assert (await post(client, body, headers={})).status_code == 401
@@ -222,13 +234,15 @@ async def test_token_is_required_when_configured(make_settings):
             assert len(list(session.exec(select(WebhookReceipt)))) == 1
 
 
-async def test_oversized_body_gets_413(make_settings):
+async def test_oversized_body_gets_413(make_settings: Callable[..., Settings]) -> None:
     big = payload([alert(annotations={"description": "x" * 5000})])
     async with running_app(make_settings(max_body_bytes=4096)) as (_, client):
         assert (await post(client, big)).status_code == 413
 
 
-async def test_concurrent_deliveries_for_one_group_make_one_incident(make_settings):
+async def test_concurrent_deliveries_for_one_group_make_one_incident(
+    make_settings: Callable[..., Settings],
+) -> None:
     starts = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
     group = {"alertname": "HighLatency"}
     bodies = [

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bot.app.settings import Settings
 from tests.postmortem.script import T0, FrozenClock, scripted_incident
 from tests.support import running_app
 
@@ -28,7 +30,7 @@ def fireline(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-async def incident(make_settings, database_url):
+async def incident(make_settings: Callable[..., Settings], database_url: str) -> tuple[int, str]:
     clock = FrozenClock(T0)
     async with running_app(make_settings(display_timezone="Europe/Paris"), clock=clock) as (
         app,
@@ -40,7 +42,9 @@ async def incident(make_settings, database_url):
     return incident_id, draft
 
 
-def test_postmortem_to_a_file_is_the_api_draft(incident, database_url, tmp_path):
+def test_postmortem_to_a_file_is_the_api_draft(
+    incident: tuple[int, str], database_url: str, tmp_path: Path
+) -> None:
     incident_id, draft = incident
     target = tmp_path / "pm.md"
     done = fireline(database_url, "postmortem", str(incident_id), "-o", str(target))
@@ -55,13 +59,13 @@ def test_postmortem_to_a_file_is_the_api_draft(incident, database_url, tmp_path)
     assert printed.stdout.splitlines()[3:] == draft.splitlines()[3:]
 
 
-def test_postmortem_of_unknown_incident_fails(incident, database_url):
+def test_postmortem_of_unknown_incident_fails(incident: tuple[int, str], database_url: str) -> None:
     done = fireline(database_url, "postmortem", "4242")
     assert done.returncode == 1
     assert "4242" in done.stderr
 
 
-def test_followups_add_list_done(incident, database_url):
+def test_followups_add_list_done(incident: tuple[int, str], database_url: str) -> None:
     incident_id, _ = incident
     added = fireline(
         database_url,
@@ -85,7 +89,7 @@ def test_followups_add_list_done(incident, database_url):
     assert "followup.done" in shown.stdout
 
 
-def test_report(incident, database_url):
+def test_report(incident: tuple[int, str], database_url: str) -> None:
     done = fireline(database_url, "report", "--since", "2026-03-01")
     assert done.returncode == 0, done.stderr
     assert "Incidents opened from 2026-03-01 00:00:00 UTC to now: 1" in done.stdout

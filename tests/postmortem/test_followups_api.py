@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import httpx
+from fastapi import FastAPI
+
+from bot.app.settings import Settings
 from tests.postmortem.script import T0, FrozenClock, at
 from tests.support import alert, payload, running_app, settle
 
 
-async def _two_incidents(app, client) -> list[int]:
+async def _two_incidents(app: FastAPI, client: httpx.AsyncClient) -> list[int]:
     for name, fingerprint in (("DiskFull", "1111111111111111"), ("HighLoad", "2222222222222222")):
         body = payload([alert(name, fingerprint=fingerprint, starts_at=at(-1))])
         assert (await client.post("/webhooks/alertmanager", json=body)).status_code == 200
@@ -15,7 +21,7 @@ async def _two_incidents(app, client) -> list[int]:
     return sorted(item["id"] for item in items)
 
 
-async def test_followups_lifecycle(make_settings):
+async def test_followups_lifecycle(make_settings: Callable[..., Settings]) -> None:
     clock = FrozenClock(T0)
     async with running_app(make_settings(), clock=clock) as (app, client):
         first, second = await _two_incidents(app, client)
@@ -61,7 +67,7 @@ async def test_followups_lifecycle(make_settings):
         assert "Cap the batch size" not in draft
 
 
-async def test_followup_errors(make_settings):
+async def test_followup_errors(make_settings: Callable[..., Settings]) -> None:
     async with running_app(make_settings()) as (app, client):
         missing = await client.post("/api/incidents/77/followups", json={"text": "x"})
         assert missing.status_code == 404

@@ -6,16 +6,18 @@ Set FIRELINE_UPDATE_GOLDEN=1 to rewrite the file after a deliberate change.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from bot.app.settings import Settings
 from tests.postmortem.script import T0, FrozenClock, at, scripted_incident
 from tests.support import running_app
 
 GOLDEN = Path(__file__).with_name("golden") / "scripted_incident.md"
 
 
-async def test_draft_matches_the_golden_file(make_settings):
+async def test_draft_matches_the_golden_file(make_settings: Callable[..., Settings]) -> None:
     clock = FrozenClock(T0)
     settings = make_settings(display_timezone="Europe/Paris")
     async with running_app(settings, clock=clock) as (app, client):
@@ -46,7 +48,7 @@ async def test_draft_matches_the_golden_file(make_settings):
     assert response.text == GOLDEN.read_text()
 
 
-async def test_json_carries_the_key_times(make_settings):
+async def test_json_carries_the_key_times(make_settings: Callable[..., Settings]) -> None:
     clock = FrozenClock(T0)
     async with running_app(make_settings(), clock=clock) as (app, client):
         incident_id = await scripted_incident(app, client, clock)
@@ -76,7 +78,7 @@ async def test_json_carries_the_key_times(make_settings):
     assert undo["params"] == {"namespace": "shop", "deployment": "checkout-api"}
 
 
-async def test_unknown_incident_is_404(make_settings):
+async def test_unknown_incident_is_404(make_settings: Callable[..., Settings]) -> None:
     async with running_app(make_settings()) as (_app, client):
         assert (await client.get("/api/incidents/999/postmortem")).status_code == 404
         assert (await client.get("/api/incidents/999/postmortem?format=json")).status_code == 404

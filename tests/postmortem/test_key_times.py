@@ -10,9 +10,10 @@ import pytest
 
 from bot.postmortem import postmortem_data
 from bot.postmortem.facts import build_postmortem
-from bot.postmortem.model import AlertInfo, IncidentInfo
+from bot.postmortem.model import AlertInfo, IncidentInfo, PostmortemData
 from bot.postmortem.service import DraftOptions
 from storage import queries
+from storage.db import Database
 from storage.tables import Incident
 
 T0 = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)
@@ -31,7 +32,15 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def _step(minutes, state, step_id="undo", kind="remediate", run="r1", actor="fireline", **data):
+def _step(
+    minutes: float,
+    state: str,
+    step_id: str = "undo",
+    kind: str = "remediate",
+    run: str = "r1",
+    actor: str = "fireline",
+    **data: Any,
+) -> Event:
     return Event(
         m(minutes),
         f"step.{state}",
@@ -80,7 +89,7 @@ INCIDENT = IncidentInfo(
 ALERTS = [AlertInfo("E", "f", "resolved", {"alertname": "E"}, m(-1), m(19))]
 
 
-def build(events):
+def build(events: list[Event]) -> PostmortemData:
     return build_postmortem(
         incident=INCIDENT,
         alerts=ALERTS,
@@ -92,7 +101,7 @@ def build(events):
     )
 
 
-def test_key_times_in_order():
+def test_key_times_in_order() -> None:
     times = build(EVENTS).key_times
     assert times.impact_start == m(-1)
     assert times.detected == m(1)
@@ -114,7 +123,7 @@ ORDERS = {
 
 
 @pytest.mark.parametrize("order", ORDERS)
-def test_key_times_whatever_the_order(order):
+def test_key_times_whatever_the_order(order: str) -> None:
     shuffled = ORDERS[order]
     expected = build(EVENTS)
     got = build(shuffled)
@@ -127,13 +136,13 @@ def test_key_times_whatever_the_order(order):
     )
 
 
-def test_reopened_without_a_later_resolve_is_not_resolved():
+def test_reopened_without_a_later_resolve_is_not_resolved() -> None:
     times = build([e for e in EVENTS if e.at < m(16)]).key_times
     assert times.resolved is None
     assert times.time_to_resolve is None
 
 
-def test_prompts_seeded_from_the_data():
+def test_prompts_seeded_from_the_data() -> None:
     data = build(EVENTS)
     assert "Escalated once before acknowledgement (acknowledged 8m after detection)." in (
         data.went_badly
@@ -145,7 +154,7 @@ def test_prompts_seeded_from_the_data():
     assert not any("no human action" in line for line in data.went_well)
 
 
-def test_automation_only_incident_is_resolved_without_humans():
+def test_automation_only_incident_is_resolved_without_humans() -> None:
     events = [
         Event(m(1), "incident.opened", "alertmanager"),
         _step(2, "started"),
@@ -158,7 +167,7 @@ def test_automation_only_incident_is_resolved_without_humans():
     assert data.responders == []
 
 
-def test_database_events_recorded_out_of_order(db):
+def test_database_events_recorded_out_of_order(db: Database) -> None:
     """Events inserted latest first still give the same key times from the database."""
     with db.write() as session:
         incident = Incident(

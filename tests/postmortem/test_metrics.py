@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.app.settings import Settings
 from tests.postmortem.script import T0, FrozenClock, add, scripted_incident
 from tests.support import running_app
 
@@ -16,7 +19,7 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return found
 
 
-async def test_metrics_after_a_scripted_incident(make_settings):
+async def test_metrics_after_a_scripted_incident(make_settings: Callable[..., Settings]) -> None:
     clock = FrozenClock(T0)
     async with running_app(make_settings(), clock=clock) as (app, client):
         incident_id = await scripted_incident(app, client, clock)
@@ -47,7 +50,9 @@ async def test_metrics_after_a_scripted_incident(make_settings):
     assert got[("fireline_outbox_backlog", ())] == 7
 
 
-async def test_open_incidents_are_counted_at_scrape_time(make_settings):
+async def test_open_incidents_are_counted_at_scrape_time(
+    make_settings: Callable[..., Settings],
+) -> None:
     clock = FrozenClock(T0)
     async with running_app(make_settings(), clock=clock) as (app, client):
         await scripted_incident(app, client, clock, resolve=False)
@@ -56,7 +61,7 @@ async def test_open_incidents_are_counted_at_scrape_time(make_settings):
         assert ("fireline_outbox_backlog", ()) not in got
 
 
-async def test_each_app_has_its_own_registry(make_settings):
+async def test_each_app_has_its_own_registry(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
     async with running_app(settings) as (_a, first), running_app(settings) as (_b, second):
         await first.post("/webhooks/alertmanager", content=b"[]")
@@ -66,7 +71,7 @@ async def test_each_app_has_its_own_registry(make_settings):
     assert ("fireline_webhook_requests_total", (("code", "422"),)) not in two
 
 
-async def test_runs_recounted_when_new_steps_arrive(make_settings):
+async def test_runs_recounted_when_new_steps_arrive(make_settings: Callable[..., Settings]) -> None:
     clock = FrozenClock(T0)
     runs = "fireline_remediation_runs_total"
     failed = (runs, (("result", "failed"), ("runbook", "checkout-crashloop")))

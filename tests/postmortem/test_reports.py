@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlmodel import Session
 
+from bot.app.settings import Settings
 from bot.postmortem.reports import percentile
 from storage import queries
+from storage.db import Database
 from storage.tables import Incident
 from tests.support import running_app
 
@@ -18,7 +23,16 @@ def m(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def _incident(session, *, severity, service, started, opened, status, resolved=None):
+def _incident(
+    session: Session,
+    *,
+    severity: str,
+    service: str | None,
+    started: float,
+    opened: float,
+    status: str,
+    resolved: float | None = None,
+) -> int:
     incident = Incident(
         title=f"{severity} {service}",
         status=status,
@@ -26,15 +40,24 @@ def _incident(session, *, severity, service, started, opened, status, resolved=N
         service=service,
         started_at=m(started),
         opened_at=m(opened),
-        resolved_at=resolved and m(resolved),
+        resolved_at=None if resolved is None else m(resolved),
         updated_at=m(opened),
     )
     session.add(incident)
     session.flush()
+    assert incident.id is not None
     return incident.id
 
 
-def _event(session, incident_id, minutes, event, actor="fireline", /, **data):
+def _event(
+    session: Session,
+    incident_id: int,
+    minutes: float,
+    event: str,
+    actor: str = "fireline",
+    /,
+    **data: Any,
+) -> None:
     queries.add_event(
         session,
         incident_id=incident_id,
@@ -47,12 +70,14 @@ def _event(session, incident_id, minutes, event, actor="fireline", /, **data):
     )
 
 
-def _step(session, incident_id, minutes, run, state, **extra):
+def _step(
+    session: Session, incident_id: int, minutes: float, run: str, state: str, **extra: Any
+) -> None:
     data = {"run_id": run, "step_id": "fix", "action": "x.fix", "kind": "remediate", **extra}
     _event(session, incident_id, minutes, f"step.{state}", **data)
 
 
-def seed(db):
+def seed(db: Database) -> None:
     with db.write() as s:
         old = _incident(
             s,
@@ -122,7 +147,7 @@ def seed(db):
         _event(s, d, 303, "verification.passed", run_id="r4", step_id="fix")
 
 
-async def test_summary_numbers(make_settings, db):
+async def test_summary_numbers(make_settings: Callable[..., Settings], db: Database) -> None:
     seed(db)
     async with running_app(make_settings()) as (_app, client):
         response = await client.get("/api/reports/summary", params={"since": m(-60).isoformat()})
@@ -170,5 +195,5 @@ async def test_summary_numbers(make_settings, db):
     ("values", "q", "expected"),
     [([], 50, None), ([5], 90, 5), ([1, 2, 3, 4], 50, 2.5), ([10, 20], 90, 19)],
 )
-def test_percentile(values, q, expected):
+def test_percentile(values: list[float], q: float, expected: float | None) -> None:
     assert percentile(values, q) == expected

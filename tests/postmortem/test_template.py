@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 
+from bot.app.settings import Settings
 from tests.postmortem.script import T0, FrozenClock, scripted_incident
 from tests.support import running_app
 
 
-async def test_default_zone_shows_utc_only(make_settings):
+async def test_default_zone_shows_utc_only(make_settings: Callable[..., Settings]) -> None:
     clock = FrozenClock(T0)
     async with running_app(make_settings(), clock=clock) as (app, client):
         incident_id = await scripted_incident(app, client, clock)
@@ -18,7 +21,9 @@ async def test_default_zone_shows_utc_only(make_settings):
     assert "CEST" not in draft
 
 
-async def test_user_template_replaces_the_shipped_one(make_settings, tmp_path):
+async def test_user_template_replaces_the_shipped_one(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     template = tmp_path / "ours.md.j2"
     template.write_text(
         "# {{ pm.incident.title }}\n"

@@ -29,7 +29,7 @@ WINTER = datetime(2026, 1, 10, 8, 0, 5, 123456, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 10, 8, 0, 5, tzinfo=UTC)
 
 
-def test_times_in_utc_and_a_zone_across_daylight_saving():
+def test_times_in_utc_and_a_zone_across_daylight_saving() -> None:
     paris = zone("Europe/Paris")
     assert format_time(WINTER) == "2026-01-10 08:00:05"
     assert format_time(WINTER, paris) == "2026-01-10 09:00:05 CET"
@@ -41,11 +41,11 @@ def test_times_in_utc_and_a_zone_across_daylight_saving():
     ("seconds", "text"),
     [(None, "—"), (0, "0s"), (59.6, "1m"), (3725, "1h2m5s"), (90061, "1d1h1m1s"), (-30, "-30s")],
 )
-def test_format_seconds(seconds, text):
+def test_format_seconds(seconds: float | None, text: str) -> None:
     assert format_seconds(seconds) == text
 
 
-def test_lines_are_in_time_order_with_the_local_column_only_off_utc():
+def test_lines_are_in_time_order_with_the_local_column_only_off_utc() -> None:
     events = [Event(SUMMER, text="second"), Event(WINTER, text="first")]
     lines = timeline_lines(events)
     assert [line.text for line in lines] == ["first", "second"]
@@ -54,7 +54,7 @@ def test_lines_are_in_time_order_with_the_local_column_only_off_utc():
     assert local[0].local == "2026-01-10 03:00:05 EST"
 
 
-def test_one_line_and_markdown_cells():
+def test_one_line_and_markdown_cells() -> None:
     event = Event(WINTER, text="rolled\nback |  ok")
     assert event_line(event) == "2026-01-10 08:00:05 UTC  note.added  bob  rolled back | ok"
     assert event_line(event, display=zone("Asia/Tokyo")).startswith(

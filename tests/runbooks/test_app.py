@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
+import pytest
+from sqlmodel import col, select
 
+from bot.app.settings import Settings
 from bot.runbooks.parser import content_hash
 from storage.tables import Incident, TimelineEvent
 from tests.support import alert, payload, running_app, settle
@@ -50,16 +53,16 @@ def write(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-def events_of(app: Any, incident_id: int, prefix: str = "runbook.") -> list[TimelineEvent]:
+def events_of(app: Any, incident_id: int | None, prefix: str = "runbook.") -> list[TimelineEvent]:
     with app.state.runtime.db.session() as session:
         query = select(TimelineEvent).where(TimelineEvent.incident_id == incident_id)
-        rows = session.exec(query.order_by(TimelineEvent.id))
+        rows = session.exec(query.order_by(col(TimelineEvent.id)))
         return [e for e in rows if e.kind.startswith(prefix)]
 
 
 def incidents_in(app: Any) -> list[Incident]:
     with app.state.runtime.db.session() as session:
-        return list(session.exec(select(Incident).order_by(Incident.id)))
+        return list(session.exec(select(Incident).order_by(col(Incident.id))))
 
 
 async def fire(client: Any, app: Any, labels: dict[str, str], **kw: Any) -> None:
@@ -70,7 +73,9 @@ async def fire(client: Any, app: Any, labels: dict[str, str], **kw: Any) -> None
     await settle(app)
 
 
-async def test_webhook_incident_records_the_selected_runbook(make_settings, tmp_path):
+async def test_webhook_incident_records_the_selected_runbook(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     path = write(tmp_path, "checkout.md", CHECKOUT)
     write(tmp_path, "payments.md", PAYMENTS)
     settings = make_settings(runbook_dirs=[tmp_path], runbook_reload_interval="0s")
@@ -90,7 +95,9 @@ async def test_webhook_incident_records_the_selected_runbook(make_settings, tmp_
         assert "matchers fit" in event.data["reason"]
 
 
-async def test_no_match_and_tie_are_timeline_events(make_settings, tmp_path):
+async def test_no_match_and_tie_are_timeline_events(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     write(tmp_path, "payments.md", PAYMENTS)
     settings = make_settings(runbook_dirs=[tmp_path], runbook_reload_interval="0s")
     async with running_app(settings) as (app, client):
@@ -120,7 +127,9 @@ async def test_no_match_and_tie_are_timeline_events(make_settings, tmp_path):
         assert second.runbook_id is None
 
 
-async def test_annotation_names_the_runbook(make_settings, tmp_path):
+async def test_annotation_names_the_runbook(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     write(tmp_path, "checkout.md", CHECKOUT)
     write(tmp_path, "payments.md", PAYMENTS)
     settings = make_settings(runbook_dirs=[tmp_path], runbook_reload_interval="0s")
@@ -135,7 +144,9 @@ async def test_annotation_names_the_runbook(make_settings, tmp_path):
         assert "runbook_url annotation" in event.data["reason"]
 
 
-async def test_a_bad_edit_keeps_the_last_good_version(make_settings, tmp_path, caplog):
+async def test_a_bad_edit_keeps_the_last_good_version(
+    make_settings: Callable[..., Settings], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = write(tmp_path, "checkout.md", CHECKOUT)
     good_hash = content_hash(path.read_bytes())
     settings = make_settings(runbook_dirs=[tmp_path], runbook_reload_interval="0s")
@@ -171,7 +182,9 @@ async def test_a_bad_edit_keeps_the_last_good_version(make_settings, tmp_path, c
         assert listed["runbooks"][0]["hash"] == content_hash(path.read_bytes())
 
 
-async def test_files_are_polled_for_changes(make_settings, tmp_path):
+async def test_files_are_polled_for_changes(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     import asyncio
 
     settings = make_settings(runbook_dirs=[tmp_path], runbook_reload_interval="0.05s")
@@ -189,7 +202,7 @@ async def test_files_are_polled_for_changes(make_settings, tmp_path):
         assert (await client.get("/api/runbooks/nope")).status_code == 404
 
 
-async def test_match_endpoint(make_settings, tmp_path):
+async def test_match_endpoint(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
     write(tmp_path, "checkout.md", CHECKOUT)
     settings = make_settings(runbook_dirs=[tmp_path], runbook_reload_interval="0s")
     async with running_app(settings) as (_app, client):

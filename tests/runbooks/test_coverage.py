@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from bot.runbooks.coverage import coverage, read_rules
+from bot.runbooks.coverage import CoverageReport, coverage, read_rules
 from bot.runbooks.lint import lint_paths
 from bot.runbooks.selection import RunbookIndex
 from tests.runbooks.catalog import lint_registry
@@ -16,7 +16,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 RULES = FIXTURES / "rules" / "rules.yml"
 
 
-def report():
+def report() -> CoverageReport:
     library = lint_paths([FIXTURES / "coverage"], registry=lint_registry())
     assert library.problems == []
     rules, problems = read_rules([RULES])

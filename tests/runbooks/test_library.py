@@ -10,7 +10,7 @@ import pytest
 
 from actions.registry import default_registry
 from bot.app.settings import SHIPPED_RUNBOOKS
-from bot.runbooks.lint import lint_paths
+from bot.runbooks.lint import LintReport, lint_paths
 from bot.runbooks.params import resolve_params
 from bot.runbooks.selection import RunbookIndex, select_runbook
 from tests.runbooks.catalog import contract_registry
@@ -203,13 +203,13 @@ ALERTS: list[tuple[dict[str, str], dict[str, str], str, dict[str, Any]]] = [
 
 
 @pytest.fixture(scope="module")
-def library():
+def library() -> LintReport:
     report = lint_paths([SHIPPED_RUNBOOKS], registry=contract_registry(), trusted_dirs=[])
     assert [str(p) for p in report.problems] == []
     return report
 
 
-def test_the_library_lints_clean_against_the_catalog_contract(library) -> None:
+def test_the_library_lints_clean_against_the_catalog_contract(library: LintReport) -> None:
     assert len(library.runbooks) >= 12
     assert not any(Path(f).name == "README.md" for f in library.files)
 
@@ -219,7 +219,7 @@ def test_the_library_lints_clean_against_the_real_catalog() -> None:
     assert [str(p) for p in report.problems] == []
 
 
-def test_every_runbook_has_the_sections_a_responder_needs(library) -> None:
+def test_every_runbook_has_the_sections_a_responder_needs(library: LintReport) -> None:
     for runbook in library.runbooks:
         titles = {s.title for s in runbook.sections if s.level == 2}
         assert titles >= SECTIONS, (runbook.file, SECTIONS - titles)
@@ -227,7 +227,7 @@ def test_every_runbook_has_the_sections_a_responder_needs(library) -> None:
             assert step.description, (runbook.file, step.id)
 
 
-def test_every_runbook_is_selected_by_a_realistic_alert(library) -> None:
+def test_every_runbook_is_selected_by_a_realistic_alert(library: LintReport) -> None:
     covered = {expected for _, _, expected, _ in ALERTS}
     assert covered == {r.id for r in library.runbooks}
 
@@ -236,7 +236,11 @@ def test_every_runbook_is_selected_by_a_realistic_alert(library) -> None:
     ("labels", "annotations", "expected", "params"), ALERTS, ids=[a[0]["alertname"] for a in ALERTS]
 )
 def test_realistic_alert_selects_its_runbook(
-    library, labels, annotations, expected, params
+    library: LintReport,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    expected: str,
+    params: dict[str, Any],
 ) -> None:
     selection = select_runbook(RunbookIndex.build(library.runbooks), labels, annotations)
     assert selection.chosen is not None, selection.reason
@@ -246,7 +250,7 @@ def test_realistic_alert_selects_its_runbook(
     assert resolution.as_json() == params
 
 
-def test_the_demo_runbook_refuses_a_heal_url_off_loopback(library) -> None:
+def test_the_demo_runbook_refuses_a_heal_url_off_loopback(library: LintReport) -> None:
     demo = next(r for r in library.runbooks if r.id == "demo-service")
     for url in (
         "http://169.254.169.254/heal",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from bot.runbooks.model import Runbook
 from bot.runbooks.parser import parse_runbook
 from bot.runbooks.selection import select_runbook
 
 
-def runbook(match: str, rid: str = "r"):
+def runbook(match: str, rid: str = "r") -> Runbook:
     text = f"---\nid: {rid}\ntitle: T\nmatch:\n{match}\n---\n# T\n"
     result = parse_runbook(text.encode(), file=f"{rid}.md")
     assert result.problems == [], result.problems

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from bot.runbooks.model import ParamSpec
-from bot.runbooks.params import ParamError, resolve_params, validate_value
+from bot.runbooks.params import ParamError, ParamValue, resolve_params, validate_value
 
 
-def spec(**kw) -> ParamSpec:
+def spec(**kw: Any) -> ParamSpec:
     return ParamSpec.model_validate({"from": "labels.x", **kw})
 
 
@@ -26,7 +27,7 @@ def spec(**kw) -> ParamSpec:
         ({"pattern": r"http://127\.0\.0\.1:\d+"}, "http://127.0.0.1:8080", "http://127.0.0.1:8080"),
     ],
 )
-def test_valid_values(kw, value, expected) -> None:
+def test_valid_values(kw: dict[str, Any], value: str, expected: ParamValue) -> None:
     assert validate_value(spec(**kw), value) == expected
 
 
@@ -47,7 +48,7 @@ def test_valid_values(kw, value, expected) -> None:
         ({"pattern": r"(?s).*"}, "a\nb"),
     ],
 )
-def test_refused_values(kw, value) -> None:
+def test_refused_values(kw: dict[str, Any], value: str) -> None:
     with pytest.raises(ParamError):
         validate_value(spec(**kw), value)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from bot.runbooks.model import StepKind
+from bot.runbooks.model import Runbook, StepKind
 from bot.runbooks.parser import content_hash, parse_runbook
 
 GOOD = Path(__file__).parent / "fixtures" / "lint" / "good.md"
 
 
-def parse_good():
+def parse_good() -> Runbook:
     result = parse_runbook(GOOD.read_bytes(), file=str(GOOD))
     assert result.problems == []
     assert result.runbook is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.chat.commands import CommandError, parse_command
-from bot.chat.render import channel_name, thread_message
+from bot.chat.render import Verbosity, channel_name, thread_message
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,8 @@ from bot.chat.render import channel_name, thread_message
         ("webhook.ignored", False, False, False),
     ],
 )
-def test_verbosity(kind, quiet, normal, debug) -> None:
+def test_verbosity(kind: str, quiet: bool, normal: bool, debug: bool) -> None:
+    verbosity: Verbosity
     for verbosity, expected in (("quiet", quiet), ("normal", normal), ("debug", debug)):
         shown = thread_message(kind, "text", {"output": "out"}, verbosity) is not None
         assert shown == expected, (kind, verbosity)
@@ -29,8 +30,12 @@ def test_verbosity(kind, quiet, normal, debug) -> None:
 
 def test_only_debug_shows_step_output() -> None:
     data = {"output": "REVISION 3"}
-    assert thread_message("step.succeeded", "ok", data, "normal").detail is None
-    assert thread_message("step.succeeded", "ok", data, "debug").detail == "REVISION 3"
+    normal = thread_message("step.succeeded", "ok", data, "normal")
+    debug = thread_message("step.succeeded", "ok", data, "debug")
+    assert normal is not None
+    assert normal.detail is None
+    assert debug is not None
+    assert debug.detail == "REVISION 3"
 
 
 def test_an_approval_carries_the_step_and_its_parameters_hash() -> None:
@@ -60,7 +65,9 @@ def test_an_approval_carries_the_step_and_its_parameters_hash() -> None:
         ("oncall primary", None, ("oncall", None, "primary")),
     ],
 )
-def test_command_grammar(text, here, expected) -> None:
+def test_command_grammar(
+    text: str, here: int | None, expected: tuple[str, int | None, str]
+) -> None:
     command = parse_command(text, channel_incident=here)
     assert (command.name, command.incident_id, command.text) == expected
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from bot.app.demo.run import demo_service
+from bot.app.settings import Settings
 from tests.automation.support import (
     events,
     kinds,
@@ -33,14 +36,16 @@ from tests.support import running_app
 
 
 @pytest.fixture
-def standin():
+def standin() -> Iterator[SlackStandIn]:
     with slack_standin() as s:
         yield s
 
 
 @pytest.fixture
-def slack_settings(make_settings, tmp_path, standin):
-    def make(**overrides: Any):
+def slack_settings(
+    make_settings: Callable[..., Settings], tmp_path: Path, standin: SlackStandIn
+) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
         runbook = overrides.pop("runbook", None)
         values: dict[str, Any] = {
             "slack_bot_token": BOT_TOKEN,
@@ -60,7 +65,7 @@ def slack_settings(make_settings, tmp_path, standin):
     return make
 
 
-async def send(client, body: str, **kwargs: Any):
+async def send(client: httpx.AsyncClient, body: str, **kwargs: Any) -> httpx.Response:
     return await client.post("/slack/events", content=body, headers=signed(body, **kwargs))
 
 
@@ -72,7 +77,9 @@ def texts(standin: SlackStandIn) -> list[str]:
     return [m["text"] for m in posted(standin)]
 
 
-async def test_the_card_its_thread_and_an_approval(slack_settings, standin):
+async def test_the_card_its_thread_and_an_approval(
+    slack_settings: Callable[..., Settings], standin: SlackStandIn
+) -> None:
     with demo_service() as (url, demo):
         settings = slack_settings(runbook={"mode": "approve"})
         async with running_app(settings) as (app, client):
@@ -136,7 +143,9 @@ async def test_the_card_its_thread_and_an_approval(slack_settings, standin):
             )
 
 
-async def test_requests_slack_did_not_sign_are_rejected(slack_settings, standin):
+async def test_requests_slack_did_not_sign_are_rejected(
+    slack_settings: Callable[..., Settings], standin: SlackStandIn
+) -> None:
     async with running_app(slack_settings()) as (_, client):
         body = slash("help", user="U1")
         unsigned = await client.post(
@@ -154,7 +163,9 @@ async def test_requests_slack_did_not_sign_are_rejected(slack_settings, standin)
         assert "declare <title>" in fine.text
 
 
-async def test_the_slash_command_drives_an_incident(slack_settings, standin):
+async def test_the_slash_command_drives_an_incident(
+    slack_settings: Callable[..., Settings], standin: SlackStandIn
+) -> None:
     async with running_app(slack_settings()) as (app, client):
         declared = await send(client, slash("declare Checkout is slow sev2", user="UIC0001"))
         assert declared.status_code == 200
@@ -225,7 +236,9 @@ async def test_the_slash_command_drives_an_incident(slack_settings, standin):
         assert any("UIC0001 is the incident commander" in t for t in thread)
 
 
-async def test_a_major_incident_gets_a_channel_of_its_own(slack_settings, standin, tmp_path):
+async def test_a_major_incident_gets_a_channel_of_its_own(
+    slack_settings: Callable[..., Settings], standin: SlackStandIn, tmp_path: Path
+) -> None:
     config = tmp_path / "fireline.yaml"
     config.write_text(
         "escalation:\n  policies:\n    - name: p\n      levels:\n"
@@ -285,7 +298,9 @@ async def test_a_major_incident_gets_a_channel_of_its_own(slack_settings, standi
         assert added[0].at.timestamp() == 1700000100.0002
 
 
-async def test_declaring_through_the_modal(slack_settings, standin):
+async def test_declaring_through_the_modal(
+    slack_settings: Callable[..., Settings], standin: SlackStandIn
+) -> None:
     async with running_app(slack_settings()) as (_app, client):
         opened = await send(client, slash("declare", user="UIC0001"))
         assert opened.status_code == 200
@@ -323,8 +338,8 @@ async def test_declaring_through_the_modal(slack_settings, standin):
 
 
 async def test_escalation_mentions_in_the_thread_and_pages_each_person(
-    slack_settings, standin, tmp_path
-):
+    slack_settings: Callable[..., Settings], standin: SlackStandIn, tmp_path: Path
+) -> None:
     config = tmp_path / "fireline.yaml"
     config.write_text(
         "escalation:\n  policies:\n    - name: p\n      levels:\n"
@@ -347,7 +362,9 @@ async def test_escalation_mentions_in_the_thread_and_pages_each_person(
         await wait_for(lambda: "incident.acknowledged" in kinds(app, 1), what="the ack")
 
 
-async def test_a_slack_outage_delays_messages_but_loses_none(slack_settings, standin):
+async def test_a_slack_outage_delays_messages_but_loses_none(
+    slack_settings: Callable[..., Settings], standin: SlackStandIn
+) -> None:
     async with running_app(slack_settings()) as (_app, client):
         await send(client, slash("declare Disk filling sev3", user="UIC0001"))
         await wait_for(lambda: posted(standin, "CINC"), what="the card")
@@ -385,7 +402,9 @@ async def test_a_slack_outage_delays_messages_but_loses_none(slack_settings, sta
         assert time.monotonic() - started >= 1.5
 
 
-async def test_a_permanent_error_is_dropped_and_later_messages_still_go(slack_settings, standin):
+async def test_a_permanent_error_is_dropped_and_later_messages_still_go(
+    slack_settings: Callable[..., Settings], standin: SlackStandIn
+) -> None:
     async with running_app(slack_settings()) as (app, client):
         await send(client, slash("declare Cache cold sev4", user="UIC0001"))
         await wait_for(lambda: posted(standin, "CINC"), what="the card")
@@ -401,7 +420,9 @@ async def test_a_permanent_error_is_dropped_and_later_messages_still_go(slack_se
         assert ("thread", "failed") in statuses
 
 
-async def test_without_slack_settings_fireline_runs_and_says_so(make_settings, caplog):
+async def test_without_slack_settings_fireline_runs_and_says_so(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
     async with running_app(make_settings()) as (app, client):
         assert app.state.runtime.chat is None
         assert (await client.post("/slack/events", content="x")).status_code == 404
@@ -409,8 +430,8 @@ async def test_without_slack_settings_fireline_runs_and_says_so(make_settings, c
 
 
 async def test_the_silence_button_silences_in_alertmanager_until_resolved(
-    slack_settings, standin, tmp_path
-):
+    slack_settings: Callable[..., Settings], standin: SlackStandIn, tmp_path: Path
+) -> None:
     from tests.automation import stack
     from tests.support import alert, payload
 
@@ -443,7 +464,7 @@ async def test_the_silence_button_silences_in_alertmanager_until_resolved(
 
                 async def expired() -> bool:
                     [after] = (await http.get(f"{am.url}/api/v2/silences")).json()
-                    return after["status"]["state"] == "expired"
+                    return bool(after["status"]["state"] == "expired")
 
                 deadline = time.monotonic() + 15
                 while not await expired():
@@ -451,7 +472,9 @@ async def test_the_silence_button_silences_in_alertmanager_until_resolved(
                     await asyncio.sleep(0.1)
 
 
-async def test_cards_are_routed_by_service_and_severity(slack_settings, standin, tmp_path):
+async def test_cards_are_routed_by_service_and_severity(
+    slack_settings: Callable[..., Settings], standin: SlackStandIn, tmp_path: Path
+) -> None:
     from tests.support import alert, payload
 
     config = tmp_path / "fireline.yaml"

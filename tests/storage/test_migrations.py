@@ -45,7 +45,7 @@ def _assigned(db: Database, incident_id: int, user: str | None, n: int) -> None:
     data = {"user": user} if user else {}
     with db.engine.begin() as connection:
         connection.execute(
-            insert(TimelineEvent.__table__).values(  # type: ignore[arg-type]
+            insert(TimelineEvent.__table__).values(  # type: ignore[attr-defined]
                 incident_id=incident_id,
                 kind="commander.assigned",
                 text="assigned",
@@ -88,7 +88,9 @@ def test_database_at_the_old_heads_upgrades_and_backfills_the_commander(empty_ur
         db.dispose()
 
 
-def test_db_upgrade_prints_the_one_head_it_reached(tmp_path: Path, monkeypatch) -> None:
+def test_db_upgrade_prints_the_one_head_it_reached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FIRELINE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     result = CliRunner().invoke(cli, ["db", "upgrade"])
     assert result.exit_code == 0, result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Callable
 
 import httpx
 from starlette.applications import Starlette
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from bot.app.settings import Settings
 from bot.logs import RequestIdMiddleware, configure_logging
 
 log = logging.getLogger("fireline.test")
@@ -62,7 +64,9 @@ async def test_each_request_gets_an_id_in_its_logs_and_response() -> None:
     ]
 
 
-async def test_the_app_tags_api_requests_and_leaves_the_webhook_hot_path_alone(make_settings):
+async def test_the_app_tags_api_requests_and_leaves_the_webhook_hot_path_alone(
+    make_settings: Callable[..., Settings],
+) -> None:
     from tests.support import alert, payload, running_app
 
     async with running_app(make_settings()) as (_, client):

@@ -26,11 +26,11 @@ from bot.matchers import MatcherError, matcher_from_item, parse_matcher
         ('path="a\\"b"', {"path": 'a"b'}, True),
     ],
 )
-def test_semantics(text, labels, expected):
+def test_semantics(text: str, labels: dict[str, str], expected: bool) -> None:
     assert parse_matcher(text).matches(labels) is expected
 
 
-def test_mapping_form_takes_operator_prefixes():
+def test_mapping_form_takes_operator_prefixes() -> None:
     assert matcher_from_item("env", "prod").matches({"env": "prod"})
     assert matcher_from_item("env", '!="dev"').matches({"env": "prod"})
     assert matcher_from_item("ns", '=~"a|b"').matches({"ns": "b"})
@@ -38,6 +38,6 @@ def test_mapping_form_takes_operator_prefixes():
 
 
 @pytest.mark.parametrize("text", ['severity=~"("', "no operator", '1abc="x"'])
-def test_bad_matchers_are_refused(text):
+def test_bad_matchers_are_refused(text: str) -> None:
     with pytest.raises(MatcherError):
         parse_matcher(text)

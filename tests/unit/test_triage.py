@@ -34,11 +34,11 @@ from bot.matchers import matchers_from_mapping
         ("SEV2", Severity.SEV2),
     ],
 )
-def test_severity_from_label(label, severity):
+def test_severity_from_label(label: str | None, severity: Severity) -> None:
     assert severity_from_label(label) is severity
 
 
-def test_rules_apply_in_order():
+def test_rules_apply_in_order() -> None:
     rules = [
         TriageRule("prod", matchers_from_mapping({"env": "prod", "tier": "1"}), raise_by=1),
         TriageRule(
@@ -58,12 +58,12 @@ def test_rules_apply_in_order():
     assert classify({"alertname": "X", "severity": "warning"}, rules).severity is Severity.SEV3
 
 
-def test_raise_never_goes_past_sev1():
+def test_raise_never_goes_past_sev1() -> None:
     rule = TriageRule("up", matchers_from_mapping({"a": "b"}), raise_by=3)
     assert classify({"a": "b", "severity": "error"}, [rule]).severity is Severity.SEV1
 
 
-def test_title_prefers_summary():
+def test_title_prefers_summary() -> None:
     assert incident_title({"summary": "Disk full"}, {"alertname": "X"}, {}) == "Disk full"
     title = incident_title({}, {"alertname": "NodeDown"}, {"alertname": "NodeDown", "svc": "a"})
     assert title == "NodeDown (svc=a)"
@@ -81,14 +81,14 @@ def test_title_prefers_summary():
         ("firing", "firing", False, AlertAction.REFRESH),
     ],
 )
-def test_decide_alert(incoming, stored, newer, action):
+def test_decide_alert(incoming: str, stored: str | None, newer: bool, action: AlertAction) -> None:
     result = decide_alert(
         incoming_status=incoming, stored_status=stored, newer_episode_exists=newer
     )
     assert result is action
 
 
-def test_group_incident_flap_window():
+def test_group_incident_flap_window() -> None:
     now = datetime(2026, 1, 1, 12, tzinfo=UTC)
     window = timedelta(minutes=10)
     decide = incident_for_firing_group

@@ -12,7 +12,7 @@ from rich.text import Text
 from bot.clienv import cli_env
 from bot.errors import NotFoundError
 from bot.incidents import service as incident_service
-from bot.postmortem.text import timeline_lines
+from bot.incidents.timeline import timeline_lines
 from storage.db import Database
 
 incidents_app = typer.Typer(help="Look at incidents.", no_args_is_help=True)

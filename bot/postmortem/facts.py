@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
+from bot.incidents.timeline import EventLike, format_seconds, is_utc, timeline_lines
 from bot.postmortem.model import (
     AlertInfo,
     Automation,
@@ -27,7 +28,6 @@ from bot.postmortem.model import (
     SeverityHistory,
     StepRecord,
 )
-from bot.postmortem.text import EventLike, format_seconds, is_utc, timeline_lines
 
 SYSTEM_ACTORS = frozenset({"alertmanager", "fireline", "scheduler"})
 REMEDIATION_KINDS = frozenset({"remediate", "rollback"})

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.postmortem.text import TimelineLine
+from bot.incidents.timeline import TimelineLine
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, S
 from jinja2 import Template as JinjaTemplate
 
 from bot.errors import ConfigError
+from bot.incidents.timeline import format_seconds, format_time, is_utc, markdown_cell
 from bot.postmortem.model import PostmortemData
-from bot.postmortem.text import format_seconds, format_time, is_utc, markdown_cell
 
 SHIPPED_TEMPLATE = "postmortem.md.j2"
 

@@ -258,7 +258,7 @@ def parse_since(text: str, *, now: datetime) -> datetime:
 
 def report_lines(report: SummaryReport) -> list[str]:
     """The summary as plain text lines, for the CLI and chat."""
-    from bot.postmortem.text import format_seconds, format_time
+    from bot.incidents.timeline import format_seconds, format_time
 
     def window(at: datetime | None, default: str) -> str:
         return f"{format_time(at)} UTC" if at else default

@@ -10,10 +10,10 @@ from pydantic import TypeAdapter
 
 from bot.clock import Clock, utcnow
 from bot.errors import NotFoundError
+from bot.incidents.timeline import zone
 from bot.postmortem.facts import build_postmortem
 from bot.postmortem.model import AlertInfo, FollowUpInfo, IncidentInfo, PostmortemData
 from bot.postmortem.render import render_markdown
-from bot.postmortem.text import zone
 from storage import queries, queries_followups, queries_reports
 from storage.db import Database
 from storage.tables import AlertRecord, Incident

@@ -83,7 +83,9 @@ def status(db: Database, incident_id: int) -> dict[str, Any]:
         }
 
 
-def test_acknowledge_unacknowledge_resolve_change_status_once_and_tell_the_hooks(db):
+def test_acknowledge_unacknowledge_resolve_change_status_once_and_tell_the_hooks(
+    db: Database,
+) -> None:
     hooks = RecordingHooks()
     incident_id = open_incident(db, rules(), now=T0)
     service.acknowledge(db, incident_id, actor="ann", hooks=hooks, clock=clock)
@@ -111,8 +113,8 @@ def test_acknowledge_unacknowledge_resolve_change_status_once_and_tell_the_hooks
 
 
 def test_a_resolved_incident_cannot_be_acknowledged_and_only_an_acknowledged_one_unacknowledged(
-    db,
-):
+    db: Database,
+) -> None:
     hooks = RecordingHooks()
     incident_id = open_incident(db, rules(), now=T0)
     with pytest.raises(ConflictError):
@@ -123,7 +125,7 @@ def test_a_resolved_incident_cannot_be_acknowledged_and_only_an_acknowledged_one
     assert [call[0] for call in hooks.calls] == ["resolved"]
 
 
-def test_a_declared_incident_opens_through_the_hooks_with_its_reason(db):
+def test_a_declared_incident_opens_through_the_hooks_with_its_reason(db: Database) -> None:
     hooks = RecordingHooks()
     incident = service.declare(
         db, title="Checkout down", severity="SEV1", actor="dana", hooks=hooks, clock=clock
@@ -131,7 +133,7 @@ def test_a_declared_incident_opens_through_the_hooks_with_its_reason(db):
     assert hooks.calls == [("opened", incident.id, "declared by dana")]
 
 
-def test_triage_resolves_through_the_lifecycle_and_stops_escalation(db):
+def test_triage_resolves_through_the_lifecycle_and_stops_escalation(db: Database) -> None:
     escalation: EscalationRules = rules()
     incident_id = open_incident(db, escalation, now=T0)
     open_incident(db, escalation, now=T0 + timedelta(minutes=1), status="resolved")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.postmortem.text import (
+from bot.incidents.timeline import (
     event_line,
     format_seconds,
     format_time,

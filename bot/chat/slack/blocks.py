@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.chat.render import KEY_LABELS, Button, ChatMessage, IncidentView
-from bot.postmortem.text import format_delta
+from bot.incidents.timeline import format_delta
 
 SEVERITY_ICON = {
     "SEV1": ":red_circle:",

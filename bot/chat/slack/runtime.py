@@ -1,0 +1,55 @@
+"""What the Slack adapter uses of the running service: it is given these, never ``bot.app``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol
+
+from pydantic import SecretStr
+
+from bot.automation.runner import AutomationRunner
+from bot.chat.outbox import ChatOutbox
+from bot.escalation.timers import EscalationScheduler
+from bot.incidents.lifecycle import StatusHooks
+from bot.postmortem.service import DraftOptions
+from bot.routing import ServiceCore
+
+
+class SlackSettings(Protocol):
+    @property
+    def slack_bot_token(self) -> SecretStr | None: ...
+
+    @property
+    def slack_signing_secret(self) -> SecretStr | None: ...
+
+    @property
+    def slack_api_url(self) -> str: ...
+
+    @property
+    def slack_command(self) -> str: ...
+
+    @property
+    def slack_silence_on_ack(self) -> bool: ...
+
+    @property
+    def slack_silence_duration(self) -> timedelta: ...
+
+
+class SlackRuntime(ServiceCore, Protocol):
+    @property
+    def settings(self) -> SlackSettings: ...
+
+    @property
+    def hooks(self) -> StatusHooks | None: ...
+
+    @property
+    def escalation(self) -> EscalationScheduler: ...
+
+    @property
+    def automation(self) -> AutomationRunner: ...
+
+    @property
+    def drafts(self) -> DraftOptions: ...
+
+    @property
+    def chat(self) -> ChatOutbox | None: ...

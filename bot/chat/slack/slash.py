@@ -1,0 +1,214 @@
+"""The slash command: ``/fireline declare|ack|resolve|escalate|commander|note|followup|
+postmortem|pause|resume|oncall|status|help``, parsed by ``bot.chat.commands``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.automation import service as automation
+from bot.chat import service as chat
+from bot.chat.commands import Command, CommandError, help_text, parse_command
+from bot.chat.slack.listeners import REFUSALS, Listeners
+from bot.chat.slack.modals import declare_view
+from bot.errors import NotFoundError
+from bot.escalation import service as escalation
+from bot.escalation.oncall import on_call_now
+from bot.incidents import service as incidents
+from bot.postmortem import followups
+from bot.postmortem.service import render_postmortem
+
+
+class SlashCommand(Listeners):
+    def register(self) -> None:
+        self.app.command(self.settings.slack_command)(self.on_command)
+
+    async def on_command(self, ack: Any, body: dict[str, Any], client: Any) -> None:
+        channel = body.get("channel_id", "")
+        here = await self.run(chat.incident_for_channel, self.db, channel)
+        try:
+            command = parse_command(
+                body.get("text", ""), channel_incident=here, command=self.settings.slack_command
+            )
+            if command.name == "declare" and not command.text:
+                await ack()
+                await client.views_open(trigger_id=body["trigger_id"], view=declare_view())
+                return
+            answer = await self.execute(command, body["user_id"])
+        except CommandError as exc:
+            await ack(text=str(exc))
+            return
+        except REFUSALS as exc:
+            await ack(text=f"Not done: {exc}")
+            return
+        await ack(text=answer)
+
+    async def execute(self, command: Command, user: str) -> str:
+        """The answer shown to the person; refusals raise."""
+        general = {
+            "help": self.help,
+            "declare": self.declare,
+            "pause": self.pause,
+            "resume": self.resume,
+            "oncall": self.oncall,
+        }
+        if command.name in general:
+            return await general[command.name](command, user)
+        incident_id = command.incident_id
+        assert incident_id is not None
+        about_one = {
+            "ack": self.acknowledge,
+            "resolve": self.resolve,
+            "escalate": self.escalate,
+            "commander": self.commander,
+            "note": self.note,
+            "followup": self.followup,
+            "postmortem": self.postmortem,
+        }
+        if command.name in about_one:
+            return await about_one[command.name](command, user, incident_id)
+        return await self.status(incident_id)
+
+    async def help(self, command: Command, user: str) -> str:
+        return help_text(self.settings.slack_command)
+
+    async def declare(self, command: Command, user: str) -> str:
+        incident = await self.run(
+            incidents.declare,
+            self.db,
+            title=command.text,
+            severity=command.severity or "SEV3",
+            actor=user,
+            hooks=self.runtime.hooks,
+            clock=self.clock,
+        )
+        self.runtime.escalation.poke()
+        return f"Declared incident #{incident.id}: {incident.title}"
+
+    async def pause(self, command: Command, user: str) -> str:
+        await self.run(
+            automation.pause,
+            self.db,
+            scope="global",
+            target="",
+            by=user,
+            reason=command.text,
+            until=None,
+            now=self.clock(),
+        )
+        return "Automation paused: no mutating step starts until someone resumes it."
+
+    async def resume(self, command: Command, user: str) -> str:
+        lifted = await self.run(
+            automation.resume, self.db, scope="global", target="", by=user, now=self.clock()
+        )
+        self.runtime.automation.poke()
+        return f"Automation resumed ({len(lifted)} pause{'s' if len(lifted) != 1 else ''} lifted)."
+
+    async def oncall(self, command: Command, user: str) -> str:
+        answers = await self.run(
+            on_call_now,
+            self.db,
+            self.runtime.escalation.rules,
+            schedule=command.text or None,
+            at=self.clock(),
+        )
+        if not answers:
+            return "No on-call schedules are configured."
+        return "\n".join(f"{a.schedule}: {a.user or 'nobody'} ({a.source})" for a in answers)
+
+    async def acknowledge(self, command: Command, user: str, incident_id: int) -> str:
+        await self.run(
+            incidents.acknowledge,
+            self.db,
+            incident_id,
+            actor=user,
+            hooks=self.runtime.hooks,
+            clock=self.clock,
+        )
+        return f"Acknowledged #{incident_id}."
+
+    async def resolve(self, command: Command, user: str, incident_id: int) -> str:
+        await self.run(
+            incidents.resolve,
+            self.db,
+            incident_id,
+            actor=user,
+            reason=command.text,
+            hooks=self.runtime.hooks,
+            clock=self.clock,
+        )
+        return f"Resolved #{incident_id}."
+
+    async def escalate(self, command: Command, user: str, incident_id: int) -> str:
+        await self.run(
+            escalation.escalate,
+            self.db,
+            incident_id,
+            actor=user,
+            rules=self.runtime.escalation.rules,
+            clock=self.clock,
+        )
+        self.runtime.escalation.poke()
+        return f"Escalated #{incident_id}."
+
+    async def commander(self, command: Command, user: str, incident_id: int) -> str:
+        assert command.user is not None
+        await self.run(
+            incidents.assign_commander,
+            self.db,
+            incident_id,
+            user=command.user,
+            actor=user,
+            clock=self.clock,
+        )
+        return f"<@{command.user}> is the commander of #{incident_id}."
+
+    async def note(self, command: Command, user: str, incident_id: int) -> str:
+        await self.run(
+            incidents.add_note,
+            self.db,
+            incident_id,
+            actor=user,
+            text=command.text,
+            clock=self.clock,
+        )
+        return f"Noted on #{incident_id}."
+
+    async def followup(self, command: Command, user: str, incident_id: int) -> str:
+        item = await self.run(
+            followups.add_followup,
+            self.db,
+            incident_id,
+            text=command.text,
+            actor=user,
+            clock=self.clock,
+        )
+        return f"Follow-up {item.id} added to #{incident_id}."
+
+    async def postmortem(self, command: Command, user: str, incident_id: int) -> str:
+        text: str = await self.run(
+            render_postmortem, self.db, incident_id, self.runtime.drafts, clock=self.clock
+        )
+        await self.run(
+            chat.share_file,
+            self.db,
+            incident_id,
+            filename=f"postmortem-{incident_id}.md",
+            title=f"Post-mortem draft: incident #{incident_id}",
+            content=text,
+            now=self.clock(),
+        )
+        if self.runtime.chat is not None:
+            self.runtime.chat.poke()
+        return f"The post-mortem draft of #{incident_id} is on its way to the incident's thread."
+
+    async def status(self, incident_id: int) -> str:
+        view = await self.run(chat.view_of, self.db, incident_id, now=self.clock())
+        if view is None:
+            raise NotFoundError(f"incident {incident_id} does not exist")
+        steps = ", ".join(f"{s.step_id} {s.state}" for s in view.steps) or "no steps"
+        return (
+            f"#{view.id} [{view.severity}] {view.title}: {view.status}; "
+            f"runbook {view.runbook_id or 'none'} ({steps}); "
+            f"commander {view.commander or 'nobody'}"
+        )

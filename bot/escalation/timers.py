@@ -1,8 +1,8 @@
-"""One APScheduler job that fires due escalation timers and checks the watchdog.
+"""One background worker that fires due escalation timers and checks the watchdog.
 
-The job runs on a short tick (for timers that other replicas or requests create) and is
-moved forward to the next due time whenever that comes sooner. The database does the
-claiming, so any number of replicas may run this job at once.
+The worker runs on a short tick (for timers that other replicas or requests create) and
+wakes early at the next due time whenever that comes sooner. The database does the
+claiming, so any number of replicas may run it at once.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pydantic import SecretStr
 
 from bot.clock import Clock, utcnow
@@ -32,12 +31,11 @@ from bot.escalation.notify import (
     WebhookNotifier,
 )
 from bot.escalation.service import EscalationRules
+from bot.worker import Worker
 from storage import queries_escalation as timers_q
 from storage.db import Database
-from storage.errors import SQLAlchemyError
 
 log = logging.getLogger(__name__)
-JOB_ID = "escalation"
 
 
 def owner_name() -> str:
@@ -67,11 +65,8 @@ class EscalationScheduler:
         self._fanout = FanOut(list(notifiers) if notifiers is not None else [LogNotifier()])
         self._batch_size = batch_size
         self._send_timeout = send_timeout
-        self._scheduler: AsyncIOScheduler | None = None
+        self.worker = Worker("escalation-timers", self._tick, self._run, run_at_start=True)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = asyncio.Lock()
-        self._again = False
-        self._stopping = False
         # The service's one HTTP client when given (it closes it); otherwise one of our own.
         self._client: httpx.AsyncClient | None = client
         self._owns_client = client is None
@@ -91,79 +86,30 @@ class EscalationScheduler:
             self.add_notifier(
                 WebhookNotifier(self._client, self._webhooks, self._secrets, clock=self._clock)
             )
-        scheduler = AsyncIOScheduler(event_loop=self._loop, timezone=UTC)
-        scheduler.add_job(
-            self._run,
-            "interval",
-            seconds=self._tick,
-            id=JOB_ID,
-            # A wake-up may arrive while a run is finishing; _run folds it into that run.
-            max_instances=3,
-            coalesce=True,
-            misfire_grace_time=None,
-            next_run_time=datetime.now(UTC),
-        )
-        scheduler.start()
-        self._scheduler = scheduler
+        self.worker.start()
 
     async def stop(self) -> None:
-        """Stop waking; let a firing in progress finish its transaction and deliveries.
-
-        APScheduler's shutdown cancels running jobs, so the job is paused and the run in
-        progress awaited first.
-        """
-        self._stopping = True
-        scheduler, self._scheduler = self._scheduler, None
-        if scheduler is not None:
-            scheduler.pause()
-        async with self._lock:
-            pass
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        """Stop waking; let a firing in progress finish its transaction and deliveries."""
+        await self.worker.stop()
         if self._client is not None and self._owns_client:
             await self._client.aclose()
             self._client = None
 
     def poke(self) -> None:
         """Look at the timers now; safe from any thread."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake_at, datetime.now(UTC))
-
-    def _wake_at(self, when: datetime) -> None:
-        scheduler = self._scheduler
-        if scheduler is None:
-            return
-        job = scheduler.get_job(JOB_ID)
-        if job is not None and job.next_run_time is not None and when < job.next_run_time:
-            job.modify(next_run_time=when)
+        self.worker.poke()
 
     async def _run(self) -> None:
-        if self._stopping:
-            return
-        if self._lock.locked():
-            self._again = True  # the run in progress looks once more before it ends
-            return
-        async with self._lock:
-            while True:
-                self._again = False
-                try:
-                    fired = await asyncio.to_thread(self.run_once)
-                    upcoming = await asyncio.to_thread(self._next_due)
-                except SQLAlchemyError as exc:
-                    log.warning("escalation timers not checked: database error: %s", exc)
-                    return
-                except Exception:
-                    log.exception("escalation timers not checked")
-                    return
-                # More fell due while this run fired: take them now rather than on a wake-up
-                # APScheduler would skip while this run is still going.
-                due_now = upcoming is not None and upcoming <= self._clock()
-                if self._stopping or not (self._again or (fired and due_now)):
-                    break
+        while True:
+            fired = await asyncio.to_thread(self.run_once)
+            upcoming = await asyncio.to_thread(self._next_due)
+            # More fell due while this run fired: take them now.
+            due_now = upcoming is not None and upcoming <= self._clock()
+            if self.worker.stopping or not (fired and due_now):
+                break
         if upcoming is not None:
             # The clock may be injected: translate "due in N seconds" into real time.
-            delay = max(0.0, (upcoming - self._clock()).total_seconds())
-            self._wake_at(datetime.now(UTC) + timedelta(seconds=delay))
+            self.worker.wake_in(max(0.0, (upcoming - self._clock()).total_seconds()))
 
     def run_once(self) -> int:
         """Fire everything due now and check the watchdog (in the calling thread)."""

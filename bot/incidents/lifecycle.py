@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
+from bot.events import EventKind
 from bot.incidents import decide
 from bot.incidents.decide import IncidentStatus
 from bot.ingest.model import WebhookPayload
@@ -68,7 +69,7 @@ def acknowledge(
     queries.add_event(
         session,
         incident_id=incident.id,
-        kind="incident.acknowledged",
+        kind=EventKind.INCIDENT_ACKNOWLEDGED,
         text=f"Acknowledged by {actor}",
         actor=actor,
         at=now,
@@ -94,7 +95,7 @@ def unacknowledge(
     queries.add_event(
         session,
         incident_id=incident.id,
-        kind="incident.unacknowledged",
+        kind=EventKind.INCIDENT_UNACKNOWLEDGED,
         text=f"Un-acknowledged by {actor}",
         actor=actor,
         at=now,
@@ -129,7 +130,7 @@ def resolve(
     queries.add_event(
         session,
         incident_id=incident.id,
-        kind="incident.resolved",
+        kind=EventKind.INCIDENT_RESOLVED,
         text=text,
         actor=actor,
         at=at,

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bot.clock import Clock, utcnow
 from bot.errors import NotFoundError
+from bot.events import EventKind
 from bot.incidents import lifecycle
 from bot.incidents.lifecycle import StatusHooks
 from storage import queries
@@ -137,7 +138,7 @@ def add_note(
         event_id = queries.add_event(
             session,
             incident_id=incident_id,
-            kind="note.added",
+            kind=EventKind.NOTE_ADDED,
             text=text,
             actor=actor,
             at=at or now,
@@ -181,7 +182,7 @@ def declare(
         queries.add_event(
             session,
             incident_id=incident.id,
-            kind="incident.opened",
+            kind=EventKind.INCIDENT_OPENED,
             text=f"Declared {severity} by {actor}: {title}",
             actor=actor,
             at=now,
@@ -204,7 +205,7 @@ def assign_commander(
         queries.add_event(
             session,
             incident_id=incident_id,
-            kind="commander.assigned",
+            kind=EventKind.COMMANDER_ASSIGNED,
             text=f"{user} is the incident commander (assigned by {actor})",
             actor=actor,
             at=now,
@@ -231,7 +232,7 @@ def add_chat_message(
         queries.add_event(
             session,
             incident_id=incident_id,
-            kind="chat.message_added",
+            kind=EventKind.CHAT_MESSAGE_ADDED,
             text=text[:4000] or "(no text)",
             actor=actor,
             at=original_time,

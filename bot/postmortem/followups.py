@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.clock import Clock, utcnow
 from bot.errors import NotFoundError
+from bot.events import EventKind
 from storage import queries, queries_followups
 from storage.db import Database
 from storage.tables_followups import FollowUp
@@ -47,7 +48,7 @@ def add_followup(
         queries.add_event(
             session,
             incident_id=incident_id,
-            kind="followup.added",
+            kind=EventKind.FOLLOWUP_ADDED,
             text=f"Follow-up #{item.id} added: {text}",
             actor=actor,
             at=now,
@@ -73,7 +74,7 @@ def mark_done(db: Database, followup_id: int, *, actor: str, clock: Clock = utcn
         queries.add_event(
             session,
             incident_id=item.incident_id,
-            kind="followup.done",
+            kind=EventKind.FOLLOWUP_DONE,
             text=f"Follow-up #{followup_id} done: {item.text}",
             actor=actor,
             at=now,

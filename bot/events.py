@@ -8,6 +8,7 @@ members. `docs/timeline-events.md` is printed from this module: `python -m bot.e
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypedDict
 
@@ -84,6 +85,11 @@ class EventKind(StrEnum):
 STEP_KINDS: frozenset[EventKind] = frozenset(k for k in EventKind if k.is_step)
 
 
+def as_data(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A payload as the plain dict a timeline row stores."""
+    return dict(payload)
+
+
 # --- payloads: the `data` of each kind (all keys optional: old rows may lack newer ones) ---
 
 
@@ -111,9 +117,8 @@ class IncidentResolved(TypedDict, total=False):
 
 
 class IncidentSilenced(TypedDict, total=False):
-    silence_id: str
-    until: str
-    by: str
+    silence_ids: list[str]
+    duration: str
 
 
 class TriageDecided(TypedDict, total=False):
@@ -267,7 +272,7 @@ class Followup(TypedDict, total=False):
 class ChatMessageAdded(TypedDict, total=False):
     author: str
     original_time: str
-    permalink: str
+    permalink: str | None
 
 
 _STEP_DOC = "the step's data"

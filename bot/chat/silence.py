@@ -14,7 +14,7 @@ from actions.durations import format_duration
 from actions.engine import StepState, execute_step
 from bot.clock import Clock, utcnow
 from bot.errors import ConflictError
-from bot.events import EventKind
+from bot.events import EventKind, IncidentSilenced, as_data
 from storage import queries
 from storage.db import Database
 from storage.tables import Incident
@@ -90,5 +90,5 @@ def _record(
             actor=by,
             at=now,
             recorded_at=now,
-            data={"silence_ids": ids, "duration": format_duration(duration)},
+            data=as_data(IncidentSilenced(silence_ids=ids, duration=format_duration(duration))),
         )

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
-from bot.events import EventKind
+from bot.events import EventKind, IncidentAcknowledged, as_data
 from bot.incidents import decide
 from bot.incidents.decide import IncidentStatus
 from bot.ingest.model import WebhookPayload
@@ -74,7 +74,9 @@ def acknowledge(
         actor=actor,
         at=now,
         recorded_at=now,
-        data={"seconds_to_acknowledge": _seconds(incident.opened_at, now)},
+        data=as_data(
+            IncidentAcknowledged(seconds_to_acknowledge=_seconds(incident.opened_at, now))
+        ),
     )
     if hooks is not None:
         hooks.incident_acknowledged(session, incident.id, actor=actor, now=now)

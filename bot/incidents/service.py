@@ -10,7 +10,14 @@ from sqlmodel import Session
 
 from bot.clock import Clock, utcnow
 from bot.errors import NotFoundError
-from bot.events import EventKind
+from bot.events import (
+    ChatMessageAdded,
+    CommanderAssigned,
+    EventKind,
+    IncidentOpened,
+    IncidentResolved,
+    as_data,
+)
 from bot.incidents import lifecycle
 from bot.incidents.lifecycle import StatusHooks
 from storage import queries
@@ -118,7 +125,7 @@ def resolve(
             at=now,
             now=now,
             hooks=hooks,
-            data={"reason": reason} if reason else {},
+            data=as_data(IncidentResolved(reason=reason)) if reason else {},
         )
         return incident
 
@@ -187,7 +194,7 @@ def declare(
             actor=actor,
             at=now,
             recorded_at=now,
-            data={"declared_by": actor},
+            data=as_data(IncidentOpened(declared_by=actor)),
         )
         if hooks is not None:
             hooks.incident_opened(session, incident, now=now, reason=f"declared by {actor}")
@@ -210,7 +217,7 @@ def assign_commander(
             actor=actor,
             at=now,
             recorded_at=now,
-            data={"user": user},
+            data=as_data(CommanderAssigned(user=user)),
         )
         return incident
 
@@ -237,9 +244,9 @@ def add_chat_message(
             actor=actor,
             at=original_time,
             recorded_at=clock(),
-            data={
-                "author": author,
-                "original_time": original_time.isoformat(),
-                "permalink": permalink,
-            },
+            data=as_data(
+                ChatMessageAdded(
+                    author=author, original_time=original_time.isoformat(), permalink=permalink
+                )
+            ),
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.clock import Clock, utcnow
 from bot.errors import NotFoundError
-from bot.events import EventKind
+from bot.events import EventKind, Followup, as_data
 from storage import queries, queries_followups
 from storage.db import Database
 from storage.tables_followups import FollowUp
@@ -53,7 +53,7 @@ def add_followup(
             actor=actor,
             at=now,
             recorded_at=now,
-            data={"followup_id": item.id, "text": text},
+            data=as_data(Followup(followup_id=item.id, text=text)),
         )
         return item
 
@@ -79,7 +79,7 @@ def mark_done(db: Database, followup_id: int, *, actor: str, clock: Clock = utcn
             actor=actor,
             at=now,
             recorded_at=now,
-            data={"followup_id": followup_id, "text": item.text},
+            data=as_data(Followup(followup_id=followup_id, text=item.text)),
         )
         return item
 

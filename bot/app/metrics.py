@@ -26,6 +26,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
+from bot.events import EventKind
 from bot.postmortem.reports import runs_of
 from storage import queries_reports
 from storage.db import Database
@@ -36,19 +37,19 @@ RESPONSE_BUCKETS = (60.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 
 RESCAN_IDS = 10_000  # look back this many event ids for rows that committed late
 WEBHOOK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _STEP_KINDS = (
-    "runbook.selected",
-    "step.succeeded",
-    "step.failed",
-    "step.timed_out",
-    "step.interrupted",
-    "step.rejected",
-    "step.skipped",
-    "step.dry_run",
-    "step.started",
-    "step.awaiting_approval",
-    "step.approved",
-    "verification.passed",
-    "verification.failed",
+    EventKind.RUNBOOK_SELECTED,
+    EventKind.STEP_SUCCEEDED,
+    EventKind.STEP_FAILED,
+    EventKind.STEP_TIMED_OUT,
+    EventKind.STEP_INTERRUPTED,
+    EventKind.STEP_REJECTED,
+    EventKind.STEP_SKIPPED,
+    EventKind.STEP_DRY_RUN,
+    EventKind.STEP_STARTED,
+    EventKind.STEP_AWAITING_APPROVAL,
+    EventKind.STEP_APPROVED,
+    EventKind.VERIFICATION_PASSED,
+    EventKind.VERIFICATION_FAILED,
 )
 
 

@@ -41,6 +41,7 @@ from bot.durations import format_duration
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from bot.escalation import service as escalation
 from bot.escalation.service import EscalationRules
+from bot.events import EventKind
 from bot.incidents.decide import IncidentStatus
 from bot.runbooks.model import Runbook, Step, StepKind
 from bot.runbooks.params import ParamResolution, resolve_params
@@ -215,7 +216,7 @@ def start_manual_run(
         _event(
             session,
             incident_id,
-            "run.started",
+            EventKind.RUN_STARTED,
             f"{by} started runbook {runbook.id}",
             now=now,
             actor=by,
@@ -348,7 +349,11 @@ def _decide_step(
     assert row.id is not None
     data = _step_data(run, row, step)
     if refusal is not None:
-        kind = "automation.paused" if refusal.code == "paused" else "automation.throttled"
+        kind = (
+            EventKind.AUTOMATION_PAUSED
+            if refusal.code == "paused"
+            else EventKind.AUTOMATION_THROTTLED
+        )
         _event(
             session,
             run.incident_id,
@@ -361,7 +366,7 @@ def _decide_step(
         _event(
             session,
             run.incident_id,
-            "step.skipped",
+            EventKind.STEP_SKIPPED,
             f"Step {step.id} skipped: {row.reason}",
             now=now,
             data=data,
@@ -370,7 +375,7 @@ def _decide_step(
         _event(
             session,
             run.incident_id,
-            "step.failed",
+            EventKind.STEP_FAILED,
             f"Step {step.id} failed: {row.reason}",
             now=now,
             data=data,
@@ -394,7 +399,7 @@ def _decide_step(
         _event(
             session,
             run.incident_id,
-            "step.awaiting_approval",
+            EventKind.STEP_AWAITING_APPROVAL,
             f"Step {step.id} ({step.uses}) needs approval ({approval_reason}); may approve: {who}",
             now=now,
             data={
@@ -491,7 +496,7 @@ def _start(
         _event(
             session,
             run.incident_id,
-            "step.skipped",
+            EventKind.STEP_SKIPPED,
             f"Step {step.id} skipped: {row.reason}",
             now=now,
             data=_step_data(run, row, step),
@@ -508,7 +513,7 @@ def _start(
     _event(
         session,
         run.incident_id,
-        "step.started",
+        EventKind.STEP_STARTED,
         f"Step {step.id} ({step.uses}) started" + (" as a dry run" if dry_run else ""),
         now=now,
         data=_step_data(run, row, step),
@@ -578,7 +583,7 @@ def finish_step(
             _event(
                 session,
                 work.incident_id,
-                "step.late_result",
+                EventKind.STEP_LATE_RESULT,
                 f"Step {work.step_id} finished after it was marked {row.state}: "
                 f"{outcome.summary} (not acted on)",
                 now=now,
@@ -601,7 +606,7 @@ def finish_step(
         _event(
             session,
             work.incident_id,
-            f"step.{outcome.state.value}",
+            EventKind.step(outcome.state.value),
             f"Step {work.step_id} ({work.action}) {verb}: {outcome.summary}",
             now=now,
             data=data,
@@ -659,7 +664,7 @@ def _conclude_steps(
             _event(
                 session,
                 run.incident_id,
-                "verification.waiting",
+                EventKind.VERIFICATION_WAITING,
                 f"Waiting up to {format_duration(plan.verify.within)} for the alert to resolve",
                 now=now,
                 data={"run_id": run.id, "deadline": run.verify_deadline.isoformat()},
@@ -703,7 +708,7 @@ def _verdict(
     _event(
         session,
         run.incident_id,
-        f"verification.{verdict}",
+        EventKind.verification(verdict),
         f"{text}: {detail}",
         now=now,
         data={"run_id": run.id, "runbook_id": run.runbook_id, "detail": detail},
@@ -755,7 +760,7 @@ def _trip_breaker_if_due(session: Session, run: RunbookRun, plan: RunPlan, now: 
     _event(
         session,
         run.incident_id,
-        "automation.breaker_tripped",
+        EventKind.AUTOMATION_BREAKER_TRIPPED,
         f"Circuit breaker: runbook {run.runbook_id} is paused after {reason}; "
         "a person must resume it",
         now=now,
@@ -772,7 +777,7 @@ def _finish(session: Session, run: RunbookRun, status: str, now: datetime, detai
     _event(
         session,
         run.incident_id,
-        "run.finished",
+        EventKind.RUN_FINISHED,
         f"Runbook {run.runbook_id} run {run.id} {status}: {detail}",
         now=now,
         data={
@@ -796,7 +801,7 @@ def _refuse(
     _event(
         session,
         run.incident_id,
-        "automation.refused",
+        EventKind.AUTOMATION_REFUSED,
         f"Runbook {run.runbook_id} will not run: parameters refused ({bad})",
         now=now,
         data={"run_id": run.id, "runbook_id": run.runbook_id, "param_errors": run.param_errors},
@@ -837,7 +842,7 @@ def sweep(db: Database, *, rules: AutomationRules, now: datetime) -> int:
             _event(
                 session,
                 row.incident_id,
-                "step.interrupted",
+                EventKind.STEP_INTERRUPTED,
                 f"Step {row.step_id} ({row.action}) was interrupted: {row.reason}",
                 now=now,
                 data=_step_data(run, row),
@@ -861,7 +866,7 @@ def sweep(db: Database, *, rules: AutomationRules, now: datetime) -> int:
                 _event(
                     session,
                     row.incident_id,
-                    "step.rejected",
+                    EventKind.STEP_REJECTED,
                     f"Step {row.step_id}: the approval request expired unanswered",
                     now=now,
                     data=_step_data(run, row),
@@ -939,7 +944,7 @@ def decide_approval(
             _event(
                 session,
                 row.incident_id,
-                "approval.refused",
+                EventKind.APPROVAL_REFUSED,
                 f"{by} may not {verb} step {row.step_id}: {refusal}",
                 now=now,
                 actor=by,
@@ -956,7 +961,7 @@ def decide_approval(
                 row.state, row.finished_at = StepState.REJECTED.value, now
                 row.reason = f"rejected by {by}" + (f": {note}" if note else "")
             session.add(row)
-            kind = "step.approved" if approve else "step.rejected"
+            kind = EventKind.STEP_APPROVED if approve else EventKind.STEP_REJECTED
             _event(
                 session,
                 row.incident_id,
@@ -1051,4 +1056,4 @@ def runs_of(db: Database, incident_id: int) -> list[tuple[RunbookRun, list[StepR
 def post_message(db: Database, incident_id: int, text: str, *, now: datetime) -> None:
     """What a ``notify`` step says, on the incident's timeline (Slack posts it from there)."""
     with db.write() as session:
-        _event(session, incident_id, "runbook.message", text, now=now)
+        _event(session, incident_id, EventKind.RUNBOOK_MESSAGE, text, now=now)

@@ -11,84 +11,93 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.events import EventKind
+
 Verbosity = Literal["quiet", "normal", "debug"]
 
 # Events that change what the card shows.
 CARD_EVENTS = frozenset(
     {
-        "incident.opened",
-        "incident.acknowledged",
-        "incident.unacknowledged",
-        "incident.resolved",
-        "incident.reopened",
-        "severity.changed",
-        "commander.assigned",
-        "runbook.selected",
-        "runbook.none",
-        "runbook.tie",
-        "alert.fired",
-        "alert.resolved",
-        "escalation.level_changed",
-        "escalation.notified",
-        "escalation.stopped",
-        "run.finished",
-        "verification.passed",
-        "verification.failed",
-        "verification.inconclusive",
-        "automation.refused",
-        "step.awaiting_approval",
-        "step.approved",
-        "step.rejected",
-        "step.started",
-        "step.succeeded",
-        "step.failed",
-        "step.timed_out",
-        "incident.silenced",
+        EventKind.INCIDENT_OPENED,
+        EventKind.INCIDENT_ACKNOWLEDGED,
+        EventKind.INCIDENT_UNACKNOWLEDGED,
+        EventKind.INCIDENT_RESOLVED,
+        EventKind.INCIDENT_REOPENED,
+        EventKind.SEVERITY_CHANGED,
+        EventKind.COMMANDER_ASSIGNED,
+        EventKind.RUNBOOK_SELECTED,
+        EventKind.RUNBOOK_NONE,
+        EventKind.RUNBOOK_TIE,
+        EventKind.ALERT_FIRED,
+        EventKind.ALERT_RESOLVED,
+        EventKind.ESCALATION_LEVEL_CHANGED,
+        EventKind.ESCALATION_NOTIFIED,
+        EventKind.ESCALATION_STOPPED,
+        EventKind.RUN_FINISHED,
+        EventKind.VERIFICATION_PASSED,
+        EventKind.VERIFICATION_FAILED,
+        EventKind.VERIFICATION_INCONCLUSIVE,
+        EventKind.AUTOMATION_REFUSED,
+        EventKind.STEP_AWAITING_APPROVAL,
+        EventKind.STEP_APPROVED,
+        EventKind.STEP_REJECTED,
+        EventKind.STEP_STARTED,
+        EventKind.STEP_SUCCEEDED,
+        EventKind.STEP_FAILED,
+        EventKind.STEP_TIMED_OUT,
+        EventKind.INCIDENT_SILENCED,
     }
 )
 # Thread messages at each verbosity; approvals and notices are always posted.
 QUIET = frozenset(
     {
-        "incident.acknowledged",
-        "incident.unacknowledged",
-        "incident.resolved",
-        "incident.reopened",
-        "severity.changed",
-        "commander.assigned",
-        "escalation.level_changed",
-        "automation.refused",
-        "automation.breaker_tripped",
-        "verification.failed",
-        "incident.silenced",
+        EventKind.INCIDENT_ACKNOWLEDGED,
+        EventKind.INCIDENT_UNACKNOWLEDGED,
+        EventKind.INCIDENT_RESOLVED,
+        EventKind.INCIDENT_REOPENED,
+        EventKind.SEVERITY_CHANGED,
+        EventKind.COMMANDER_ASSIGNED,
+        EventKind.ESCALATION_LEVEL_CHANGED,
+        EventKind.AUTOMATION_REFUSED,
+        EventKind.AUTOMATION_BREAKER_TRIPPED,
+        EventKind.VERIFICATION_FAILED,
+        EventKind.INCIDENT_SILENCED,
     }
 )
 NORMAL = QUIET | frozenset(
     {
-        "alert.fired",
-        "alert.resolved",
-        "runbook.selected",
-        "runbook.none",
-        "runbook.tie",
-        "step.succeeded",
-        "step.failed",
-        "step.timed_out",
-        "step.skipped",
-        "step.dry_run",
-        "step.interrupted",
-        "step.approved",
-        "step.rejected",
-        "approval.refused",
-        "automation.paused",
-        "automation.throttled",
-        "verification.passed",
-        "verification.inconclusive",
-        "runbook.message",
-        "note.added",
-        "chat.message_added",
-        "followup.added",
+        EventKind.ALERT_FIRED,
+        EventKind.ALERT_RESOLVED,
+        EventKind.RUNBOOK_SELECTED,
+        EventKind.RUNBOOK_NONE,
+        EventKind.RUNBOOK_TIE,
+        EventKind.STEP_SUCCEEDED,
+        EventKind.STEP_FAILED,
+        EventKind.STEP_TIMED_OUT,
+        EventKind.STEP_SKIPPED,
+        EventKind.STEP_DRY_RUN,
+        EventKind.STEP_INTERRUPTED,
+        EventKind.STEP_APPROVED,
+        EventKind.STEP_REJECTED,
+        EventKind.APPROVAL_REFUSED,
+        EventKind.AUTOMATION_PAUSED,
+        EventKind.AUTOMATION_THROTTLED,
+        EventKind.VERIFICATION_PASSED,
+        EventKind.VERIFICATION_INCONCLUSIVE,
+        EventKind.RUNBOOK_MESSAGE,
+        EventKind.NOTE_ADDED,
+        EventKind.CHAT_MESSAGE_ADDED,
+        EventKind.FOLLOWUP_ADDED,
     }
 )
-DEBUG_EXTRA = frozenset({"step.started", "triage.decided", "verification.waiting", "run.finished"})
+DEBUG_EXTRA = frozenset(
+    {
+        EventKind.STEP_STARTED,
+        EventKind.TRIAGE_DECIDED,
+        EventKind.VERIFICATION_WAITING,
+        EventKind.RUN_FINISHED,
+    }
+)
 ICONS = {
     "alert": ":rotating_light:",
     "incident": ":fire:",
@@ -189,9 +198,9 @@ def thread_message(
     kind: str, text: str, data: dict[str, Any], verbosity: Verbosity
 ) -> ChatMessage | None:
     """The thread message an event becomes at this verbosity, or None."""
-    if kind == "step.awaiting_approval":
+    if kind == EventKind.STEP_AWAITING_APPROVAL:
         return approval_message(text, data)
-    if kind == "escalation.notified":
+    if kind == EventKind.ESCALATION_NOTIFIED:
         targets = tuple(str(t) for t in data.get("targets") or ())
         return ChatMessage(f"{ICONS['escalation']} {text}", mentions=targets)
     wanted = QUIET if verbosity == "quiet" else NORMAL

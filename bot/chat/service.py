@@ -27,6 +27,7 @@ from bot.chat.render import (
 )
 from bot.errors import ConflictError
 from bot.escalation.service import commander_of
+from bot.events import EventKind
 from storage import queries, queries_chat
 from storage import queries_automation as automation_q
 from storage.db import Database
@@ -123,7 +124,7 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
     if incident is None or incident.id is None:
         return
     card = session.get(ChatCard, incident.id)
-    if event.kind == "incident.opened" and card is None:
+    if event.kind == EventKind.INCIDENT_OPENED and card is None:
         channel = rules.routes.channel_for(
             service=incident.service, severity=incident.severity, default=rules.default_channel
         )
@@ -141,22 +142,22 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
     message = thread_message(event.kind, event.text, dict(event.data), rules.verbosity)
     if message is not None:
         _enqueue(session, incident.id, "thread", {"message": message.as_json()}, now)
-    if event.kind == "escalation.notified":
+    if event.kind == EventKind.ESCALATION_NOTIFIED:
         for user, dm in escalation_dms(incident.id, incident.title, dict(event.data)):
             _enqueue(session, incident.id, "dm", {"user": user, "message": dm.as_json()}, now)
     if card.own_channel or rules.is_major(incident.severity):
         # Responders join a major incident's channel as they are paged or given a role.
         joining: list[str] = []
-        if event.kind == "escalation.notified":
+        if event.kind == EventKind.ESCALATION_NOTIFIED:
             joining = [str(u) for u in event.data.get("users") or ()]
-        elif event.kind == "commander.assigned" and event.data.get("user"):
+        elif event.kind == EventKind.COMMANDER_ASSIGNED and event.data.get("user"):
             joining = [str(event.data["user"])]
         if joining:
             _enqueue(session, incident.id, "invite", {"users": joining}, now)
-    if event.kind == "incident.resolved":
+    if event.kind == EventKind.INCIDENT_RESOLVED:
         silences = [
             s
-            for e in queries.events_of_kind(session, incident.id, "incident.silenced")
+            for e in queries.events_of_kind(session, incident.id, EventKind.INCIDENT_SILENCED)
             for s in e.data.get("silence_ids", [])
         ]
         if silences:
@@ -180,11 +181,11 @@ def load_view(session: Session, incident_id: int, *, now: datetime) -> IncidentV
     people = list(
         dict.fromkeys(
             str(u)
-            for e in queries.events_of_kind(session, incident_id, "escalation.notified")
+            for e in queries.events_of_kind(session, incident_id, EventKind.ESCALATION_NOTIFIED)
             for u in e.data.get("users") or ()
         )
     )
-    silenced = bool(queries.events_of_kind(session, incident_id, "incident.silenced"))
+    silenced = bool(queries.events_of_kind(session, incident_id, EventKind.INCIDENT_SILENCED))
     labels = dict(alerts[0].labels) if alerts else dict(incident.labels)
     return IncidentView(
         id=incident.id,

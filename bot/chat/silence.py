@@ -14,6 +14,7 @@ from actions.durations import format_duration
 from actions.engine import StepState, execute_step
 from bot.clock import Clock, utcnow
 from bot.errors import ConflictError
+from bot.events import EventKind, IncidentSilenced, as_data
 from storage import queries
 from storage.db import Database
 from storage.tables import Incident
@@ -83,11 +84,11 @@ def _record(
         queries.add_event(
             session,
             incident_id=incident_id,
-            kind="incident.silenced",
+            kind=EventKind.INCIDENT_SILENCED,
             text=f"Silenced in Alertmanager for {format_duration(duration)} by {by} "
             f"({len(ids)} silence{'s' if len(ids) != 1 else ''}; lifted when it resolves)",
             actor=by,
             at=now,
             recorded_at=now,
-            data={"silence_ids": ids, "duration": format_duration(duration)},
+            data=as_data(IncidentSilenced(silence_ids=ids, duration=format_duration(duration))),
         )

@@ -26,6 +26,7 @@ from bot.escalation.config import WatchdogConfig
 from bot.escalation.decide import Level, Policy, Position, Target, TargetKind
 from bot.escalation.notify import Delivery, Notification
 from bot.escalation.schedules import OnCall, Override, Schedule, on_call
+from bot.events import EventKind
 from bot.incidents.decide import IncidentStatus
 from storage import queries
 from storage import queries_escalation as timers_q
@@ -94,7 +95,7 @@ def _record_start(
     queries.add_event(
         session,
         incident_id=incident_id,
-        kind="escalation.started",
+        kind=EventKind.ESCALATION_STARTED,
         text=f"{text}: {reason}" if say_why else text,
         actor="fireline",
         at=now,
@@ -242,7 +243,7 @@ def _stop(
     events.append(
         _event(
             timer.incident_id,
-            "escalation.stopped",
+            EventKind.ESCALATION_STOPPED,
             f"Escalation stopped: {reason}",
             actor="fireline",
             now=now,
@@ -339,7 +340,7 @@ def _fire(
         events.append(
             _event(
                 timer.incident_id,
-                "escalation.level_changed",
+                EventKind.ESCALATION_LEVEL_CHANGED,
                 f"Escalation moved from level {timer.current_level + 1} to {index + 1}: "
                 f"{timer.reason}",
                 actor="scheduler",
@@ -358,7 +359,7 @@ def _fire(
     deliveries = send(notification)
     notified = _event(
         timer.incident_id,
-        "escalation.notified",
+        EventKind.ESCALATION_NOTIFIED,
         notification.text,
         actor="scheduler",
         now=now,

@@ -16,6 +16,7 @@ from bot.durations import format_duration
 from bot.escalation import service
 from bot.escalation.config import WatchdogConfig
 from bot.escalation.service import EscalationRules
+from bot.events import EventKind
 from bot.incidents import lifecycle
 from bot.ingest.model import WebhookPayload
 from storage import queries
@@ -99,7 +100,7 @@ def check(db: Database, *, rules: EscalationRules, now: datetime) -> int | None:
         queries.add_event(
             session,
             incident_id=incident.id,
-            kind="incident.opened",
+            kind=EventKind.INCIDENT_OPENED,
             text=f"Opened {config.severity}: {config.title}: no {config.alertname} alert "
             f"for {silent}",
             actor=ACTOR,

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
+from bot.events import EventKind, IncidentAcknowledged, as_data
 from bot.incidents import decide
 from bot.incidents.decide import IncidentStatus
 from bot.ingest.model import WebhookPayload
@@ -68,12 +69,14 @@ def acknowledge(
     queries.add_event(
         session,
         incident_id=incident.id,
-        kind="incident.acknowledged",
+        kind=EventKind.INCIDENT_ACKNOWLEDGED,
         text=f"Acknowledged by {actor}",
         actor=actor,
         at=now,
         recorded_at=now,
-        data={"seconds_to_acknowledge": _seconds(incident.opened_at, now)},
+        data=as_data(
+            IncidentAcknowledged(seconds_to_acknowledge=_seconds(incident.opened_at, now))
+        ),
     )
     if hooks is not None:
         hooks.incident_acknowledged(session, incident.id, actor=actor, now=now)
@@ -94,7 +97,7 @@ def unacknowledge(
     queries.add_event(
         session,
         incident_id=incident.id,
-        kind="incident.unacknowledged",
+        kind=EventKind.INCIDENT_UNACKNOWLEDGED,
         text=f"Un-acknowledged by {actor}",
         actor=actor,
         at=now,
@@ -129,7 +132,7 @@ def resolve(
     queries.add_event(
         session,
         incident_id=incident.id,
-        kind="incident.resolved",
+        kind=EventKind.INCIDENT_RESOLVED,
         text=text,
         actor=actor,
         at=at,

@@ -10,6 +10,14 @@ from sqlmodel import Session
 
 from bot.clock import Clock, utcnow
 from bot.errors import NotFoundError
+from bot.events import (
+    ChatMessageAdded,
+    CommanderAssigned,
+    EventKind,
+    IncidentOpened,
+    IncidentResolved,
+    as_data,
+)
 from bot.incidents import lifecycle
 from bot.incidents.lifecycle import StatusHooks
 from storage import queries
@@ -117,7 +125,7 @@ def resolve(
             at=now,
             now=now,
             hooks=hooks,
-            data={"reason": reason} if reason else {},
+            data=as_data(IncidentResolved(reason=reason)) if reason else {},
         )
         return incident
 
@@ -137,7 +145,7 @@ def add_note(
         event_id = queries.add_event(
             session,
             incident_id=incident_id,
-            kind="note.added",
+            kind=EventKind.NOTE_ADDED,
             text=text,
             actor=actor,
             at=at or now,
@@ -181,12 +189,12 @@ def declare(
         queries.add_event(
             session,
             incident_id=incident.id,
-            kind="incident.opened",
+            kind=EventKind.INCIDENT_OPENED,
             text=f"Declared {severity} by {actor}: {title}",
             actor=actor,
             at=now,
             recorded_at=now,
-            data={"declared_by": actor},
+            data=as_data(IncidentOpened(declared_by=actor)),
         )
         if hooks is not None:
             hooks.incident_opened(session, incident, now=now, reason=f"declared by {actor}")
@@ -204,12 +212,12 @@ def assign_commander(
         queries.add_event(
             session,
             incident_id=incident_id,
-            kind="commander.assigned",
+            kind=EventKind.COMMANDER_ASSIGNED,
             text=f"{user} is the incident commander (assigned by {actor})",
             actor=actor,
             at=now,
             recorded_at=now,
-            data={"user": user},
+            data=as_data(CommanderAssigned(user=user)),
         )
         return incident
 
@@ -231,14 +239,14 @@ def add_chat_message(
         queries.add_event(
             session,
             incident_id=incident_id,
-            kind="chat.message_added",
+            kind=EventKind.CHAT_MESSAGE_ADDED,
             text=text[:4000] or "(no text)",
             actor=actor,
             at=original_time,
             recorded_at=clock(),
-            data={
-                "author": author,
-                "original_time": original_time.isoformat(),
-                "permalink": permalink,
-            },
+            data=as_data(
+                ChatMessageAdded(
+                    author=author, original_time=original_time.isoformat(), permalink=permalink
+                )
+            ),
         )

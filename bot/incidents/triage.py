@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from bot.clock import Clock, utcnow
+from bot.events import EventKind
 from bot.incidents import lifecycle
 from bot.incidents.decide import (
     AlertAction,
@@ -177,7 +178,7 @@ def _incident_for_firing(ctx: _Context, alert: Alert) -> Incident:
         queries.add_event(
             ctx.session,
             incident_id=latest.id,
-            kind="incident.reopened",
+            kind=EventKind.INCIDENT_REOPENED,
             text=f"Re-opened: the group fired again within the flap window "
             f"({latest.reopen_count} time(s) so far)",
             actor=ACTOR,
@@ -217,7 +218,7 @@ def _open_incident(ctx: _Context, alert: Alert) -> Incident:
     queries.add_event(
         ctx.session,
         incident_id=incident.id,
-        kind="incident.opened",
+        kind=EventKind.INCIDENT_OPENED,
         text=f"Opened {decision.severity.name}: {incident.title}",
         actor=ACTOR,
         at=ctx.received_at,
@@ -227,7 +228,7 @@ def _open_incident(ctx: _Context, alert: Alert) -> Incident:
     queries.add_event(
         ctx.session,
         incident_id=incident.id,
-        kind="triage.decided",
+        kind=EventKind.TRIAGE_DECIDED,
         text=_triage_text(decision.severity, decision.service, incident.signal, decision.rules),
         actor="fireline",
         at=ctx.received_at,
@@ -282,7 +283,7 @@ def _note_alert_fired(ctx: _Context, incident: Incident, record: AlertRecord) ->
         queries.add_event(
             ctx.session,
             incident_id=incident.id,
-            kind="severity.changed",
+            kind=EventKind.SEVERITY_CHANGED,
             text=f"Severity raised from {current.name} to {decision.severity.name} by "
             f"{record.labels.get('alertname', 'an alert')}",
             actor="fireline",
@@ -298,7 +299,7 @@ def _note_alert_fired(ctx: _Context, incident: Incident, record: AlertRecord) ->
     queries.add_event(
         ctx.session,
         incident_id=incident.id,
-        kind="alert.fired",
+        kind=EventKind.ALERT_FIRED,
         text=f"{name} firing ({_label_summary(record.labels)})",
         actor=ACTOR,
         at=record.starts_at,
@@ -335,7 +336,7 @@ def _event_alert_resolved(ctx: _Context, record: AlertRecord, *, reason: str) ->
     queries.add_event(
         ctx.session,
         incident_id=record.incident_id,
-        kind="alert.resolved",
+        kind=EventKind.ALERT_RESOLVED,
         text=f"{name} resolved ({_label_summary(record.labels)})"
         + ("" if reason == "resolved" else f": {reason}"),
         actor=ACTOR,

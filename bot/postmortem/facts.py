@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
+from bot.events import STEP_KINDS, EventKind
 from bot.incidents.timeline import EventLike, format_seconds, is_utc, timeline_lines
 from bot.postmortem.model import (
     AlertInfo,
@@ -70,14 +71,16 @@ def key_times(
     steps: Sequence[StepRecord],
 ) -> KeyTimes:
     """``events`` in order of ``at``."""
-    detected = next((e.at for e in events if e.kind == "incident.opened"), incident.opened_at)
-    ack = next((e for e in events if e.kind == "incident.acknowledged"), None)
+    detected = next(
+        (e.at for e in events if e.kind == EventKind.INCIDENT_OPENED), incident.opened_at
+    )
+    ack = next((e for e in events if e.kind == EventKind.INCIDENT_ACKNOWLEDGED), None)
     mitigation = first_successful_remediation(steps)
     resolved_event = None
     for event in events:
-        if event.kind == "incident.resolved":
+        if event.kind == EventKind.INCIDENT_RESOLVED:
             resolved_event = event
-        elif event.kind == "incident.reopened":
+        elif event.kind == EventKind.INCIDENT_REOPENED:
             resolved_event = None
     resolved = resolved_event.at if resolved_event else None
     return KeyTimes(
@@ -142,13 +145,13 @@ def steps_of(events: Sequence[FactEvent]) -> list[StepRecord]:
     verifications: dict[tuple[str, str], tuple[str, str | None]] = {}
     for event in events:
         kind = event.kind
-        if kind.startswith("step."):
+        if kind in STEP_KINDS:
             data = event.data
             key = (str(data.get("run_id", "")), str(data.get("step_id", "")))
             draft = drafts.get(key)
             if draft is None:
                 draft = drafts[key] = _StepDraft(*key, started_at=event.at)
-            state = kind.removeprefix("step.")
+            state = EventKind(kind).step_state
             draft.states.append(state)
             draft.result = state
             draft.finished_at = event.at
@@ -166,7 +169,7 @@ def steps_of(events: Sequence[FactEvent]) -> list[StepRecord]:
                 draft.exit_code = int(data["exit_code"])
             draft.output = _short_output(data.get("output")) or draft.output
             draft.reason = _text(data.get("reason")) or draft.reason
-        elif kind in ("verification.passed", "verification.failed"):
+        elif kind in (EventKind.VERIFICATION_PASSED, EventKind.VERIFICATION_FAILED):
             data = event.data
             key = (str(data.get("run_id", "")), str(data.get("step_id", "")))
             verifications[key] = (kind.removeprefix("verification."), _text(data.get("detail")))
@@ -206,7 +209,12 @@ def steps_of(events: Sequence[FactEvent]) -> list[StepRecord]:
 
 
 _AUTOMATION_NOTES = frozenset(
-    {"runbook.none", "runbook.tie", "automation.throttled", "automation.paused"}
+    {
+        EventKind.RUNBOOK_NONE,
+        EventKind.RUNBOOK_TIE,
+        EventKind.AUTOMATION_THROTTLED,
+        EventKind.AUTOMATION_PAUSED,
+    }
 )
 
 
@@ -220,7 +228,7 @@ def automation_of(events: Sequence[FactEvent]) -> Automation:
             params=dict(e.data.get("params") or {}),
         )
         for e in events
-        if e.kind == "runbook.selected"
+        if e.kind == EventKind.RUNBOOK_SELECTED
     ]
     notes = [Note(e.at, e.kind, e.actor, e.text) for e in events if e.kind in _AUTOMATION_NOTES]
     return Automation(runbooks=runbooks, steps=steps_of(events), notes=notes)
@@ -228,17 +236,17 @@ def automation_of(events: Sequence[FactEvent]) -> Automation:
 
 # People and escalations ----------------------------------------------------------------
 
-_ROLE_OF_KIND = {
-    "incident.acknowledged": "acknowledged",
-    "incident.resolved": "resolved",
-    "incident.opened": "declared",
-    "note.added": "wrote notes",
-    "step.approved": "approved steps",
-    "step.rejected": "rejected steps",
-    "severity.changed": "changed severity",
-    "escalation.level_changed": "escalated",
-    "followup.added": "added follow-ups",
-    "chat.message_added": "in the conversation",
+_ROLE_OF_KIND: dict[str, str] = {
+    EventKind.INCIDENT_ACKNOWLEDGED: "acknowledged",
+    EventKind.INCIDENT_RESOLVED: "resolved",
+    EventKind.INCIDENT_OPENED: "declared",
+    EventKind.NOTE_ADDED: "wrote notes",
+    EventKind.STEP_APPROVED: "approved steps",
+    EventKind.STEP_REJECTED: "rejected steps",
+    EventKind.SEVERITY_CHANGED: "changed severity",
+    EventKind.ESCALATION_LEVEL_CHANGED: "escalated",
+    EventKind.FOLLOWUP_ADDED: "added follow-ups",
+    EventKind.CHAT_MESSAGE_ADDED: "in the conversation",
 }
 
 
@@ -254,15 +262,15 @@ def responders_of(events: Sequence[FactEvent]) -> list[Responder]:
             held.append(role)
 
     for event in events:
-        if event.kind == "commander.assigned" and event.data.get("user"):
+        if event.kind == EventKind.COMMANDER_ASSIGNED and event.data.get("user"):
             add(str(event.data["user"]), "incident commander", event.at)
-        if event.kind == "escalation.notified":
+        if event.kind == EventKind.ESCALATION_NOTIFIED:
             level = event.data.get("level")
             for target in _targets(event.data.get("targets")):
                 add(target, f"paged (level {level})" if level is not None else "paged", event.at)
         if not is_person(event.actor):
             continue
-        if event.kind == "chat.message_added" and event.data.get("author"):
+        if event.kind == EventKind.CHAT_MESSAGE_ADDED and event.data.get("author"):
             add(str(event.data["author"]), "in the conversation", event.at)
             continue
         role = _ROLE_OF_KIND.get(event.kind)
@@ -312,10 +320,10 @@ def escalations_before(escalations: Sequence[Escalation], until: datetime | None
     Explicit level changes count; without any, each page beyond the first level does.
     """
     relevant = [e for e in escalations if until is None or e.at < until]
-    changes = [e for e in relevant if e.kind == "escalation.level_changed"]
+    changes = [e for e in relevant if e.kind == EventKind.ESCALATION_LEVEL_CHANGED]
     if changes:
         return len(changes)
-    notified = [e for e in relevant if e.kind == "escalation.notified"]
+    notified = [e for e in relevant if e.kind == EventKind.ESCALATION_NOTIFIED]
     levels = [e.level for e in notified]
     first_level = levels[0] if levels else None
     return sum(1 for level in levels if level != first_level)
@@ -332,7 +340,7 @@ def impact_of(
 ) -> Impact:
     services = {incident.service} if incident.service else set()
     for event in events:
-        if event.kind == "triage.decided" and event.data.get("service"):
+        if event.kind == EventKind.TRIAGE_DECIDED and event.data.get("service"):
             services.add(str(event.data["service"]))
     services.update(a.labels["service"] for a in alerts if a.labels.get("service"))
     start = min((a.starts_at for a in alerts), default=incident.started_at)
@@ -355,13 +363,13 @@ def severity_of(incident: IncidentInfo, events: Sequence[FactEvent]) -> Severity
             actor=e.actor,
         )
         for e in events
-        if e.kind == "severity.changed"
+        if e.kind == EventKind.SEVERITY_CHANGED
     ]
     decided = next(
         (
             str(e.data["severity"])
             for e in events
-            if e.kind == "triage.decided" and e.data.get("severity")
+            if e.kind == EventKind.TRIAGE_DECIDED and e.data.get("severity")
         ),
         None,
     )
@@ -421,9 +429,9 @@ def prompts(
         if step.rejected_by:
             badly.append(f"Step {label} was rejected by {step.rejected_by}.")
     for note in automation.notes:
-        if note.kind == "runbook.none":
+        if note.kind == EventKind.RUNBOOK_NONE:
             badly.append("No runbook matched the alerts.")
-        elif note.kind == "runbook.tie":
+        elif note.kind == EventKind.RUNBOOK_TIE:
             badly.append(f"Runbook selection was a tie: {note.text}")
         else:
             badly.append(f"Automation was {note.kind.removeprefix('automation.')}: {note.text}")
@@ -468,7 +476,7 @@ def build_postmortem(
     severity = severity_of(incident, ordered)
     before_ack = escalations_before(escalations, times.acknowledged)
     reopen_count = max(
-        incident.reopen_count, sum(1 for e in ordered if e.kind == "incident.reopened")
+        incident.reopen_count, sum(1 for e in ordered if e.kind == EventKind.INCIDENT_REOPENED)
     )
     people_acted = any(
         is_person(e.actor) and not e.kind.startswith(("followup.", "chat.")) for e in ordered
@@ -496,6 +504,8 @@ def build_postmortem(
         escalations_before_ack=before_ack,
         went_well=well,
         went_badly=badly,
-        notes=[Note(e.at, e.kind, e.actor, e.text) for e in ordered if e.kind == "note.added"],
+        notes=[
+            Note(e.at, e.kind, e.actor, e.text) for e in ordered if e.kind == EventKind.NOTE_ADDED
+        ],
         followups=list(followups),
     )

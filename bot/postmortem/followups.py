@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.clock import Clock, utcnow
 from bot.errors import NotFoundError
+from bot.events import EventKind, Followup, as_data
 from storage import queries, queries_followups
 from storage.db import Database
 from storage.tables_followups import FollowUp
@@ -47,12 +48,12 @@ def add_followup(
         queries.add_event(
             session,
             incident_id=incident_id,
-            kind="followup.added",
+            kind=EventKind.FOLLOWUP_ADDED,
             text=f"Follow-up #{item.id} added: {text}",
             actor=actor,
             at=now,
             recorded_at=now,
-            data={"followup_id": item.id, "text": text},
+            data=as_data(Followup(followup_id=item.id, text=text)),
         )
         return item
 
@@ -73,12 +74,12 @@ def mark_done(db: Database, followup_id: int, *, actor: str, clock: Clock = utcn
         queries.add_event(
             session,
             incident_id=item.incident_id,
-            kind="followup.done",
+            kind=EventKind.FOLLOWUP_DONE,
             text=f"Follow-up #{followup_id} done: {item.text}",
             actor=actor,
             at=now,
             recorded_at=now,
-            data={"followup_id": followup_id, "text": item.text},
+            data=as_data(Followup(followup_id=followup_id, text=item.text)),
         )
         return item
 

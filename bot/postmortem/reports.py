@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.events import STEP_KINDS, EventKind
 from bot.postmortem.facts import FactEvent, escalations_before, escalations_of, is_person
 from storage import queries_reports
 from storage.db import Database
@@ -70,9 +71,9 @@ def runs_of(incident_id: int, events: Sequence[FactEvent]) -> list[RunOutcome]:
     order: list[str] = []
     for event in events:
         data = event.data
-        if event.kind == "runbook.selected":
+        if event.kind == EventKind.RUNBOOK_SELECTED:
             selected.append((event.at, str(data.get("runbook_id", "unknown"))))
-        elif event.kind.startswith("step."):
+        elif event.kind in STEP_KINDS:
             run_id = str(data.get("run_id", ""))
             if run_id not in runbook_of:
                 order.append(run_id)
@@ -82,8 +83,8 @@ def runs_of(incident_id: int, events: Sequence[FactEvent]) -> list[RunOutcome]:
                     before = [rb for at, rb in selected if at <= event.at]
                     chosen = before[-1] if before else (selected[0][1] if selected else None)
                     runbook_of[run_id] = chosen or "unknown"
-            final[run_id][str(data.get("step_id", ""))] = event.kind.removeprefix("step.")
-        elif event.kind in ("verification.passed", "verification.failed"):
+            final[run_id][str(data.get("step_id", ""))] = EventKind(event.kind).step_state
+        elif event.kind in (EventKind.VERIFICATION_PASSED, EventKind.VERIFICATION_FAILED):
             verdicts[str(data.get("run_id", ""))].add(event.kind.removeprefix("verification."))
     return [
         RunOutcome(
@@ -165,8 +166,10 @@ def summarize(
     humans: set[int] = set()
     for incident in incidents:
         own = events.get(incident.id, ())
-        opened = next((e.at for e in own if e.kind == "incident.opened"), incident.opened_at)
-        ack = next((e.at for e in own if e.kind == "incident.acknowledged"), None)
+        opened = next(
+            (e.at for e in own if e.kind == EventKind.INCIDENT_OPENED), incident.opened_at
+        )
+        ack = next((e.at for e in own if e.kind == EventKind.INCIDENT_ACKNOWLEDGED), None)
         if ack is not None:
             to_ack.append((ack - opened).total_seconds())
         if incident.status == "resolved" and incident.resolved_at is not None:

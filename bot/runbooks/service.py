@@ -14,6 +14,7 @@ from typing import Protocol
 
 from sqlmodel import Session
 
+from bot.events import EventKind
 from bot.runbooks.model import Runbook
 from bot.runbooks.params import ParamResolution, resolve_params
 from bot.runbooks.selection import RunbookIndex, Selection, select_runbook
@@ -92,7 +93,7 @@ class LibrarySelector:
             queries.add_event(
                 session,
                 incident_id=incident.id,
-                kind="runbook.selected",
+                kind=EventKind.RUNBOOK_SELECTED,
                 text=text,
                 actor=ACTOR,
                 at=at,
@@ -121,7 +122,7 @@ class LibrarySelector:
             queries.add_event(
                 session,
                 incident_id=incident.id,
-                kind="runbook.tie",
+                kind=EventKind.RUNBOOK_TIE,
                 text=f"No runbook chosen: {selection.reason}",
                 actor=ACTOR,
                 at=at,
@@ -146,7 +147,7 @@ class LibrarySelector:
             queries.add_event(
                 session,
                 incident_id=incident.id,
-                kind="runbook.none",
+                kind=EventKind.RUNBOOK_NONE,
                 text=text,
                 actor=ACTOR,
                 at=at,

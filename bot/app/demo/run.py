@@ -34,6 +34,7 @@ from rich.panel import Panel
 from bot.app.demo import monitoring
 from bot.app.demo.target import DemoState, make_server
 from bot.app.settings import SHIPPED_RUNBOOKS, Settings
+from bot.events import EventKind
 from bot.logs import configure_logging
 
 RUNBOOK = "demo-service"
@@ -363,8 +364,8 @@ class Demo:
                     body = replay_payload(demo_url, status="resolved", starts_at=started)
                     await self._deliver(api, body)
                     resolved_sent = True
-                if any(e["kind"] == "run.finished" for e in events) and any(
-                    e["kind"] == "incident.resolved" for e in events
+                if any(e["kind"] == EventKind.RUN_FINISHED for e in events) and any(
+                    e["kind"] == EventKind.INCIDENT_RESOLVED for e in events
                 ):
                     break
             else:

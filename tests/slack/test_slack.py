@@ -14,6 +14,7 @@ import pytest
 
 from bot.app.demo.run import demo_service
 from bot.app.settings import Settings
+from bot.chat import service as chat_service
 from tests.automation.support import (
     events,
     kinds,
@@ -375,6 +376,16 @@ async def test_a_slack_outage_delays_messages_but_loses_none(
         await send(client, slash("ack #1", user="UONCALL1"))
         await send(client, slash("commander <@UIC0001> #1", user="UONCALL1"))
         await wait_for(lambda: standin.refused >= 2, what="Fireline to meet the outage")
+        db = _app.state.runtime.db
+
+        def folded() -> bool:
+            return any(
+                m.kind == "card.update" and m.status == "pending" and m.suppressed >= 1
+                for m in chat_service.messages(db, 1)
+            )
+
+        # Slack comes back only once both card changes wait as one folded update.
+        await wait_for(folded, what="the two card changes folded while Slack is down")
         standin.down = False
         await wait_for(
             lambda: sum("reading" in m["text"] for m in posted(standin, "CINC")) == 5,

@@ -55,6 +55,7 @@ class StepDecision:
     reason: str
     dry_run: bool = False
     refusal: Refusal | None = None
+    gate: Gate = Gate.SKIP
 
     @property
     def awaits_approval(self) -> bool:
@@ -85,7 +86,7 @@ def decide_step(
     means no guard holds the step back."""
     step = facts.step
     if not facts.action_known:
-        return StepDecision(StepState.FAILED, f"unknown action {step.uses!r}")
+        return StepDecision(StepState.FAILED, f"unknown action {step.uses!r}", gate=Gate.SKIP)
     unmet = unmet_condition(step, facts.results)
     if unmet:
         return StepDecision(StepState.SKIPPED, unmet)
@@ -110,4 +111,13 @@ def decide_step(
         Gate.SKIP: StepState.SKIPPED,
         Gate.APPROVAL: StepState.AWAITING_APPROVAL,
     }.get(gate.gate, StepState.PENDING)
-    return StepDecision(state, gate.reason, dry_run=gate.gate is Gate.DRY_RUN, refusal=refusal)
+    return StepDecision(
+        state, gate.reason, dry_run=gate.gate is Gate.DRY_RUN, refusal=refusal, gate=gate.gate
+    )
+
+
+def assumed_results(step: Step) -> dict[str, StepState]:
+    """Earlier steps' results that satisfy every ``when`` of ``step``: what a preview
+    assumes so that it shows the gate the step meets once its conditions hold."""
+    wanted = {"succeeded": StepState.SUCCEEDED, "failed": StepState.FAILED}
+    return {c.step: wanted[c.outcome] for c in step.when if c.outcome in wanted}

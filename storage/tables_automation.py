@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONDocument, UTCDateTime
@@ -75,6 +75,7 @@ class StepRun(SQLModel, table=True):
     action: str
     mutating: bool
     state: str
+    dry_run: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     idempotency_key: str = Field(sa_type=Text)
     # Resolved parameters with ``secrets.NAME`` references left as names: never a value.
     args: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONDocument))

@@ -20,22 +20,19 @@ from typing import Any
 from sqlmodel import Session
 
 from actions.engine import (
-    Gate,
     GuardFacts,
     Limits,
     Mode,
-    Refusal,
     StepOutcome,
     StepState,
     args_hash,
-    check_guards,
-    decide_gate,
     effective_mode,
     idempotency_key,
     run_key,
     target_of,
 )
 from actions.registry import ActionRegistry, is_mutating
+from bot.automation.decide import StepFacts, decide_step, needs_guards
 from bot.automation.plan import RunPlan
 from bot.durations import format_duration
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
@@ -60,12 +57,6 @@ from storage.tables_automation import (
 log = logging.getLogger(__name__)
 ACTOR = "fireline"
 OUTPUT_ON_TIMELINE = 4000
-# What ``when: STEP.OUTCOME`` sees of each finished state.
-CONDITION_OUTCOME = {
-    StepState.SUCCEEDED: "succeeded",
-    StepState.FAILED: "failed",
-    StepState.TIMED_OUT: "failed",
-}
 
 
 @dataclass(frozen=True)
@@ -304,42 +295,30 @@ def _decide_step(
         args_hash=args_hash(args),
         created_at=now,
     )
-    refusal: Refusal | None = None
-    approval_reason = ""
-    unmet = _unmet_condition(step, results)
-    if action is None:
-        row.state, row.reason = StepState.FAILED.value, f"unknown action {step.uses!r}"
-    elif unmet:
-        row.state, row.reason = StepState.SKIPPED.value, unmet
-    elif step.kind is StepKind.VERIFY and not run.mutated:
-        row.state, row.reason = StepState.SKIPPED.value, "nothing was changed, so nothing to verify"
-    elif mutating and incident.status == IncidentStatus.RESOLVED:
-        row.state, row.reason = StepState.SKIPPED.value, "the incident resolved before this step"
-    else:
-        mode, mode_reason = _mode(session, run, plan, step, rules)
-        if mutating and mode in ("auto", "approve"):
-            refusal = check_guards(
-                guard_facts(session, run, now=now, rules=rules, limits=_limits(plan, rules)),
-                _limits(plan, rules),
-                now=now,
-            )
-        stale = now - run.alert_starts_at > plan.policy.limits.stale_after
-        gate = decide_gate(
-            mode=mode,
-            mode_reason=mode_reason,
-            mutating=mutating,
-            safe=step.safe,
-            stale=stale,
-            refusal=refusal,
-        )
-        row.reason = gate.reason
-        if gate.gate is Gate.SKIP:
-            row.state = StepState.SKIPPED.value
-        elif gate.gate is Gate.APPROVAL:
-            row.state = StepState.AWAITING_APPROVAL.value
-            approval_reason = gate.reason
-        elif gate.gate is Gate.DRY_RUN:
-            row.reason = "dry-run: " + gate.reason
+    mode, mode_reason = _mode(session, run, plan, step, rules)
+    facts = StepFacts(
+        step=step,
+        action_known=action is not None,
+        mutating=mutating,
+        results=results,
+        run_mutated=run.mutated,
+        incident_resolved=incident.status == IncidentStatus.RESOLVED,
+        mode=mode,
+        mode_reason=mode_reason,
+        alert_starts_at=run.alert_starts_at,
+        stale_after=plan.policy.limits.stale_after,
+    )
+    limits = _limits(plan, rules)
+    guards = (
+        guard_facts(session, run, now=now, rules=rules, limits=limits)
+        if needs_guards(facts)
+        else None
+    )
+    decision = decide_step(facts, guards, limits, now=now)
+    refusal = decision.refusal
+    approval_reason = decision.reason
+    row.state = decision.state.value
+    row.reason, row.dry_run = decision.reason, decision.dry_run
     try:
         with session.begin_nested():
             session.add(row)
@@ -411,17 +390,6 @@ def _decide_step(
     return row
 
 
-def _unmet_condition(step: Step, results: Mapping[str, StepState]) -> str | None:
-    for condition in step.when:
-        state = results.get(condition.step)
-        seen = CONDITION_OUTCOME.get(state, "skipped") if state is not None else "skipped"
-        if seen != condition.outcome:
-            return (
-                f"condition {condition} does not hold ({condition.step} {state or 'did not run'})"
-            )
-    return None
-
-
 def _mode(
     session: Session, run: RunbookRun, plan: RunPlan, step: Step, rules: AutomationRules
 ) -> tuple[Mode, str]:
@@ -484,7 +452,7 @@ def _start(
 ) -> StepWork | None:
     assert run.id is not None
     assert row.id is not None
-    dry_run = bool(row.reason and row.reason.startswith("dry-run"))
+    dry_run = row.dry_run
     if (
         row.mutating
         and not dry_run

@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from actions.engine import Mode, decide_gate, effective_mode
+from actions.engine import Limits, Mode, effective_mode
 from actions.registry import ActionRegistry, is_mutating
+from bot.automation.decide import StepFacts, assumed_results, decide_step
 from bot.durations import format_duration
 from bot.escalation import decide as policy_math
 from bot.escalation.schedules import Schedule, on_call
@@ -122,7 +123,8 @@ def simulate(
                 registry,
                 global_mode,
                 promoted,
-                stale=now - alert.starts_at,
+                alert_starts_at=alert.starts_at,
+                now=now,
             )
         if escalation is not None:
             _preview_escalation(preview, escalation, now)
@@ -140,7 +142,8 @@ def _preview_run(
     global_mode: Mode,
     promoted: PromotedLookup,
     *,
-    stale: Any,
+    alert_starts_at: datetime,
+    now: datetime,
 ) -> None:
     resolution = resolve_params(runbook.params, labels=labels, annotations=annotations)
     preview.params = resolution.as_json()
@@ -158,14 +161,20 @@ def _preview_run(
             global_mode, runbook.policy.mode, step.mode, promoted=is_promoted
         )
         preview.mode = mode
-        plan = decide_gate(
+        facts = StepFacts(
+            step=step,
+            # Unknown actions are the runbook checker's to report; preview the gate.
+            action_known=True,
+            mutating=mutating,
+            results=assumed_results(step),
+            run_mutated=True,
+            incident_resolved=False,
             mode=mode,
             mode_reason=mode_reason,
-            mutating=mutating,
-            safe=step.safe,
-            stale=stale > runbook.policy.limits.stale_after,
-            refusal=None,
+            alert_starts_at=alert_starts_at,
+            stale_after=runbook.policy.limits.stale_after,
         )
+        plan = decide_step(facts, None, _limits(runbook), now=now)
         reason = plan.reason
         if step.kind.value == "rollback":
             reason = "only after a failed verification; " + reason
@@ -178,6 +187,13 @@ def _preview_run(
                 step.id, step.kind.value, step.uses, args, mutating, plan.gate.value, reason
             )
         )
+
+
+def _limits(runbook: Runbook) -> Limits:
+    """The runbook's limits; the simulation has no history, so no guard holds a step."""
+    limits = runbook.policy.limits
+    max_runs, per = limits.rate
+    return Limits(limits.cooldown, max_runs, per, limits.stale_after, 0, per)
 
 
 def _preview_escalation(preview: AlertPreview, rules: EscalationRules, now: datetime) -> None:

@@ -1,0 +1,140 @@
+"""The step gating tree as a pure function: plain facts in, a decision out, a fixed clock."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from actions.engine import GuardFacts, Limits, StepState
+from bot.automation.decide import StepFacts, decide_step, needs_guards, unmet_condition
+from bot.runbooks.model import Step, StepCondition, StepKind
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LIMITS = Limits(
+    cooldown=timedelta(minutes=10),
+    max_runs=3,
+    per=timedelta(hours=1),
+    stale_after=timedelta(minutes=30),
+    budget=20,
+    budget_per=timedelta(hours=1),
+)
+
+
+def _step(**changes: object) -> Step:
+    base: dict[str, object] = {
+        "id": "restart",
+        "kind": StepKind.REMEDIATE,
+        "uses": "kubernetes.restart",
+        "safe": True,
+        "file": "r.md",
+        "line": 1,
+    }
+    return Step.model_validate({**base, **changes})
+
+
+def _facts(**changes: object) -> StepFacts:
+    facts = StepFacts(
+        step=_step(),
+        action_known=True,
+        mutating=True,
+        results={},
+        run_mutated=False,
+        incident_resolved=False,
+        mode="auto",
+        mode_reason="global mode",
+        alert_starts_at=NOW - timedelta(minutes=1),
+        stale_after=timedelta(minutes=30),
+    )
+    return replace(facts, **changes)  # type: ignore[arg-type]
+
+
+def test_a_safe_fresh_mutating_step_in_auto_mode_runs() -> None:
+    decision = decide_step(_facts(), GuardFacts(), LIMITS, now=NOW)
+    assert decision.state is StepState.PENDING
+    assert not decision.dry_run
+    assert decision.refusal is None
+
+
+def test_an_unknown_action_fails_before_anything_else() -> None:
+    decision = decide_step(_facts(action_known=False), None, LIMITS, now=NOW)
+    assert decision.state is StepState.FAILED
+    assert "unknown action 'kubernetes.restart'" in decision.reason
+
+
+def test_dry_run_is_a_flag_and_not_part_of_the_reason() -> None:
+    decision = decide_step(_facts(mode="dry-run"), None, LIMITS, now=NOW)
+    assert decision.state is StepState.PENDING
+    assert decision.dry_run
+    assert not decision.reason.startswith("dry-run:")
+
+
+def test_approve_mode_waits_for_a_person() -> None:
+    decision = decide_step(_facts(mode="approve"), GuardFacts(), LIMITS, now=NOW)
+    assert decision.awaits_approval
+    assert decision.reason.startswith("approve mode")
+
+
+def test_suggest_and_off_skip_mutating_steps() -> None:
+    for mode in ("suggest", "off"):
+        decision = decide_step(_facts(mode=mode), None, LIMITS, now=NOW)
+        assert decision.state is StepState.SKIPPED, mode
+
+
+def test_a_read_only_step_runs_in_suggest_mode_but_not_when_off() -> None:
+    assert decide_step(_facts(mutating=False, mode="suggest"), None, LIMITS, now=NOW).state is (
+        StepState.PENDING
+    )
+    assert decide_step(_facts(mutating=False, mode="off"), None, LIMITS, now=NOW).state is (
+        StepState.SKIPPED
+    )
+
+
+def test_a_pause_holds_the_step_back_with_its_refusal() -> None:
+    guards = GuardFacts(pauses=["everything (paused by ana: deploy freeze)"])
+    decision = decide_step(_facts(), guards, LIMITS, now=NOW)
+    assert decision.state is StepState.SKIPPED
+    assert decision.refusal is not None
+    assert decision.refusal.code == "paused"
+
+
+def test_the_cooldown_is_measured_against_the_given_clock() -> None:
+    recent = GuardFacts(last_run_on_target=NOW - timedelta(minutes=5))
+    old = GuardFacts(last_run_on_target=NOW - timedelta(minutes=11))
+    assert decide_step(_facts(), recent, LIMITS, now=NOW).refusal is not None
+    assert decide_step(_facts(), old, LIMITS, now=NOW).state is StepState.PENDING
+
+
+def test_a_stale_alert_or_an_unsafe_step_needs_approval() -> None:
+    stale = _facts(alert_starts_at=NOW - timedelta(minutes=31))
+    assert decide_step(stale, GuardFacts(), LIMITS, now=NOW).awaits_approval
+    unsafe = _facts(step=_step(safe=False))
+    assert decide_step(unsafe, GuardFacts(), LIMITS, now=NOW).awaits_approval
+
+
+def test_a_condition_on_an_earlier_step_gates_the_step() -> None:
+    step = _step(when=[StepCondition(step="check", outcome="failed")])
+    unmet = decide_step(
+        _facts(step=step, results={"check": StepState.SUCCEEDED}), None, LIMITS, now=NOW
+    )
+    assert unmet.state is StepState.SKIPPED
+    assert "check.failed does not hold" in unmet.reason
+    met = _facts(step=step, results={"check": StepState.TIMED_OUT})
+    assert decide_step(met, GuardFacts(), LIMITS, now=NOW).state is StepState.PENDING
+    assert unmet_condition(step, {}) == "condition check.failed does not hold (check did not run)"
+
+
+def test_verify_is_skipped_when_nothing_changed_and_mutations_wait_on_resolved() -> None:
+    verify = _facts(step=_step(kind=StepKind.VERIFY), mutating=False)
+    assert decide_step(verify, None, LIMITS, now=NOW).state is StepState.SKIPPED
+    assert decide_step(replace(verify, run_mutated=True), None, LIMITS, now=NOW).state is (
+        StepState.PENDING
+    )
+    resolved = decide_step(_facts(incident_resolved=True), None, LIMITS, now=NOW)
+    assert resolved.reason == "the incident resolved before this step"
+
+
+def test_guards_are_loaded_only_for_mutating_steps_that_could_run() -> None:
+    assert needs_guards(_facts(mode="auto"))
+    assert needs_guards(_facts(mode="approve"))
+    assert not needs_guards(_facts(mode="dry-run"))
+    assert not needs_guards(_facts(mutating=False))

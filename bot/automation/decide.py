@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from actions.engine import (
+from actions.gates import (
     Gate,
     GuardFacts,
     Limits,

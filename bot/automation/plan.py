@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from actions.engine import Mode
+from actions.gates import Mode
 from bot.runbooks.model import Policy, Runbook, Step, StepKind, Verify
 
 

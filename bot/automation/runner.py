@@ -16,7 +16,8 @@ from datetime import datetime
 import httpx
 
 from actions.context import ActionContext, Endpoints
-from actions.engine import StepOutcome, StepState, execute_step
+from actions.engine import StepOutcome, execute_step
+from actions.gates import StepState
 from bot import logs
 from bot.automation import service
 from bot.automation.service import AutomationRules, StepWork

@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from actions.engine import (
+from actions.engine import StepOutcome
+from actions.gates import (
     GuardFacts,
     Limits,
     Mode,
-    StepOutcome,
     StepState,
     args_hash,
     effective_mode,

@@ -11,7 +11,8 @@ import httpx
 from actions.alertmanager import ExpireSilence, Silence
 from actions.context import ActionContext, Endpoints
 from actions.durations import format_duration
-from actions.engine import StepState, execute_step
+from actions.engine import execute_step
+from actions.gates import StepState
 from bot.clock import Clock, utcnow
 from bot.errors import ConflictError
 from bot.events import EventKind, IncidentSilenced, as_data

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from actions.engine import Limits, Mode, effective_mode
+from actions.gates import Limits, Mode, effective_mode
 from actions.registry import ActionRegistry, is_mutating
 from bot.automation.decide import StepFacts, assumed_results, decide_step
 from bot.durations import format_duration

@@ -16,7 +16,8 @@ import pytest
 
 from actions.base import Action
 from actions.context import ActionContext, Endpoints
-from actions.engine import StepState, execute_step
+from actions.engine import execute_step
+from actions.gates import StepState
 from actions.registry import default_registry
 from bot.app.demo.target import make_server
 from tests.automation import stack

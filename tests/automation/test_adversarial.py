@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from actions.context import ActionContext, Endpoints
-from actions.engine import StepState, execute_step
+from actions.engine import execute_step
+from actions.gates import StepState
 from actions.registry import default_registry
 from bot.app.demo.run import demo_service
 from bot.app.settings import Settings

@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from actions.context import Endpoints
-from actions.engine import StepOutcome, StepState
+from actions.engine import StepOutcome
+from actions.gates import StepState
 from actions.registry import default_registry
 from bot.app.demo.run import demo_service
 from bot.app.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from actions.engine import GuardFacts, Limits, StepState
+from actions.gates import GuardFacts, Limits, StepState
 from bot.automation.decide import StepFacts, decide_step, needs_guards, unmet_condition
 from bot.runbooks.model import Step, StepCondition, StepKind
 

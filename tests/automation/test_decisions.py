@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from actions.engine import (
+from actions.gates import (
     Gate,
     GuardFacts,
     Limits,

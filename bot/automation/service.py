@@ -35,7 +35,7 @@ from actions.registry import ActionRegistry, is_mutating
 from bot.automation.decide import StepFacts, decide_step, needs_guards
 from bot.automation.plan import RunPlan
 from bot.durations import format_duration
-from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
+from bot.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from bot.escalation import service as escalation
 from bot.escalation.service import EscalationRules
 from bot.events import EventKind
@@ -958,9 +958,9 @@ def pause(
     now: datetime,
 ) -> AutomationPause:
     if scope not in ("global", "runbook", "service"):
-        raise ValueError(f"scope is global, runbook or service, not {scope!r}")
+        raise InvalidInputError(f"scope is global, runbook or service, not {scope!r}")
     if scope != "global" and not target:
-        raise ValueError(f"a {scope} pause names its {scope}")
+        raise InvalidInputError(f"a {scope} pause names its {scope}")
     with db.write() as session:
         row = AutomationPause(
             scope=scope,

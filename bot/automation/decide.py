@@ -7,9 +7,10 @@ re-derives the gating tree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from actions.gates import (
     Gate,
@@ -121,3 +122,122 @@ def assumed_results(step: Step) -> dict[str, StepState]:
     assumes so that it shows the gate the step meets once its conditions hold."""
     wanted = {"succeeded": StepState.SUCCEEDED, "failed": StepState.FAILED}
     return {c.step: wanted[c.outcome] for c in step.when if c.outcome in wanted}
+
+
+# --- verification -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerificationDecision:
+    """A run's verdict and why; ``verdict`` None means wait for the alert to resolve."""
+
+    verdict: str | None
+    detail: str
+
+
+def decide_verification(
+    verify_states: Sequence[StepState], *, wait_for_resolution: bool, incident_resolved: bool
+) -> VerificationDecision:
+    """Judge a run that changed something, from its verify steps' states and whether the
+    runbook waits for the alert to resolve."""
+    if StepState.FAILED in verify_states:
+        return VerificationDecision("failed", "a verify step's condition did not hold")
+    if StepState.TIMED_OUT in verify_states:
+        return VerificationDecision("inconclusive", "a verify step timed out")
+    if wait_for_resolution:
+        if incident_resolved:
+            return VerificationDecision("passed", "the alert resolved")
+        return VerificationDecision(None, "waiting for the alert to resolve")
+    if StepState.SUCCEEDED in verify_states:
+        return VerificationDecision("passed", "every verify step's condition held")
+    return VerificationDecision("inconclusive", "the runbook declares no verification")
+
+
+def after_verdict(verdict: str, *, rollbacks_left: bool) -> str:
+    """What a recorded verdict does to its run: ``succeeded``, ``rollback`` (the runner
+    comes back for the rollback steps) or ``failed``."""
+    if verdict == "passed":
+        return "succeeded"
+    if verdict == "failed" and rollbacks_left:
+        return "rollback"
+    return "failed"
+
+
+# --- circuit breaker ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BreakerDecision:
+    trip: bool
+    streak: int
+
+
+def decide_breaker(
+    recent: Sequence[tuple[str, datetime]],
+    *,
+    threshold: int,
+    reset_at: datetime | None,
+    current_unfinished: bool,
+    already_paused: bool,
+) -> BreakerDecision:
+    """Whether a non-passing verdict trips the runbook's breaker. ``recent`` holds the
+    runbook's latest verdicts, newest first; the streak stops at a pass or at the last
+    reset. The current run, not yet finished, is not among them and counts too."""
+    streak = 0
+    for verdict, finished_at in recent:
+        if verdict == "passed" or (reset_at is not None and finished_at <= reset_at):
+            break
+        streak += 1
+    streak += 1 if current_unfinished else 0
+    return BreakerDecision(trip=streak >= threshold and not already_paused, streak=streak)
+
+
+# --- approvals ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalFacts:
+    """A pending approval request and the step row it guards."""
+
+    triggered_by: str
+    approvers: Sequence[str]
+    args_hash: str
+    stored_args_hash: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ApprovalRefusal:
+    """Why a person may not decide; ``conflict`` is about the request's state, the
+    other kind (``permission``) about who asks."""
+
+    kind: Literal["conflict", "permission"]
+    message: str
+
+
+def approval_refusal(
+    facts: ApprovalFacts, *, by: str, expected_hash: str | None, now: datetime
+) -> ApprovalRefusal | None:
+    """Whether ``by`` may approve or reject the step: the request has not expired, they
+    did not start the run, they are an approver, and the parameters are the ones asked."""
+    if now >= facts.expires_at:
+        return ApprovalRefusal("conflict", "the approval request has expired")
+    if by == facts.triggered_by:
+        return ApprovalRefusal("permission", f"{by} started this run and cannot approve its steps")
+    if not facts.approvers:
+        return ApprovalRefusal(
+            "permission",
+            "no approvers are configured: list them in the runbook's approvers "
+            "or in FIRELINE_APPROVERS",
+        )
+    if by not in facts.approvers:
+        return ApprovalRefusal("permission", f"{by} is not among this runbook's approvers")
+    if expected_hash is not None and expected_hash != facts.args_hash:
+        return ApprovalRefusal(
+            "conflict", "the step's parameters changed since the request was made"
+        )
+    if facts.stored_args_hash != facts.args_hash:
+        return ApprovalRefusal(
+            "conflict", "the step's stored parameters do not match the approved ones"
+        )
+    return None

@@ -34,7 +34,16 @@ from actions.gates import (
     target_of,
 )
 from actions.registry import ActionRegistry, is_mutating
-from bot.automation.decide import StepFacts, decide_step, needs_guards
+from bot.automation.decide import (
+    ApprovalFacts,
+    StepFacts,
+    after_verdict,
+    approval_refusal,
+    decide_breaker,
+    decide_step,
+    decide_verification,
+    needs_guards,
+)
 from bot.automation.plan import RunPlan
 from bot.durations import format_duration
 from bot.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
@@ -665,51 +674,26 @@ def _conclude_steps(
     verify_states = [
         results[s.id] for s in plan.steps if s.kind is StepKind.VERIFY and s.id in results
     ]
-    if StepState.FAILED in verify_states:
-        _verdict(
-            session,
-            run,
-            incident,
-            plan,
-            "failed",
-            "a verify step's condition did not hold",
-            rules,
-            now,
-        )
-    elif StepState.TIMED_OUT in verify_states:
-        _verdict(
-            session, run, incident, plan, "inconclusive", "a verify step timed out", rules, now
-        )
-    elif plan.verify is not None and plan.verify.alert_resolved:
-        if incident.status == IncidentStatus.RESOLVED:
-            _verdict(session, run, incident, plan, "passed", "the alert resolved", rules, now)
-        else:
-            run.status, run.verify_deadline = "verifying", now + plan.verify.within
-            _release(run, "verifying", now)
-            session.add(run)
-            _event(
-                session,
-                run.incident_id,
-                EventKind.VERIFICATION_WAITING,
-                f"Waiting up to {format_duration(plan.verify.within)} for the alert to resolve",
-                now=now,
-                data={"run_id": run.id, "deadline": run.verify_deadline.isoformat()},
-            )
-    elif StepState.SUCCEEDED in verify_states:
-        _verdict(
-            session, run, incident, plan, "passed", "every verify step's condition held", rules, now
-        )
-    else:
-        _verdict(
-            session,
-            run,
-            incident,
-            plan,
-            "inconclusive",
-            "the runbook declares no verification",
-            rules,
-            now,
-        )
+    decision = decide_verification(
+        verify_states,
+        wait_for_resolution=plan.verify is not None and plan.verify.alert_resolved,
+        incident_resolved=incident.status == IncidentStatus.RESOLVED,
+    )
+    if decision.verdict is not None:
+        _verdict(session, run, incident, plan, decision.verdict, decision.detail, rules, now)
+        return
+    assert plan.verify is not None
+    run.status, run.verify_deadline = "verifying", now + plan.verify.within
+    _release(run, "verifying", now)
+    session.add(run)
+    _event(
+        session,
+        run.incident_id,
+        EventKind.VERIFICATION_WAITING,
+        f"Waiting up to {format_duration(plan.verify.within)} for the alert to resolve",
+        now=now,
+        data={"run_id": run.id, "deadline": run.verify_deadline.isoformat()},
+    )
 
 
 def _verdict(
@@ -747,7 +731,8 @@ def _verdict(
     assert run.id is not None
     rows = {r.step_id: r for r in q.steps_of_run(session, run.id)}
     succeeded = {sid for sid, r in rows.items() if r.state == StepState.SUCCEEDED}
-    if verdict == "failed" and [s for s in plan.rollback_steps(succeeded) if s.id not in rows]:
+    rollbacks_left = any(s.id not in rows for s in plan.rollback_steps(succeeded))
+    if after_verdict(verdict, rollbacks_left=rollbacks_left) == "rollback":
         _release(run, "pending", now)  # the runner comes back for the rollback steps
         session.add(run)
         return
@@ -757,21 +742,19 @@ def _verdict(
 def _trip_breaker_if_due(session: Session, run: RunbookRun, plan: RunPlan, now: datetime) -> None:
     threshold = plan.policy.circuit_breaker.consecutive_failures
     session.flush()
-    reset = q.last_breaker_reset(session, run.runbook_id)
-    streak = 0
-    for verdict, finished_at in q.recent_verdicts(session, run.runbook_id, limit=threshold + 1):
-        if verdict == "passed" or (reset is not None and finished_at <= reset):
-            break
-        streak += 1
-    # This run's verdict is not finished yet when we get here; count it.
-    streak += 1 if run.finished_at is None else 0
-    if streak < threshold:
+    breaker = decide_breaker(
+        q.recent_verdicts(session, run.runbook_id, limit=threshold + 1),
+        threshold=threshold,
+        reset_at=q.last_breaker_reset(session, run.runbook_id),
+        current_unfinished=run.finished_at is None,
+        already_paused=any(
+            p.scope == "runbook" and p.target == run.runbook_id and p.kind == "breaker"
+            for p in q.active_pauses(session, now=now)
+        ),
+    )
+    if not breaker.trip:
         return
-    if any(
-        p.scope == "runbook" and p.target == run.runbook_id and p.kind == "breaker"
-        for p in q.active_pauses(session, now=now)
-    ):
-        return
+    streak = breaker.streak
     reason = f"{streak} consecutive failed or inconclusive verifications"
     session.add(
         AutomationPause(
@@ -950,21 +933,21 @@ def decide_approval(
         assert run is not None
         if approval is None or row.state != StepState.AWAITING_APPROVAL or approval.decision:
             raise ConflictError(f"step run {step_run_id} is {row.state}, not awaiting approval")
-        if now >= approval.expires_at:
-            refusal = ConflictError("the approval request has expired")
-        elif by == approval.triggered_by:
-            refusal = PermissionDeniedError(f"{by} started this run and cannot approve its steps")
-        elif not approval.approvers:
-            refusal = PermissionDeniedError(
-                "no approvers are configured: list them in the runbook's approvers "
-                "or in FIRELINE_APPROVERS"
-            )
-        elif by not in approval.approvers:
-            refusal = PermissionDeniedError(f"{by} is not among this runbook's approvers")
-        elif expected_hash is not None and expected_hash != approval.args_hash:
-            refusal = ConflictError("the step's parameters changed since the request was made")
-        elif args_hash(row.args) != approval.args_hash:
-            refusal = ConflictError("the step's stored parameters do not match the approved ones")
+        refused = approval_refusal(
+            ApprovalFacts(
+                triggered_by=approval.triggered_by,
+                approvers=tuple(approval.approvers),
+                args_hash=approval.args_hash,
+                stored_args_hash=args_hash(row.args),
+                expires_at=approval.expires_at,
+            ),
+            by=by,
+            expected_hash=expected_hash,
+            now=now,
+        )
+        if refused is not None:
+            error = ConflictError if refused.kind == "conflict" else PermissionDeniedError
+            refusal = error(refused.message)
         verb = "approve" if approve else "reject"
         if refusal is not None:
             _event(

@@ -138,3 +138,99 @@ def test_guards_are_loaded_only_for_mutating_steps_that_could_run() -> None:
     assert needs_guards(_facts(mode="approve"))
     assert not needs_guards(_facts(mode="dry-run"))
     assert not needs_guards(_facts(mutating=False))
+
+
+def test_a_failed_verify_step_fails_the_run_before_anything_else() -> None:
+    from bot.automation.decide import decide_verification
+
+    failed = decide_verification(
+        [StepState.SUCCEEDED, StepState.FAILED, StepState.TIMED_OUT],
+        wait_for_resolution=True,
+        incident_resolved=True,
+    )
+    assert failed.verdict == "failed"
+    timed_out = decide_verification(
+        [StepState.TIMED_OUT], wait_for_resolution=True, incident_resolved=True
+    )
+    assert timed_out.verdict == "inconclusive"
+
+
+def test_verification_waits_for_the_alert_only_while_it_fires() -> None:
+    from bot.automation.decide import decide_verification
+
+    firing = decide_verification([], wait_for_resolution=True, incident_resolved=False)
+    assert firing.verdict is None
+    resolved = decide_verification([], wait_for_resolution=True, incident_resolved=True)
+    assert (resolved.verdict, resolved.detail) == ("passed", "the alert resolved")
+    held = decide_verification(
+        [StepState.SUCCEEDED], wait_for_resolution=False, incident_resolved=False
+    )
+    assert held.verdict == "passed"
+    nothing = decide_verification([], wait_for_resolution=False, incident_resolved=True)
+    assert nothing.verdict == "inconclusive"
+    assert "no verification" in nothing.detail
+
+
+def test_only_a_failed_verdict_with_rollbacks_left_rolls_back() -> None:
+    from bot.automation.decide import after_verdict
+
+    assert after_verdict("passed", rollbacks_left=True) == "succeeded"
+    assert after_verdict("failed", rollbacks_left=True) == "rollback"
+    assert after_verdict("failed", rollbacks_left=False) == "failed"
+    assert after_verdict("inconclusive", rollbacks_left=True) == "failed"
+
+
+def test_the_breaker_counts_back_to_the_last_pass_or_reset() -> None:
+    from bot.automation.decide import decide_breaker
+
+    hour = timedelta(hours=1)
+    recent = [("failed", NOW - hour), ("inconclusive", NOW - 2 * hour), ("passed", NOW - 3 * hour)]
+    tripped = decide_breaker(
+        recent, threshold=3, reset_at=None, current_unfinished=True, already_paused=False
+    )
+    assert (tripped.trip, tripped.streak) == (True, 3)
+    finished = decide_breaker(
+        recent, threshold=3, reset_at=None, current_unfinished=False, already_paused=False
+    )
+    assert (finished.trip, finished.streak) == (False, 2)
+    after_reset = decide_breaker(
+        recent,
+        threshold=3,
+        reset_at=NOW - 90 * timedelta(minutes=1),
+        current_unfinished=True,
+        already_paused=False,
+    )
+    assert (after_reset.trip, after_reset.streak) == (False, 2)
+    paused = decide_breaker(
+        recent, threshold=3, reset_at=None, current_unfinished=True, already_paused=True
+    )
+    assert (paused.trip, paused.streak) == (False, 3)
+
+
+def test_approval_rules_in_order() -> None:
+    from bot.automation.decide import ApprovalFacts, approval_refusal
+
+    facts = ApprovalFacts(
+        triggered_by="U-ON-CALL",
+        approvers=("U-LEAD",),
+        args_hash="h1",
+        stored_args_hash="h1",
+        expires_at=NOW + timedelta(minutes=15),
+    )
+    assert approval_refusal(facts, by="U-LEAD", expected_hash="h1", now=NOW) is None
+    assert approval_refusal(facts, by="U-LEAD", expected_hash=None, now=NOW) is None
+
+    def refused(f: ApprovalFacts, by: str = "U-LEAD", expected: str | None = None) -> str:
+        refusal = approval_refusal(f, by=by, expected_hash=expected, now=NOW)
+        assert refusal is not None
+        return f"{refusal.kind}: {refusal.message}"
+
+    expired = replace(facts, expires_at=NOW)
+    assert refused(expired, by="U-ON-CALL") == "conflict: the approval request has expired"
+    assert refused(replace(facts, triggered_by="U-LEAD")).startswith("permission: U-LEAD started")
+    assert "no approvers are configured" in refused(replace(facts, approvers=()))
+    assert refused(facts, by="U-OTHER") == (
+        "permission: U-OTHER is not among this runbook's approvers"
+    )
+    assert "changed since the request" in refused(facts, expected="h2")
+    assert "stored parameters do not match" in refused(replace(facts, stored_args_hash="h2"))

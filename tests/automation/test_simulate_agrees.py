@@ -282,9 +282,11 @@ async def test_simulate_and_the_runner_gate_the_corpus_alike(
             for runbook_id, body in bodies.items():
                 await post_alert(client, body)
                 await settle(app)
-                incident_id = await wait_for(
-                    lambda rid=runbook_id: incident_of(app, rid), what=f"{runbook_id} incident"
-                )
+
+                def opened(rid: str = runbook_id) -> int | None:
+                    return incident_of(app, rid)
+
+                incident_id = await wait_for(opened, what=f"{runbook_id} incident")
 
                 async def decided(iid: int = incident_id, rid: str = runbook_id) -> Any:
                     run = await run_of(client, iid)

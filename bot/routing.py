@@ -14,7 +14,6 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from bot.clock import Clock
-from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from bot.security import bearer_matches
 from storage.db import Database
 
@@ -51,14 +50,6 @@ ApiAuth = Depends(require_api_token)
 
 
 async def call_service(call: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run a use case in the thread pool and turn its refusals into HTTP answers."""
-    try:
-        return await run_in_threadpool(call, *args, **kwargs)
-    except NotFoundError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except PermissionDeniedError as exc:
-        raise HTTPException(status_code=403, detail=str(exc)) from exc
-    except ConflictError as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    """Run a use case in the thread pool; its refusals (FirelineError) reach the app's
+    exception handler, which answers each with its ``http_status``."""
+    return await run_in_threadpool(call, *args, **kwargs)

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from actions.context import Endpoints
 from actions.registry import default_registry
@@ -21,6 +22,7 @@ from bot.automation import api as automation_api
 from bot.automation.hooks import TriagePlanner
 from bot.automation.runner import AutomationRunner
 from bot.clock import Clock, utcnow
+from bot.errors import FirelineError
 from bot.escalation import api as escalation_api
 from bot.escalation.hooks import EscalationHooks
 from bot.escalation.timers import EscalationScheduler
@@ -216,4 +218,12 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(escalation_api.router)
     app.include_router(automation_api.router)
     app.include_router(metrics.router)
+    app.add_exception_handler(FirelineError, answer_refusal)
     return app
+
+
+async def answer_refusal(request: Request, exc: Exception) -> JSONResponse:
+    """Every FirelineError escaping a route answers with its own ``http_status``; anything
+    else (a bare ValueError included) stays a 500."""
+    status = exc.http_status if isinstance(exc, FirelineError) else 500
+    return JSONResponse({"detail": str(exc)}, status_code=status)

@@ -14,6 +14,7 @@ from bot.automation import service
 from bot.clienv import cli_env
 from bot.clock import utcnow
 from bot.durations import parse_duration
+from bot.errors import InvalidInputError
 from bot.runbooks.cli import load_library
 from storage import queries_automation as automation_q
 from storage.db import Database, sqlite_file_exists
@@ -88,7 +89,7 @@ def pause(
         row = service.pause(
             _database(), scope=scope, target=target, by=by, reason=reason, until=until, now=now
         )
-    except ValueError as exc:
+    except (ValueError, InvalidInputError) as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     ends = f" until {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at else ""

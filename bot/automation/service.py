@@ -19,11 +19,13 @@ from typing import Any
 
 from sqlmodel import Session
 
+from actions.base import Action
 from actions.engine import StepOutcome
 from actions.gates import (
     GuardFacts,
     Limits,
     Mode,
+    Refusal,
     StepState,
     args_hash,
     effective_mode,
@@ -35,7 +37,7 @@ from actions.registry import ActionRegistry, is_mutating
 from bot.automation.decide import StepFacts, decide_step, needs_guards
 from bot.automation.plan import RunPlan
 from bot.durations import format_duration
-from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
+from bot.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from bot.escalation import service as escalation
 from bot.escalation.service import EscalationRules
 from bot.events import EventKind
@@ -277,36 +279,13 @@ def _decide_step(
     rules: AutomationRules,
     now: datetime,
 ) -> StepRun | None:
+    """Decide a step not yet recorded, store its row and announce the decision; None when
+    another replica recorded the step first."""
     assert run.id is not None
     action = rules.registry.get(step.uses)
-    args = step.resolved_args(run.params)
-    mutating = action is None or is_mutating(action, args, read_only=step.read_only)
-    row = StepRun(
-        run_id=run.id,
-        incident_id=run.incident_id,
-        step_id=step.id,
-        position=position,
-        kind=step.kind.value,
-        action=step.uses,
-        mutating=mutating,
-        state=StepState.PENDING.value,
-        idempotency_key=idempotency_key(run.run_key, step.id),
-        args=args,
-        args_hash=args_hash(args),
-        created_at=now,
-    )
-    mode, mode_reason = _mode(session, run, plan, step, rules)
-    facts = StepFacts(
-        step=step,
-        action_known=action is not None,
-        mutating=mutating,
-        results=results,
-        run_mutated=run.mutated,
-        incident_resolved=incident.status == IncidentStatus.RESOLVED,
-        mode=mode,
-        mode_reason=mode_reason,
-        alert_starts_at=run.alert_starts_at,
-        stale_after=plan.policy.limits.stale_after,
+    row = _new_step_row(run, step, action, position, now)
+    facts = _step_facts(
+        session, run, incident, plan, step, action is not None, row.mutating, results, rules
     )
     limits = _limits(plan, rules)
     guards = (
@@ -315,32 +294,13 @@ def _decide_step(
         else None
     )
     decision = decide_step(facts, guards, limits, now=now)
-    refusal = decision.refusal
-    approval_reason = decision.reason
     row.state = decision.state.value
     row.reason, row.dry_run = decision.reason, decision.dry_run
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
+    if not _insert_step_row(session, row):
         return None
-    assert row.id is not None
     data = _step_data(run, row, step)
-    if refusal is not None:
-        kind = (
-            EventKind.AUTOMATION_PAUSED
-            if refusal.code == "paused"
-            else EventKind.AUTOMATION_THROTTLED
-        )
-        _event(
-            session,
-            run.incident_id,
-            kind,
-            f"Step {step.id} held back: {refusal.reason}",
-            now=now,
-            data={**data, "code": refusal.code},
-        )
+    if decision.refusal is not None:
+        _announce_refusal(session, run, step, decision.refusal, data, now)
     if row.state == StepState.SKIPPED:
         _event(
             session,
@@ -360,34 +320,132 @@ def _decide_step(
             data=data,
         )
     elif row.state == StepState.AWAITING_APPROVAL:
-        approvers = list(plan.approvers or rules.approvers)
-        session.add(
-            ApprovalRequest(
-                step_run_id=row.id,
-                run_id=run.id,
-                incident_id=run.incident_id,
-                args_hash=row.args_hash,
-                approvers=approvers,
-                triggered_by=run.triggered_by,
-                reason=approval_reason,
-                requested_at=now,
-                expires_at=now + rules.approval_timeout,
-            )
-        )
-        who = ", ".join(approvers) if approvers else "nobody (no approvers are configured)"
-        _event(
-            session,
-            run.incident_id,
-            EventKind.STEP_AWAITING_APPROVAL,
-            f"Step {step.id} ({step.uses}) needs approval ({approval_reason}); may approve: {who}",
-            now=now,
-            data={
-                **data,
-                "approvers": approvers,
-                "expires_at": (now + rules.approval_timeout).isoformat(),
-            },
-        )
+        _request_approval(session, run, plan, step, row, decision.reason, data, rules, now)
     return row
+
+
+def _new_step_row(
+    run: RunbookRun, step: Step, action: type[Action] | None, position: int, now: datetime
+) -> StepRun:
+    """The pending row for a step, with its resolved arguments and whether it changes
+    anything; an unknown action counts as mutating."""
+    assert run.id is not None
+    args = step.resolved_args(run.params)
+    return StepRun(
+        run_id=run.id,
+        incident_id=run.incident_id,
+        step_id=step.id,
+        position=position,
+        kind=step.kind.value,
+        action=step.uses,
+        mutating=action is None or is_mutating(action, args, read_only=step.read_only),
+        state=StepState.PENDING.value,
+        idempotency_key=idempotency_key(run.run_key, step.id),
+        args=args,
+        args_hash=args_hash(args),
+        created_at=now,
+    )
+
+
+def _step_facts(
+    session: Session,
+    run: RunbookRun,
+    incident: Incident,
+    plan: RunPlan,
+    step: Step,
+    action_known: bool,
+    mutating: bool,
+    results: Mapping[str, StepState],
+    rules: AutomationRules,
+) -> StepFacts:
+    mode, mode_reason = _mode(session, run, plan, step, rules)
+    return StepFacts(
+        step=step,
+        action_known=action_known,
+        mutating=mutating,
+        results=results,
+        run_mutated=run.mutated,
+        incident_resolved=incident.status == IncidentStatus.RESOLVED,
+        mode=mode,
+        mode_reason=mode_reason,
+        alert_starts_at=run.alert_starts_at,
+        stale_after=plan.policy.limits.stale_after,
+    )
+
+
+def _insert_step_row(session: Session, row: StepRun) -> bool:
+    """Store the decided row; False when another replica stored the same step first."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    assert row.id is not None
+    return True
+
+
+def _announce_refusal(
+    session: Session,
+    run: RunbookRun,
+    step: Step,
+    refusal: Refusal,
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    kind = (
+        EventKind.AUTOMATION_PAUSED if refusal.code == "paused" else EventKind.AUTOMATION_THROTTLED
+    )
+    _event(
+        session,
+        run.incident_id,
+        kind,
+        f"Step {step.id} held back: {refusal.reason}",
+        now=now,
+        data={**data, "code": refusal.code},
+    )
+
+
+def _request_approval(
+    session: Session,
+    run: RunbookRun,
+    plan: RunPlan,
+    step: Step,
+    row: StepRun,
+    reason: str,
+    data: dict[str, Any],
+    rules: AutomationRules,
+    now: datetime,
+) -> None:
+    assert run.id is not None
+    assert row.id is not None
+    approvers = list(plan.approvers or rules.approvers)
+    session.add(
+        ApprovalRequest(
+            step_run_id=row.id,
+            run_id=run.id,
+            incident_id=run.incident_id,
+            args_hash=row.args_hash,
+            approvers=approvers,
+            triggered_by=run.triggered_by,
+            reason=reason,
+            requested_at=now,
+            expires_at=now + rules.approval_timeout,
+        )
+    )
+    who = ", ".join(approvers) if approvers else "nobody (no approvers are configured)"
+    _event(
+        session,
+        run.incident_id,
+        EventKind.STEP_AWAITING_APPROVAL,
+        f"Step {step.id} ({step.uses}) needs approval ({reason}); may approve: {who}",
+        now=now,
+        data={
+            **data,
+            "approvers": approvers,
+            "expires_at": (now + rules.approval_timeout).isoformat(),
+        },
+    )
 
 
 def _mode(
@@ -958,9 +1016,9 @@ def pause(
     now: datetime,
 ) -> AutomationPause:
     if scope not in ("global", "runbook", "service"):
-        raise ValueError(f"scope is global, runbook or service, not {scope!r}")
+        raise InvalidInputError(f"scope is global, runbook or service, not {scope!r}")
     if scope != "global" and not target:
-        raise ValueError(f"a {scope} pause names its {scope}")
+        raise InvalidInputError(f"a {scope} pause names its {scope}")
     with db.write() as session:
         row = AutomationPause(
             scope=scope,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.clock import Clock, utcnow
-from bot.errors import NotFoundError
+from bot.errors import InvalidInputError, NotFoundError
 from bot.escalation.schedules import OnCall
 from bot.escalation.service import EscalationRules, who_is_on_call
 from storage.db import Database
@@ -36,7 +36,7 @@ def add_override(
     if schedule not in rules.schedules:
         raise NotFoundError(f"no schedule named {schedule!r}")
     if end <= start:
-        raise ValueError("an override must end after it starts")
+        raise InvalidInputError("an override must end after it starts")
     row = OnCallOverride(
         schedule=schedule,
         user=user,

@@ -323,6 +323,8 @@ def _fire(
     owner: str,
     now: datetime,
 ) -> int:
+    """Notify the timer's current level and move the timer on; the number of
+    notifications sent (0 when the timer stops instead)."""
     once = timer.status == "once"
     if incident.status == IncidentStatus.RESOLVED or (
         incident.status == IncidentStatus.ACKNOWLEDGED and not once
@@ -335,29 +337,48 @@ def _fire(
         _stop(timer, events, reason=reason, now=now, status="stopped")
         return 0
     index = min(timer.level, len(policy.levels) - 1)
-    level = policy.levels[index]
     if timer.current_level is not None and index != timer.current_level:
-        events.append(
-            _event(
-                timer.incident_id,
-                EventKind.ESCALATION_LEVEL_CHANGED,
-                f"Escalation moved from level {timer.current_level + 1} to {index + 1}: "
-                f"{timer.reason}",
-                actor="scheduler",
-                now=now,
-                data={
-                    "policy": policy.name,
-                    "from": timer.current_level + 1,
-                    "to": index + 1,
-                    "reason": timer.reason,
-                },
-            )
-        )
+        events.append(_level_changed(timer, policy, index, now=now))
     notification = build_notification(
         session, incident, policy, index, timer.round, rules=rules, now=now, reason=timer.reason
     )
     deliveries = send(notification)
-    notified = _event(
+    events.append(_notified(timer, policy, index, notification, deliveries, now=now))
+    timer.current_level = index
+    timer.claimed_by = owner
+    _after_notifying(timer, events, policy, index, once=once, now=now)
+    return 1
+
+
+def _level_changed(
+    timer: EscalationTimer, policy: Policy, index: int, *, now: datetime
+) -> dict[str, Any]:
+    assert timer.current_level is not None
+    return _event(
+        timer.incident_id,
+        EventKind.ESCALATION_LEVEL_CHANGED,
+        f"Escalation moved from level {timer.current_level + 1} to {index + 1}: {timer.reason}",
+        actor="scheduler",
+        now=now,
+        data={
+            "policy": policy.name,
+            "from": timer.current_level + 1,
+            "to": index + 1,
+            "reason": timer.reason,
+        },
+    )
+
+
+def _notified(
+    timer: EscalationTimer,
+    policy: Policy,
+    index: int,
+    notification: Notification,
+    deliveries: list[Delivery],
+    *,
+    now: datetime,
+) -> dict[str, Any]:
+    return _event(
         timer.incident_id,
         EventKind.ESCALATION_NOTIFIED,
         notification.text,
@@ -381,9 +402,19 @@ def _fire(
         # makes it fail the whole transaction rather than notify twice on the timeline.
         dedupe_key=f"escalation.notified:{timer.version}",
     )
-    events.append(notified)
-    timer.current_level = index
-    timer.claimed_by = owner
+
+
+def _after_notifying(
+    timer: EscalationTimer,
+    events: list[dict[str, Any]],
+    policy: Policy,
+    index: int,
+    *,
+    once: bool,
+    now: datetime,
+) -> None:
+    """Schedule the next notification, or stop the timer: a one-off page stops quietly,
+    a policy with nothing left stops as exhausted."""
     following = (
         None
         if once
@@ -397,13 +428,12 @@ def _fire(
         else:
             reason = f"policy {policy.name} exhausted after {policy.repeat + 1} round(s)"
             _stop(timer, events, reason=reason, now=now, status="exhausted")
-        return 1
-    wait = format_duration(level.delay)
+        return
+    wait = format_duration(policy.levels[index].delay)
     why = f"no acknowledgement within {wait}"
     if following.round != timer.round:
         why += f"; repeat {following.round} of {policy.repeat}"
     _schedule(timer, following, status="active", reason=why, now=now)
-    return 1
 
 
 # --- who gets notified ----------------------------------------------------------------

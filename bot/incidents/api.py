@@ -6,14 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 from typing import Annotated as _Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from bot.errors import ConflictError, NotFoundError
 from bot.incidents import service as incidents
 from bot.incidents.lifecycle import StatusHooks
-from bot.routing import ApiAuth, ServiceCore, runtime_of
+from bot.routing import ApiAuth, ServiceCore, call_service, runtime_of
 from storage import queries
 from storage.tables import AlertRecord, Incident, TimelineEvent
 
@@ -117,10 +115,6 @@ class NoteIn(ActorIn):
     text: str = Field(min_length=1, max_length=10_000)
 
 
-def _not_found(exc: NotFoundError) -> HTTPException:
-    return HTTPException(status_code=404, detail=str(exc))
-
-
 @router.get("/incidents", response_model=IncidentPage)
 def list_incidents(
     runtime: RuntimeDep,
@@ -140,10 +134,7 @@ def list_incidents(
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetailOut)
 def get_incident(incident_id: int, runtime: RuntimeDep) -> IncidentDetailOut:
-    try:
-        detail = incidents.get_incident(runtime.db, incident_id)
-    except NotFoundError as exc:
-        raise _not_found(exc) from exc
+    detail = incidents.get_incident(runtime.db, incident_id)
     return IncidentDetailOut(
         **IncidentOut.of(detail.incident).model_dump(),
         alerts=[AlertOut.of(a) for a in detail.alerts],
@@ -161,20 +152,8 @@ def get_timeline(
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[EventOut]:
-    try:
-        events = incidents.get_timeline(runtime.db, incident_id, limit=limit, offset=offset)
-    except NotFoundError as exc:
-        raise _not_found(exc) from exc
+    events = incidents.get_timeline(runtime.db, incident_id, limit=limit, offset=offset)
     return [EventOut.of(e) for e in events]
-
-
-async def _change(call: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return await run_in_threadpool(call, *args, **kwargs)
-    except NotFoundError as exc:
-        raise _not_found(exc) from exc
-    except ConflictError as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
 
 
 @router.post("/incidents/{incident_id}/acknowledge", response_model=IncidentOut)
@@ -182,7 +161,7 @@ async def acknowledge(
     incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
 ) -> IncidentOut:
     actor = (body or ActorIn()).actor
-    incident = await _change(
+    incident = await call_service(
         incidents.acknowledge,
         runtime.db,
         incident_id,
@@ -197,7 +176,7 @@ async def acknowledge(
 async def unacknowledge(
     incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
 ) -> IncidentOut:
-    incident = await _change(
+    incident = await call_service(
         incidents.unacknowledge,
         runtime.db,
         incident_id,
@@ -214,7 +193,7 @@ async def resolve(
     incident_id: int, runtime: RuntimeDep, body: ResolveIn | None = None
 ) -> IncidentOut:
     body = body or ResolveIn()
-    incident = await _change(
+    incident = await call_service(
         incidents.resolve,
         runtime.db,
         incident_id,
@@ -228,7 +207,7 @@ async def resolve(
 
 @router.post("/incidents/{incident_id}/notes", response_model=EventOut, status_code=201)
 async def add_note(incident_id: int, body: NoteIn, runtime: RuntimeDep) -> EventOut:
-    event = await _change(
+    event = await call_service(
         incidents.add_note,
         runtime.db,
         incident_id,

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.clock import Clock, utcnow
-from bot.errors import NotFoundError
+from bot.errors import InvalidInputError, NotFoundError
 from bot.events import (
     ChatMessageAdded,
     CommanderAssigned,
@@ -168,10 +168,10 @@ def declare(
 ) -> Incident:
     """An incident a person opens by hand (from chat or the API), escalating like any other."""
     if severity not in ("SEV1", "SEV2", "SEV3", "SEV4"):
-        raise ValueError(f"severity is SEV1, SEV2, SEV3 or SEV4, not {severity!r}")
+        raise InvalidInputError(f"severity is SEV1, SEV2, SEV3 or SEV4, not {severity!r}")
     title = " ".join(title.split())[:200]
     if not title:
-        raise ValueError("an incident needs a title")
+        raise InvalidInputError("an incident needs a title")
     with db.write() as session:
         now = clock()
         incident = Incident(

@@ -7,15 +7,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 from typing import Annotated as _Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from bot.errors import ConfigError, NotFoundError
+from bot.errors import InvalidInputError
 from bot.postmortem import followups
 from bot.postmortem.reports import summary_report
 from bot.postmortem.service import DraftOptions, postmortem_data, postmortem_json, render_postmortem
-from bot.routing import ApiAuth, ServiceCore, runtime_of
+from bot.routing import ApiAuth, ServiceCore, call_service, runtime_of
 from storage.tables_followups import FollowUp
 
 
@@ -57,10 +56,6 @@ class FollowUpOut(BaseModel):
         return cls.model_validate(item, from_attributes=True)
 
 
-def _not_found(exc: NotFoundError) -> HTTPException:
-    return HTTPException(status_code=404, detail=str(exc))
-
-
 @router.get(
     "/incidents/{incident_id}/postmortem",
     summary="The post-mortem draft (Markdown), or the data behind it with ?format=json",
@@ -73,34 +68,24 @@ async def get_postmortem(
     output: Annotated[Literal["markdown", "json"], Query(alias="format")] = "markdown",
 ) -> Response | dict[str, Any]:
     drafts, db, clock = runtime.drafts, runtime.db, runtime.clock
-    try:
-        if output == "json":
-            data = await run_in_threadpool(postmortem_data, db, incident_id, drafts, clock=clock)
-            return postmortem_json(data)
-        text = await run_in_threadpool(render_postmortem, db, incident_id, drafts, clock=clock)
-    except NotFoundError as exc:
-        raise _not_found(exc) from exc
-    except ConfigError as exc:
-        raise HTTPException(status_code=500, detail=str(exc)) from exc
+    if output == "json":
+        data = await call_service(postmortem_data, db, incident_id, drafts, clock=clock)
+        return postmortem_json(data)
+    text = await call_service(render_postmortem, db, incident_id, drafts, clock=clock)
     return Response(text, media_type="text/markdown; charset=utf-8")
 
 
 @router.post("/incidents/{incident_id}/followups", response_model=FollowUpOut, status_code=201)
 async def add_followup(incident_id: int, body: FollowUpIn, runtime: RuntimeDep) -> FollowUpOut:
-    try:
-        item = await run_in_threadpool(
-            followups.add_followup,
-            runtime.db,
-            incident_id,
-            text=body.text,
-            actor=body.actor,
-            owner=body.owner,
-            clock=runtime.clock,
-        )
-    except NotFoundError as exc:
-        raise _not_found(exc) from exc
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    item = await call_service(
+        followups.add_followup,
+        runtime.db,
+        incident_id,
+        text=body.text,
+        actor=body.actor,
+        owner=body.owner,
+        clock=runtime.clock,
+    )
     return FollowUpOut.of(item)
 
 
@@ -119,12 +104,9 @@ async def mark_done(
     followup_id: int, runtime: RuntimeDep, body: DoneIn | None = None
 ) -> FollowUpOut:
     actor = (body or DoneIn()).actor
-    try:
-        item = await run_in_threadpool(
-            followups.mark_done, runtime.db, followup_id, actor=actor, clock=runtime.clock
-        )
-    except NotFoundError as exc:
-        raise _not_found(exc) from exc
+    item = await call_service(
+        followups.mark_done, runtime.db, followup_id, actor=actor, clock=runtime.clock
+    )
     return FollowUpOut.of(item)
 
 
@@ -136,5 +118,5 @@ def report_summary(
 ) -> dict[str, Any]:
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise HTTPException(422, f"{name} needs a time zone, such as 2026-11-01T00:00:00Z")
+            raise InvalidInputError(f"{name} needs a time zone, such as 2026-11-01T00:00:00Z")
     return asdict(summary_report(runtime.db, since=since, until=until))

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from bot.clienv import cli_env
 from bot.clock import utcnow
-from bot.errors import NotFoundError
+from bot.errors import FirelineError, InvalidInputError, NotFoundError
 from bot.postmortem import followups
 from bot.postmortem.reports import parse_since, report_lines, summary_report
 from bot.postmortem.service import DraftOptions, render_postmortem
@@ -66,7 +66,7 @@ def followups_add(
     db = _env().database()
     try:
         item = followups.add_followup(db, incident_id, text=text, actor=actor, owner=owner)
-    except (NotFoundError, ValueError) as exc:
+    except FirelineError as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     console.print(f"follow-up #{item.id} added to incident #{incident_id}")
@@ -118,7 +118,7 @@ def report(
     try:
         start = parse_since(since, now=now) if since else None
         end = parse_since(until, now=now) if until else None
-    except ValueError as exc:
+    except InvalidInputError as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     for line in report_lines(summary_report(db, since=start, until=end)):

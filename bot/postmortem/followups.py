@@ -7,7 +7,7 @@ post-mortem and the incident's history show them in order.
 from __future__ import annotations
 
 from bot.clock import Clock, utcnow
-from bot.errors import NotFoundError
+from bot.errors import InvalidInputError, NotFoundError
 from bot.events import EventKind, Followup, as_data
 from storage import queries, queries_followups
 from storage.db import Database
@@ -29,7 +29,7 @@ def add_followup(
     """Record a follow-up item for an incident; what ``/fireline followup <text>`` calls."""
     text = text.strip()
     if not text:
-        raise ValueError("a follow-up needs some text")
+        raise InvalidInputError("a follow-up needs some text")
     with db.write() as session:
         if queries.lock_incident(session, incident_id) is None:
             raise NotFoundError(f"incident {incident_id} does not exist")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.errors import InvalidInputError
 from bot.events import STEP_KINDS, EventKind
 from bot.postmortem.facts import FactEvent, escalations_before, escalations_of, is_person
 from storage import queries_reports
@@ -253,7 +254,7 @@ def parse_since(text: str, *, now: datetime) -> datetime:
         try:
             return now - parse_duration(text)
         except ValueError:
-            raise ValueError(
+            raise InvalidInputError(
                 f"{text!r} is neither a time (2026-11-01T08:00:00Z) nor a duration (7d)"
             ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

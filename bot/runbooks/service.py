@@ -86,28 +86,7 @@ class LibrarySelector:
             incident.runbook_id = chosen.id
             incident.runbook_hash = chosen.hash
             session.add(incident)
-            text = f"Runbook {chosen.id} ({chosen.title}): {selection.reason}"
-            if resolution.errors:
-                bad = "; ".join(f"{k}: {v}" for k, v in sorted(resolution.errors.items()))
-                text += f". Parameters refused: {bad}"
-            queries.add_event(
-                session,
-                incident_id=incident.id,
-                kind=EventKind.RUNBOOK_SELECTED,
-                text=text,
-                actor=ACTOR,
-                at=at,
-                recorded_at=now,
-                data={
-                    "runbook_id": chosen.id,
-                    "runbook_hash": chosen.hash,
-                    "title": chosen.title,
-                    "file": chosen.file,
-                    "reason": selection.reason,
-                    "params": resolution.as_json(),
-                    "param_errors": resolution.errors,
-                },
-            )
+            _record_selected(session, incident.id, chosen, selection, resolution, at=at, now=now)
             if self._planner is not None:
                 self._planner(
                     session,
@@ -119,39 +98,86 @@ class LibrarySelector:
                     now=now,
                 )
         elif selection.tie:
-            queries.add_event(
-                session,
-                incident_id=incident.id,
-                kind=EventKind.RUNBOOK_TIE,
-                text=f"No runbook chosen: {selection.reason}",
-                actor=ACTOR,
-                at=at,
-                recorded_at=now,
-                data={
-                    "candidates": [
-                        {"runbook_id": r.id, "priority": r.priority, "runbook_hash": r.hash}
-                        for r in selection.candidates
-                        if r.id in selection.tie
-                    ],
-                    "chosen": None,
-                    "reason": selection.reason,
-                },
-            )
+            _record_tie(session, incident.id, selection, at=at, now=now)
         else:
-            misses = [m.as_dict() for m in selection.near_misses]
-            text = f"No runbook: {selection.reason}"
-            if misses:
-                text += "; near misses: " + "; ".join(
-                    f"{m['runbook_id']} (failed {', '.join(m['failed'])})" for m in misses[:3]
-                )
-            queries.add_event(
-                session,
-                incident_id=incident.id,
-                kind=EventKind.RUNBOOK_NONE,
-                text=text,
-                actor=ACTOR,
-                at=at,
-                recorded_at=now,
-                data={"near_misses": misses, "reason": selection.reason},
-            )
+            _record_none(session, incident.id, selection, at=at, now=now)
         return selection
+
+
+def _record_selected(
+    session: Session,
+    incident_id: int,
+    chosen: Runbook,
+    selection: Selection,
+    resolution: ParamResolution,
+    *,
+    at: datetime,
+    now: datetime,
+) -> None:
+    text = f"Runbook {chosen.id} ({chosen.title}): {selection.reason}"
+    if resolution.errors:
+        bad = "; ".join(f"{k}: {v}" for k, v in sorted(resolution.errors.items()))
+        text += f". Parameters refused: {bad}"
+    queries.add_event(
+        session,
+        incident_id=incident_id,
+        kind=EventKind.RUNBOOK_SELECTED,
+        text=text,
+        actor=ACTOR,
+        at=at,
+        recorded_at=now,
+        data={
+            "runbook_id": chosen.id,
+            "runbook_hash": chosen.hash,
+            "title": chosen.title,
+            "file": chosen.file,
+            "reason": selection.reason,
+            "params": resolution.as_json(),
+            "param_errors": resolution.errors,
+        },
+    )
+
+
+def _record_tie(
+    session: Session, incident_id: int, selection: Selection, *, at: datetime, now: datetime
+) -> None:
+    queries.add_event(
+        session,
+        incident_id=incident_id,
+        kind=EventKind.RUNBOOK_TIE,
+        text=f"No runbook chosen: {selection.reason}",
+        actor=ACTOR,
+        at=at,
+        recorded_at=now,
+        data={
+            "candidates": [
+                {"runbook_id": r.id, "priority": r.priority, "runbook_hash": r.hash}
+                for r in selection.candidates
+                if r.id in selection.tie
+            ],
+            "chosen": None,
+            "reason": selection.reason,
+        },
+    )
+
+
+def _record_none(
+    session: Session, incident_id: int, selection: Selection, *, at: datetime, now: datetime
+) -> None:
+    """Record that no runbook matched, naming up to three near misses and what they failed."""
+    misses = [m.as_dict() for m in selection.near_misses]
+    text = f"No runbook: {selection.reason}"
+    if misses:
+        text += "; near misses: " + "; ".join(
+            f"{m['runbook_id']} (failed {', '.join(m['failed'])})" for m in misses[:3]
+        )
+    queries.add_event(
+        session,
+        incident_id=incident_id,
+        kind=EventKind.RUNBOOK_NONE,
+        text=text,
+        actor=ACTOR,
+        at=at,
+        recorded_at=now,
+        data={"near_misses": misses, "reason": selection.reason},
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -63,7 +64,11 @@ async def test_pause_from_the_cli_holds_the_running_service(
             await post_alert(client, web_down(f"{url}/heal", fingerprint="f000000000000001"))
             await wait_for(lambda: "automation.paused" in kinds(app, 1), what="the pause")
             assert demo.heals == 0
-            resumed = fireline(database_url, runbooks, "resume", "--by", "U-IC")
+            # Off the event loop: the running service must keep serving (and release its
+            # SQLite write lock) while the command waits for it.
+            resumed = await asyncio.to_thread(
+                fireline, database_url, runbooks, "resume", "--by", "U-IC"
+            )
             assert "lifted manual pause" in resumed.stdout
             await post_alert(client, web_down(f"{url}/heal", fingerprint="f000000000000002"))
             await wait_for(lambda: demo.heals == 1, what="the heal after resuming")

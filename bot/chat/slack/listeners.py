@@ -10,9 +10,9 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.chat.silence import Silencer
 from bot.chat.slack.runtime import SlackRuntime
-from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
+from bot.errors import FirelineError
 
-REFUSALS = (NotFoundError, ConflictError, PermissionDeniedError, ValueError)
+REFUSALS = (FirelineError,)
 
 
 class Listeners:

@@ -1,7 +1,9 @@
 """A named background loop: one cycle per tick, or at once when poked.
 
 Every loop in the service runs on this: it never dies silently (a failed cycle is logged
-and retried with a growing pause), logs its ticks at DEBUG only, and stops cleanly.
+and retried with a growing pause), logs its ticks at DEBUG only, and stops cleanly. The one
+exception, the receipt writer, must stay a thread for SQLite's single writer; it still
+offers the same ``BackgroundWork`` surface, so the app starts and stops all of them alike.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
 
 from storage.errors import SQLAlchemyError
 
@@ -23,6 +26,39 @@ def backoff_delay(tick: float, failures: int, ceiling: float) -> float:
     return min(max(tick, 0.05) * float(2 ** min(failures, 30)), max(ceiling, tick))
 
 
+class BackgroundWork(Protocol):
+    """What the app starts at startup and stops at shutdown."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Workers:
+    """Background work started in the order given and stopped in the reverse order.
+
+    Only what was started is stopped, and one failing ``stop`` does not keep the rest
+    running: it is logged and the others are still stopped.
+    """
+
+    def __init__(self, works: Iterable[BackgroundWork]) -> None:
+        self._works = list(works)
+        self._started: list[BackgroundWork] = []
+
+    def start_all(self) -> None:
+        for work in self._works:
+            work.start()
+            self._started.append(work)
+
+    async def stop_all(self) -> None:
+        while self._started:
+            work = self._started.pop()
+            try:
+                await work.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(work).__name__)
+
+
 class Worker:
     def __init__(
         self,
@@ -32,12 +68,14 @@ class Worker:
         *,
         max_backoff: float = 60.0,
         run_at_start: bool = False,
+        stop_grace: float | None = None,
     ) -> None:
         self.name = name
         self._tick = tick
         self._cycle = cycle
         self._max_backoff = max_backoff
         self._run_at_start = run_at_start
+        self._stop_grace = stop_grace
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -75,13 +113,26 @@ class Worker:
             await self._cycled.wait_for(lambda: self.cycles >= count)
 
     async def stop(self) -> None:
-        """Let the cycle in hand finish, then stop; a wait in progress ends at once."""
+        """Let the cycle in hand finish, then stop; a wait in progress ends at once.
+
+        With a ``stop_grace``, a cycle still running after that many seconds is cancelled.
+        """
         self.stopping = True
         self._wake.set()
-        if self._task is not None:
+        if self._task is None:
+            return
+        try:
+            async with asyncio.timeout(self._stop_grace):
+                await asyncio.shield(self._task)
+        except TimeoutError:
+            log.warning("%s did not stop within %ss; cancelling it", self.name, self._stop_grace)
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        except asyncio.CancelledError:
+            if not self._task.cancelled():
+                raise
+        self._task = None
 
     def _timeout(self) -> float:
         delay = backoff_delay(self._tick, self.failures, self._max_backoff)
@@ -93,7 +144,8 @@ class Worker:
         first = self._run_at_start
         while not self.stopping:
             if not first:
-                # asyncio.timeout, not wait_for: see TriageWorker._run.
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a
+                # cancellation that arrives as the event is set; stop() would then hang.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._timeout()):
                         await self._wake.wait()
@@ -116,6 +168,3 @@ class Worker:
             async with self._cycled:
                 self.cycles += 1
                 self._cycled.notify_all()
-
-
-Ticker = Worker

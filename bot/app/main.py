@@ -35,6 +35,7 @@ from bot.postmortem import api as postmortem_api
 from bot.runbooks import api as runbooks_api
 from bot.runbooks.loader import RunbookLibrary
 from bot.runbooks.service import LibrarySelector
+from bot.worker import BackgroundWork, Workers
 from storage import migrate
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         registry=registry,
         trusted_dirs=settings.trusted_runbook_dirs,
         clock=clock,
+        reload_interval=settings.runbook_reload_interval,
     )
     http = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(30.0))
     escalation_rules = wiring.escalation_rules(settings)
@@ -106,8 +108,9 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
 
 
 async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
-    """Slack, when its settings are there: the outbox, and the app over HTTP (mounted at
-    /slack/events) or Socket Mode. Returns the Socket Mode handler to close, if any."""
+    """Slack, when its settings are there: the outbox (``runtime.chat``, started with the
+    other workers), and the app over HTTP (mounted at /slack/events) or Socket Mode.
+    Returns the Socket Mode handler to connect once the workers run, if any."""
     settings = runtime.settings
     if not settings.slack_enabled:
         log.warning(
@@ -137,16 +140,26 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
         tick=0.25,
         silencer=silencer,
     )
-    runtime.chat.start()
     runtime.metrics.set_outbox_backlog(lambda: chat_service.pending_count(runtime.db))
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-        handler = AsyncSocketModeHandler(slack, settings.slack_app_token.get_secret_value())
-        await handler.connect_async()  # type: ignore[no-untyped-call]
-        return handler
+        return AsyncSocketModeHandler(slack, settings.slack_app_token.get_secret_value())
     app.include_router(router_for(slack))
     return None
+
+
+def workers_of(runtime: Runtime) -> Workers:
+    """Every background loop, in start order: chat first (its cursor must start before
+    triage writes anything), then runbooks, ingest, triage, escalation, automation."""
+    works: list[BackgroundWork] = []
+    if runtime.chat is not None:
+        works.append(runtime.chat)
+    works += [runtime.runbooks, runtime.writer, runtime.triage]
+    if runtime.settings.escalation.enabled:
+        works.append(runtime.escalation)
+    works.append(runtime.automation)
+    return Workers(works)
 
 
 def endpoints_of(settings: Settings) -> Endpoints:
@@ -171,27 +184,18 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         if settings.api_token is None:
             log.warning("FIRELINE_API_TOKEN is not set: the API accepts any caller")
         app.state.runtime = runtime
-        # Chat first: its cursor must start before triage writes anything.
         socket_mode = await start_chat(app, runtime)
         runtime.runbooks.reload()
-        runtime.runbooks.start(settings.runbook_reload_interval)
-        runtime.writer.start()
-        runtime.triage.start()
-        if settings.escalation.enabled:
-            runtime.escalation.start()
-        runtime.automation.start()
+        workers = workers_of(runtime)
         try:
+            workers.start_all()
+            if socket_mode is not None:
+                await socket_mode.connect_async()
             yield
         finally:
             if socket_mode is not None:
                 await socket_mode.close_async()
-            if runtime.chat is not None:
-                await runtime.chat.stop()
-            await runtime.automation.stop()
-            await runtime.escalation.stop()
-            await runtime.runbooks.stop()
-            await runtime.triage.stop()
-            runtime.writer.stop()
+            await workers.stop_all()
             await runtime.http.aclose()
             runtime.db.dispose()
 

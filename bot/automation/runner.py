@@ -23,7 +23,7 @@ from bot.automation import service
 from bot.automation.service import AutomationRules, StepWork
 from bot.clock import Clock, utcnow
 from bot.escalation.timers import owner_name
-from bot.worker import Ticker
+from bot.worker import Worker
 from storage import queries_automation as q
 from storage.db import Database
 from storage.errors import SQLAlchemyError
@@ -54,7 +54,7 @@ class AutomationRunner:
         self._clock = clock
         self._batch_size = batch_size
         self._on_change = on_change
-        self._ticker = Ticker("automation-runner", tick, self.run_once)
+        self._ticker = Worker("automation-runner", tick, self.run_once)
         self._active: set[int] = set()
         self._running: set[asyncio.Task[None]] = set()
         self._executing: set[asyncio.Task[StepOutcome]] = set()

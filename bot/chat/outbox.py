@@ -21,7 +21,7 @@ from bot.chat.service import ChatRules
 from bot.chat.silence import Silencer
 from bot.clock import Clock, utcnow
 from bot.escalation.timers import owner_name
-from bot.worker import Ticker
+from bot.worker import Worker
 from storage.db import Database
 from storage.tables_chat import OutboxMessage
 
@@ -53,7 +53,7 @@ class ChatOutbox:
         self._clock = clock
         self._lease = lease
         self._silencer = silencer
-        self._ticker = Ticker("chat-outbox", tick, self._deliver_all)
+        self._ticker = Worker("chat-outbox", tick, self._deliver_all)
 
     def start(self) -> None:
         self._ticker.start()

@@ -4,7 +4,6 @@ receipts that another replica or an earlier run left behind."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -14,8 +13,8 @@ from bot.incidents.decide import TriageRule
 from bot.incidents.lifecycle import StatusHooks
 from bot.incidents.triage import TriageOutcome, process_pending
 from bot.runbooks.service import RunbookSelector
+from bot.worker import Worker
 from storage.db import Database
-from storage.errors import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
@@ -40,41 +39,28 @@ class TriageWorker:
         self._flap_window = flap_window
         self._batch_size = batch_size
         self._clock = clock
-        self._poll_interval = poll_interval
         self._on_outcome = on_outcome
         self._ingest_under_load: Callable[[], bool] | None = None
         self._max_deferral = max_deferral
         self._selector = selector
         self._escalation = escalation
-        self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._worker = Worker(
+            "triage-worker", poll_interval, self._drain_pending, max_backoff=30.0, stop_grace=30.0
+        )
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.create_task(self._run(), name="triage-worker")
+        self._worker.start()
 
     async def stop(self) -> None:
         """Finish the batch in hand (its transaction must not be cut off), then stop."""
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        try:
-            async with asyncio.timeout(30):
-                await asyncio.shield(self._task)
-        except TimeoutError:
-            self._task.cancel()
-        self._task = None
+        await self._worker.stop()
 
     def defer_while(self, ingest_under_load: Callable[[], bool]) -> None:
         self._ingest_under_load = ingest_under_load
 
     def poke(self) -> None:
         """Wake the worker; safe to call from any thread."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self._worker.poke()
 
     def drain(self) -> int:
         """Process everything pending now, in this thread (for the CLI and tests)."""
@@ -109,31 +95,13 @@ class TriageWorker:
             return
         step = 0.1
         for _ in range(max(1, round(self._max_deferral / step))):
-            if self._stopping or not self._ingest_under_load():
+            if self._worker.stopping or not self._ingest_under_load():
                 return
             await asyncio.sleep(step)
 
-    async def _run(self) -> None:
-        backoff = self._poll_interval
-        while not self._stopping:
-            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
-            # that arrives as the event is set, and stop() would then wait forever.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(backoff):
-                    await self._wake.wait()
-            self._wake.clear()
-            if self._stopping:
+    async def _drain_pending(self) -> None:
+        while True:
+            await self._yield_to_ingest()
+            taken, _ = await asyncio.to_thread(self._process)
+            if taken < self._batch_size or self._worker.stopping:
                 return
-            try:
-                while True:
-                    await self._yield_to_ingest()
-                    taken, _ = await asyncio.to_thread(self._process)
-                    if taken < self._batch_size or self._stopping:
-                        break
-                backoff = self._poll_interval
-            except SQLAlchemyError as exc:
-                backoff = min(30.0, backoff * 2)
-                log.warning("triage paused for %.0fs: database error: %s", backoff, exc)
-            except Exception:
-                backoff = min(30.0, backoff * 2)
-                log.exception("triage failed; retrying in %.0fs", backoff)

@@ -70,11 +70,12 @@ class ReceiptWriter:
             self._thread = threading.Thread(target=self._run, name="receipt-writer", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
-        """Commit what is queued, then stop."""
-        if self._thread is not None:
+    async def stop(self) -> None:
+        """Commit what is queued, then stop (the join waits off the event loop)."""
+        thread = self._thread
+        if thread is not None:
             self._queue.put(_STOP)
-            self._thread.join(timeout=30)
+            await asyncio.to_thread(thread.join, 30)
             self._thread = None
 
     async def submit(self, row: dict[str, Any]) -> None:

@@ -9,7 +9,6 @@ threads (triage) always see one consistent library.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from bot.runbooks.lint import is_under, lint_runbook, runbook_files
 from bot.runbooks.model import Problem, Runbook
 from bot.runbooks.parser import content_hash, parse_runbook
 from bot.runbooks.selection import RunbookIndex
+from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class RunbookLibrary:
         registry: ActionRegistry,
         trusted_dirs: Sequence[Path] = (),
         clock: Clock = utcnow,
+        reload_interval: timedelta = timedelta(0),
     ) -> None:
         self._dirs = list(dirs)
         self._trusted = list(trusted_dirs)
@@ -88,7 +89,8 @@ class RunbookLibrary:
         self._snapshot = LibrarySnapshot(RunbookIndex.build(()))
         self._signature: Signature | None = None
         self._lock = threading.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._reload_interval = reload_interval
+        self._poller: Worker | None = None
 
     @property
     def registry(self) -> ActionRegistry:
@@ -210,22 +212,18 @@ class RunbookLibrary:
                 return None
             return self._reload()
 
-    def start(self, interval: timedelta) -> None:
-        """Poll the files' times and sizes every ``interval`` (0 turns polling off)."""
-        if interval.total_seconds() > 0:
-            self._task = asyncio.create_task(self._poll(interval.total_seconds()), name="runbooks")
+    def start(self) -> None:
+        """Poll the files' times and sizes every ``reload_interval`` (0 turns polling off)."""
+        seconds = self._reload_interval.total_seconds()
+        if seconds > 0 and self._poller is None:
+            # The ceiling is the interval itself: a failed reload is retried on the next tick.
+            self._poller = Worker("runbooks", seconds, self._poll, max_backoff=seconds)
+            self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._poller is not None:
+            await self._poller.stop()
+            self._poller = None
 
-    async def _poll(self, seconds: float) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await asyncio.to_thread(self.reload_if_changed)
-            except Exception:
-                log.exception("reloading runbooks failed")
+    async def _poll(self) -> None:
+        await asyncio.to_thread(self.reload_if_changed)

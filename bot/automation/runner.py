@@ -54,33 +54,33 @@ class AutomationRunner:
         self._clock = clock
         self._batch_size = batch_size
         self._on_change = on_change
-        self._ticker = Worker("automation-runner", tick, self.run_once)
+        self._worker = Worker("automation-runner", tick, self.run_once)
         self._active: set[int] = set()
         self._running: set[asyncio.Task[None]] = set()
         self._executing: set[asyncio.Task[StepOutcome]] = set()
 
     @property
     def _stopping(self) -> bool:
-        return self._ticker.stopping
+        return self._worker.stopping
 
     def start(self) -> None:
-        self._ticker.start()
+        self._worker.start()
 
     async def stop(self) -> None:
         """Stop claiming; actions in flight are cancelled and their steps recorded as
         interrupted, never re-run."""
-        self._ticker.stopping = True
+        self._worker.stopping = True
         for task in list(self._executing):
             task.cancel()
         if self._running:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(10):
                     await asyncio.gather(*self._running, return_exceptions=True)
-        await self._ticker.stop()
+        await self._worker.stop()
 
     def poke(self) -> None:
         """Look for work now; safe from any thread."""
-        self._ticker.poke()
+        self._worker.poke()
 
     async def run_once(self) -> None:
         """Sweep, claim what is runnable, and start advancing each claimed run."""

@@ -53,19 +53,19 @@ class ChatOutbox:
         self._clock = clock
         self._lease = lease
         self._silencer = silencer
-        self._ticker = Worker("chat-outbox", tick, self._deliver_all)
+        self._worker = Worker("chat-outbox", tick, self._deliver_all)
 
     def start(self) -> None:
-        self._ticker.start()
+        self._worker.start()
 
     async def stop(self) -> None:
-        await self._ticker.stop()
+        await self._worker.stop()
 
     def poke(self) -> None:
-        self._ticker.poke()
+        self._worker.poke()
 
     async def _deliver_all(self) -> None:
-        while await self.run_once() and not self._ticker.stopping:
+        while await self.run_once() and not self._worker.stopping:
             pass
 
     async def run_once(self) -> int:

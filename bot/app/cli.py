@@ -40,10 +40,6 @@ def settings_or_exit(**overrides: object) -> Settings:
         raise typer.Exit(2) from exc
 
 
-def database(settings: Settings) -> Database:
-    return wiring.database(settings)
-
-
 class CliEnv:
     """What feature commands need, built from the settings when first asked for; it
     satisfies each feature's ``cli.py`` Protocol (see ``bot.clienv``)."""
@@ -215,7 +211,7 @@ def _print_simulation(result: Any) -> None:
 def db_upgrade(revision: str = "head") -> None:
     """Apply the database migrations."""
     settings = settings_or_exit()
-    db = database(settings)
+    db = wiring.database(settings)
     reached = migrate.upgrade(db, revision)
     console.print(f"database at revision {reached or 'none'}")
 

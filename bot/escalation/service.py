@@ -27,6 +27,7 @@ from bot.escalation.decide import Level, Policy, Position, Target, TargetKind
 from bot.escalation.notify import Delivery, Notification
 from bot.escalation.schedules import OnCall, Override, Schedule, on_call
 from bot.events import EventKind
+from bot.incidents import lifecycle
 from bot.incidents.decide import IncidentStatus
 from storage import queries
 from storage import queries_escalation as timers_q
@@ -255,18 +256,11 @@ def _stop(
 # --- use cases with their own transaction ----------------------------------------------
 
 
-def _locked(session: Session, incident_id: int) -> Incident:
-    incident = queries.lock_incident(session, incident_id)
-    if incident is None:
-        raise NotFoundError(f"incident {incident_id} does not exist")
-    return incident
-
-
 def escalate(
     db: Database, incident_id: int, *, actor: str, rules: EscalationRules, clock: Clock = utcnow
 ) -> Incident:
     with db.write() as session:
-        incident = _locked(session, incident_id)
+        incident = lifecycle.locked(session, incident_id)
         if incident.status == IncidentStatus.RESOLVED:
             raise ConflictError("the incident is resolved; there is nobody left to escalate to")
         jump(session, incident, rules=rules, now=clock(), actor=actor)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
+from bot.errors import NotFoundError
 from bot.events import EventKind, IncidentAcknowledged, as_data
 from bot.incidents import decide
 from bot.incidents.decide import IncidentStatus
@@ -47,6 +48,14 @@ class StatusHooks(Protocol):
     def incident_resolved(
         self, session: Session, incident_id: int, *, reason: str, now: datetime
     ) -> None: ...
+
+
+def locked(session: Session, incident_id: int) -> Incident:
+    """The incident's row, locked for this transaction; every status change starts here."""
+    incident = queries.lock_incident(session, incident_id)
+    if incident is None:
+        raise NotFoundError(f"incident {incident_id} does not exist")
+    return incident
 
 
 def _seconds(start: datetime, end: datetime) -> int:

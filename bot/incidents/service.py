@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
-
 from bot.clock import Clock, utcnow
 from bot.errors import InvalidInputError, NotFoundError
 from bot.events import (
@@ -69,13 +67,6 @@ def get_timeline(
         return queries.timeline(session, incident_id, limit=limit, offset=offset)
 
 
-def _locked(session: Session, incident_id: int) -> Incident:
-    incident = queries.lock_incident(session, incident_id)
-    if incident is None:
-        raise NotFoundError(f"incident {incident_id} does not exist")
-    return incident
-
-
 def acknowledge(
     db: Database,
     incident_id: int,
@@ -85,7 +76,7 @@ def acknowledge(
     clock: Clock = utcnow,
 ) -> Incident:
     with db.write() as session:
-        incident = _locked(session, incident_id)
+        incident = lifecycle.locked(session, incident_id)
         lifecycle.acknowledge(session, incident, actor=actor, now=clock(), hooks=hooks)
         return incident
 
@@ -99,7 +90,7 @@ def unacknowledge(
     clock: Clock = utcnow,
 ) -> Incident:
     with db.write() as session:
-        incident = _locked(session, incident_id)
+        incident = lifecycle.locked(session, incident_id)
         lifecycle.unacknowledge(session, incident, actor=actor, now=clock(), hooks=hooks)
         return incident
 
@@ -114,7 +105,7 @@ def resolve(
     clock: Clock = utcnow,
 ) -> Incident:
     with db.write() as session:
-        incident = _locked(session, incident_id)
+        incident = lifecycle.locked(session, incident_id)
         now = clock()
         lifecycle.resolve(
             session,
@@ -140,7 +131,7 @@ def add_note(
     clock: Clock = utcnow,
 ) -> TimelineEvent:
     with db.write() as session:
-        _locked(session, incident_id)
+        lifecycle.locked(session, incident_id)
         now = clock()
         event_id = queries.add_event(
             session,
@@ -205,7 +196,7 @@ def assign_commander(
     db: Database, incident_id: int, *, user: str, actor: str, clock: Clock = utcnow
 ) -> Incident:
     with db.write() as session:
-        incident = _locked(session, incident_id)
+        incident = lifecycle.locked(session, incident_id)
         now = clock()
         incident.commander = user
         session.add(incident)
@@ -235,7 +226,7 @@ def add_chat_message(
 ) -> None:
     """A chat message someone added to the timeline, at the time it was written."""
     with db.write() as session:
-        _locked(session, incident_id)
+        lifecycle.locked(session, incident_id)
         queries.add_event(
             session,
             incident_id=incident_id,

@@ -32,7 +32,7 @@ from sqlmodel import col
 
 from bot.escalation.config import WatchdogConfig
 from bot.escalation.decide import Level, Policy, Target, TargetKind
-from bot.escalation.notify import Delivery, Notification
+from bot.escalation.notify import Notification
 from bot.escalation.service import EscalationRules
 from bot.escalation.timers import EscalationScheduler
 from storage import migrate
@@ -49,17 +49,18 @@ RULES = EscalationRules(
 
 
 class Recording:
-    """A notifier that only notes when each incident's notification was handed over."""
+    """Notes when each incident's page was decided and committed to the outbox."""
 
     def __init__(self) -> None:
         self.fired: dict[int, list[datetime]] = {}
         self.process = 1
         self.by_process: dict[int, int] = {}
 
-    async def notify(self, notification: Notification) -> list[Delivery]:
-        self.fired.setdefault(notification.incident_id, []).append(datetime.now(UTC))
-        self.by_process[notification.incident_id] = self.process
-        return [Delivery("bench", ok=True)]
+    def record(self, pages: list[Notification]) -> None:
+        at = datetime.now(UTC)
+        for page in pages:
+            self.fired.setdefault(page.incident_id, []).append(at)
+            self.by_process[page.incident_id] = self.process
 
 
 def seed(db: Database, *, count: int, first_due: datetime, spread: float) -> dict[int, datetime]:
@@ -141,7 +142,7 @@ def own_schema(url: str | None) -> Iterator[str | None]:
 
 async def run_for(url: str, recording: Recording, until: datetime) -> None:
     db = Database(url)
-    scheduler = EscalationScheduler(db, rules=RULES, notifiers=[recording])
+    scheduler = EscalationScheduler(db, rules=RULES, on_fired=recording.record)
     scheduler.start()
     try:
         await asyncio.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()))

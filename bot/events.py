@@ -57,6 +57,7 @@ class EventKind(StrEnum):
     ESCALATION_NOTIFIED = "escalation.notified"
     ESCALATION_LEVEL_CHANGED = "escalation.level_changed"
     ESCALATION_STOPPED = "escalation.stopped"
+    ESCALATION_PAGE_FAILED = "escalation.page_failed"
     COMMANDER_ASSIGNED = "commander.assigned"
     FOLLOWUP_ADDED = "followup.added"
     FOLLOWUP_DONE = "followup.done"
@@ -238,15 +239,23 @@ class EscalationNotified(TypedDict, total=False):
     policy: str
     level: int
     targets: list[str]
-    channel: str
     round: int
     users: list[str]
     groups: list[str]
     webhooks: list[str]
     unresolved: list[str]
-    deliveries: list[dict[str, Any]]
+    destinations: list[str]
+    once: bool
+    fired_due_at: str
     due_at: str
     reason: str
+
+
+class EscalationPageFailed(TypedDict, total=False):
+    destination: str
+    level: int
+    attempts: int
+    error: str
 
 
 EscalationLevelChanged = TypedDict(
@@ -423,8 +432,15 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
     ),
     EventKind.ESCALATION_NOTIFIED: (
         "scheduler",
-        "A level's targets were paged; `deliveries` has each attempt.",
+        "A level's targets were paged: the page is queued for each of `destinations` "
+        "(webhooks; Slack direct messages follow from this event). `fired_due_at` is when "
+        "the page was due, `due_at` when the next level is.",
         EscalationNotified,
+    ),
+    EventKind.ESCALATION_PAGE_FAILED: (
+        "fireline",
+        "A page could not be delivered to `destination` after `attempts` tries.",
+        EscalationPageFailed,
     ),
     EventKind.ESCALATION_LEVEL_CHANGED: (
         "scheduler / person",

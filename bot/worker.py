@@ -11,12 +11,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from storage.errors import SQLAlchemyError
 
 log = logging.getLogger(__name__)
+
+
+def owner_name() -> str:
+    """Who holds a claim or a lease: host, process and a random part, unique per run."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def backoff_delay(tick: float, failures: int, ceiling: float) -> float:

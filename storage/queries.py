@@ -39,6 +39,15 @@ def count_pending_receipts(session: Session) -> int:
     return int(session.exec(query).one())
 
 
+def oldest_pending_receipt(session: Session) -> datetime | None:
+    """When the oldest receipt triage has not taken yet was received."""
+    query = select(func.min(WebhookReceipt.received_at)).where(
+        col(WebhookReceipt.processed_at).is_(None)
+    )
+    value: datetime | None = session.exec(query).one()
+    return value
+
+
 def lock_group(
     session: Session, *, receiver: str, group_key: str, group_labels: dict[str, str], now: datetime
 ) -> AlertGroup:

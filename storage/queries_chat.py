@@ -1,27 +1,14 @@
-"""Queries of the chat outbox, its cursor over the timeline, and the incident cards."""
+"""Queries of chat's cursor over the timeline and of the incident cards."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_, text
 from sqlmodel import Session, col, select
 
 from storage import dialect
 from storage.tables import TimelineEvent
 from storage.tables_automation import RunbookRun
-from storage.tables_chat import ChatCard, ChatCursor, OutboxMessage
-
-
-def waiting_card_update(session: Session, incident_id: int) -> OutboxMessage | None:
-    """A card redraw for the incident that is queued and not yet taken by a sender."""
-    return session.exec(
-        select(OutboxMessage)
-        .where(OutboxMessage.incident_id == incident_id)
-        .where(OutboxMessage.kind == "card.update")
-        .where(OutboxMessage.status == "pending")
-        .where(col(OutboxMessage.claimed_by).is_(None))
-    ).first()
+from storage.tables_chat import ChatCard, ChatCursor
 
 
 def last_event_id(session: Session) -> int:
@@ -34,15 +21,41 @@ def lock_cursor(session: Session, name: str) -> ChatCursor | None:
     return session.exec(query).first()
 
 
-def events_after(session: Session, event_id: int, *, limit: int) -> list[TimelineEvent]:
-    """Timeline events past ``event_id``, oldest first."""
+def events_after(session: Session, *, txid: int, event_id: int, limit: int) -> list[TimelineEvent]:
+    """Timeline events past the position ``(txid, event_id)``, in the order to project them.
+
+    SQLite commits ids in order (one writer at a time), so id order is enough. PostgreSQL
+    hands out ids as rows are inserted but commits transactions in any order: there, rows
+    are read in the order of their writing transaction, and only from transactions older
+    than every one still running, so none can still appear behind the position.
+    """
+    query = select(TimelineEvent).limit(limit)
+    if not dialect.is_postgres(session):
+        return list(
+            session.exec(
+                query.where(col(TimelineEvent.id) > event_id).order_by(col(TimelineEvent.id))
+            )
+        )
+    settled = text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    txid_col = col(TimelineEvent.txid)
     query = (
-        select(TimelineEvent)
-        .where(col(TimelineEvent.id) > event_id)
-        .order_by(col(TimelineEvent.id))
-        .limit(limit)
+        query.where(or_(txid_col > txid, and_(txid_col == txid, col(TimelineEvent.id) > event_id)))
+        .where(txid_col < settled)
+        .order_by(txid_col, col(TimelineEvent.id))
     )
     return list(session.exec(query))
+
+
+def last_position(session: Session) -> tuple[int, int]:
+    """The newest timeline event's ``(txid, id)``: where a projector starting now begins."""
+    if not dialect.is_postgres(session):
+        return 0, last_event_id(session)
+    row = session.exec(
+        select(TimelineEvent.txid, TimelineEvent.id)
+        .order_by(col(TimelineEvent.txid).desc(), col(TimelineEvent.id).desc())
+        .limit(1)
+    ).first()
+    return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
 
 
 def latest_run(session: Session, incident_id: int) -> RunbookRun | None:
@@ -52,30 +65,6 @@ def latest_run(session: Session, incident_id: int) -> RunbookRun | None:
         .order_by(col(RunbookRun.id).desc())
     )
     return session.exec(query).first()
-
-
-def claim_due_messages(session: Session, *, now: datetime, limit: int) -> list[OutboxMessage]:
-    """The oldest pending row of each incident (and loose rows) when it is due and unheld,
-    locked; rows another sender holds are passed over.
-
-    An incident whose oldest pending row is held or not yet due waits: order matters.
-    """
-    oldest = (
-        select(func.min(OutboxMessage.id))
-        .where(OutboxMessage.status == "pending")
-        .group_by(col(OutboxMessage.incident_id))
-    )
-    query = (
-        select(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(oldest))
-        .where(OutboxMessage.status == "pending")
-        .where(col(OutboxMessage.next_attempt_at) <= now)
-        .where(or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now))
-        .order_by(col(OutboxMessage.id))
-        .limit(limit)
-    )
-    query = dialect.claimed(session, query)
-    return list(session.exec(query.execution_options(populate_existing=True)))
 
 
 def own_channel_card(session: Session, channel: str) -> ChatCard | None:
@@ -88,17 +77,3 @@ def card_at(session: Session, channel: str, ts: str) -> ChatCard | None:
     """The card that is this message."""
     query = select(ChatCard).where(ChatCard.channel == channel, ChatCard.ts == ts)
     return session.exec(query).first()
-
-
-def count_pending_messages(session: Session) -> int:
-    query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
-    return int(session.exec(query).one())
-
-
-def messages_of(session: Session, incident_id: int) -> list[OutboxMessage]:
-    query = (
-        select(OutboxMessage)
-        .where(OutboxMessage.incident_id == incident_id)
-        .order_by(col(OutboxMessage.id))
-    )
-    return list(session.exec(query))

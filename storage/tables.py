@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, FetchedValue, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import JSONDocument, UTCDateTime
@@ -99,6 +99,7 @@ class TimelineEvent(SQLModel, table=True):
     __tablename__ = "timeline_event"
     __table_args__ = (
         Index("ix_timeline_incident_at", "incident_id", "at", "id"),
+        Index("ix_timeline_txid", "txid", "id"),
         UniqueConstraint("incident_id", "dedupe_key", name="uq_timeline_dedupe"),
     )
 
@@ -111,3 +112,8 @@ class TimelineEvent(SQLModel, table=True):
     text: str = Field(sa_type=Text)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONDocument))
     dedupe_key: str | None = None
+    # PostgreSQL fills in the writing transaction's id, so the chat projector can follow
+    # commit order rather than id order; NULL on SQLite, whose ids commit in order.
+    txid: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True, server_default=FetchedValue())
+    )

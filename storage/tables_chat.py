@@ -1,43 +1,16 @@
-"""Chat delivery: the outbox of writes to Slack, each incident's card, and the projector's
-place in the timeline.
+"""Chat's own state: each incident's card and the projector's place in the timeline.
 
-Every write to chat is a row here before it is attempted, so an outage or a restart
-delays messages but loses none; rows of one incident are delivered in id order.
+Chat's messages themselves are rows of the one outbox (``storage.tables_outbox``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, SQLModel
 
-from storage.types import JSONDocument, UTCDateTime
-
-
-class OutboxMessage(SQLModel, table=True):
-    __tablename__ = "outbox_message"
-    __table_args__ = (
-        Index("ix_outbox_pending", "status", "next_attempt_at", "id"),
-        Index("ix_outbox_incident", "incident_id", "status", "id"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    incident_id: int | None = Field(default=None, foreign_key="incident.id")
-    # card.post | card.update | thread | dm | channel.create | silence.expire
-    kind: str
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONDocument))
-    status: str = "pending"  # pending | sent | failed
-    attempts: int = 0
-    suppressed: int = 0  # card updates folded into this one
-    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
-    # A replica delivering the row holds it until the lease ends.
-    claimed_by: str | None = None
-    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
-    error: str | None = Field(default=None, sa_type=Text)
+from storage.types import UTCDateTime
 
 
 class ChatCard(SQLModel, table=True):
@@ -53,9 +26,17 @@ class ChatCard(SQLModel, table=True):
 
 
 class ChatCursor(SQLModel, table=True):
-    """The last timeline event the chat projector has turned into outbox rows."""
+    """The last timeline event the chat projector has turned into outbox rows.
+
+    On PostgreSQL the position is ``(last_txid, last_event_id)``: events are read in the
+    order of the transaction that wrote them, and only once that transaction and every
+    older one have finished, so a transaction that commits after a later id was projected
+    is still projected (``storage.queries_chat.events_after``). SQLite has one writer at a
+    time, so ids commit in order there and ``last_txid`` stays 0.
+    """
 
     __tablename__ = "chat_cursor"
 
     name: str = Field(primary_key=True)
     last_event_id: int = 0
+    last_txid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))

@@ -24,19 +24,25 @@ from bot.automation.runner import AutomationRunner
 from bot.clock import Clock, utcnow
 from bot.errors import FirelineError
 from bot.escalation import api as escalation_api
+from bot.escalation import service as escalation
 from bot.escalation.hooks import EscalationHooks
+from bot.escalation.notify import WEBHOOK, Notification, WebhookTransport
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents import api
 from bot.incidents.worker import TriageWorker
 from bot.ingest import api as webhook
 from bot.ingest.writer import ReceiptWriter
 from bot.logs import RequestIdMiddleware
+from bot.outbox.decide import Pacer
+from bot.outbox.model import Outgoing
+from bot.outbox.worker import OutboxSender
 from bot.postmortem import api as postmortem_api
 from bot.runbooks import api as runbooks_api
 from bot.runbooks.loader import RunbookLibrary
 from bot.runbooks.service import LibrarySelector
 from bot.worker import BackgroundWork, Workers
 from storage import migrate
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +60,15 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
     http = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(30.0))
     escalation_rules = wiring.escalation_rules(settings)
     hooks = EscalationHooks(escalation_rules) if settings.escalation.enabled else None
+    outbox = OutboxSender(db, clock=clock)
+    if settings.escalation.webhooks:
+        outbox.add_transport(WEBHOOK, webhook_transport(settings, db, http, clock))
     escalation = EscalationScheduler(
         db,
         rules=escalation_rules,
         clock=clock,
         tick=settings.escalation.tick,
-        webhooks=settings.escalation.webhooks,
-        secrets=settings.secrets,
-        client=http,
+        on_fired=lambda _pages: outbox.poke(),
     )
     automation = AutomationRunner(
         db,
@@ -97,10 +104,11 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         writer=writer,
         triage=triage,
         clock=clock,
-        metrics=Metrics(db),
+        metrics=Metrics(db, clock=clock),
         runbooks=runbooks,
         escalation=escalation,
         automation=automation,
+        outbox=outbox,
         http=http,
         drafts=wiring.draft_options(settings),
         hooks=hooks,
@@ -119,10 +127,11 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
         )
         return None
     from bot.chat import service as chat_service
-    from bot.chat.outbox import ChatOutbox
+    from bot.chat.projector import ChatProjector
     from bot.chat.silence import Silencer
     from bot.chat.slack.app import build_app, router_for
     from bot.chat.slack.client import SlackChat
+    from bot.chat.transport import ChatTransport
 
     silencer = (
         Silencer(runtime.http, settings.alertmanager_url, clock=runtime.clock)
@@ -132,15 +141,21 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
     slack = build_app(runtime, silencer)
     rules = wiring.chat_rules(settings)
     await asyncio.to_thread(chat_service.start_cursor, runtime.db)
-    runtime.chat = ChatOutbox(
-        runtime.db,
-        SlackChat(slack.client, can_silence=silencer is not None),
-        rules,
-        clock=runtime.clock,
-        tick=0.25,
-        silencer=silencer,
+    db = runtime.db
+    runtime.outbox.add_transport(
+        chat_service.SLACK,
+        ChatTransport(
+            db,
+            SlackChat(slack.client, can_silence=silencer is not None),
+            still_wanted=lambda incident_id, once: escalation.page_still_wanted(
+                db, incident_id, once=once
+            ),
+            clock=runtime.clock,
+            pacer=Pacer(rate=settings.slack_rate, burst=settings.slack_burst),
+            silencer=silencer,
+        ),
     )
-    runtime.metrics.set_outbox_backlog(lambda: chat_service.pending_count(runtime.db))
+    runtime.chat = ChatProjector(db, rules, runtime.outbox, clock=runtime.clock)
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -149,10 +164,37 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
     return None
 
 
+def webhook_transport(
+    settings: Settings, db: Database, http: httpx.AsyncClient, clock: Clock
+) -> WebhookTransport:
+    async def page_failed(message: Outgoing, page: Notification, error: str) -> None:
+        await asyncio.to_thread(
+            escalation.record_page_failed,
+            db,
+            page.incident_id,
+            destination=message.destination,
+            level=page.level,
+            attempts=message.attempt,
+            error=error,
+            now=clock(),
+        )
+
+    return WebhookTransport(
+        http,
+        settings.escalation.webhooks,
+        settings.secrets,
+        still_wanted=lambda incident_id, once: escalation.page_still_wanted(
+            db, incident_id, once=once
+        ),
+        page_failed=page_failed,
+    )
+
+
 def workers_of(runtime: Runtime) -> Workers:
-    """Every background loop, in start order: chat first (its cursor must start before
-    triage writes anything), then runbooks, ingest, triage, escalation, automation."""
-    works: list[BackgroundWork] = []
+    """Every background loop, in start order: the outbox sender, chat's projector (its
+    cursor must start before triage writes anything), then runbooks, ingest, triage,
+    escalation, automation. They stop in the reverse order, the sender last."""
+    works: list[BackgroundWork] = [runtime.outbox]
     if runtime.chat is not None:
         works.append(runtime.chat)
     works += [runtime.runbooks, runtime.writer, runtime.triage]

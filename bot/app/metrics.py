@@ -3,15 +3,17 @@
 Webhook traffic is counted in-process on the hot path. Everything about incidents is read
 from the database at scrape time, so the numbers hold across restarts and agree between
 replicas: incidents opened and open by severity, time to acknowledge and to resolve, and
-runbook runs by result (from the timeline). The outbox backlog comes from a callable that
-the chat layer registers, also read at scrape time.
+runbook runs by result (from the timeline), and the pipeline's health: the outbox's
+backlog, oldest waiting message and failures per destination, how late the escalation
+timers are, and the receipts triage has yet to take. A stuck pipeline shows as a growing
+age, whichever replica is scraped.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -26,9 +28,11 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
+from bot.clock import Clock, utcnow
 from bot.events import EventKind
+from bot.outbox import service as outbox
 from bot.postmortem.reports import runs_of
-from storage import queries_reports
+from storage import queries, queries_escalation, queries_reports
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -79,9 +83,9 @@ def histogram_buckets(
 class DatabaseCollector(Collector):
     """Incident figures read from the database when Prometheus scrapes."""
 
-    def __init__(self, db: Database, outbox_backlog: Callable[[], int | None]) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
-        self._outbox_backlog = outbox_backlog
+        self._clock = clock
         self._lock = threading.Lock()
         self._watermark = 0
         self._runs_by_incident: dict[int, dict[tuple[str, str], int]] = {}
@@ -94,11 +98,55 @@ class DatabaseCollector(Collector):
             yield from self._from_database()
         except Exception:
             log.exception("metrics: the database could not be read")
-        backlog = self._outbox_backlog()
-        if backlog is not None:
-            yield GaugeMetricFamily(
-                "fireline_outbox_backlog", "Chat messages waiting to be sent.", value=backlog
-            )
+        try:
+            yield from self._pipeline()
+        except Exception:
+            log.exception("metrics: the pipeline figures could not be read")
+
+    def _pipeline(self) -> Iterator[Metric]:
+        now = self._clock()
+        backlog = outbox.backlog(self._db, now=now)
+        waiting = GaugeMetricFamily(
+            "fireline_outbox_backlog",
+            "Messages waiting to be sent, by destination.",
+            labels=["destination"],
+        )
+        age = GaugeMetricFamily(
+            "fireline_outbox_oldest_age_seconds",
+            "How long the oldest waiting message has waited, by destination.",
+            labels=["destination"],
+        )
+        for row in backlog:
+            waiting.add_metric([row.destination], row.waiting)
+            age.add_metric([row.destination], row.oldest_age)
+        yield waiting
+        yield age
+        failed = CounterMetricFamily(
+            "fireline_outbox_failed",
+            "Messages given up on (refused, or out of attempts), by destination.",
+            labels=["destination"],
+        )
+        for destination, count in outbox.failures(self._db):
+            failed.add_metric([destination], count)
+        yield failed
+        with self._db.session() as session:
+            next_due = queries_escalation.next_due(session)
+            receipts = queries.count_pending_receipts(session)
+            oldest_receipt = queries.oldest_pending_receipt(session)
+        lag = max(0.0, (now - next_due).total_seconds()) if next_due else 0.0
+        yield GaugeMetricFamily(
+            "fireline_escalation_timer_lag_seconds",
+            "How far past its due time the most overdue escalation timer is.",
+            value=lag,
+        )
+        yield GaugeMetricFamily(
+            "fireline_triage_backlog", "Webhook receipts stored, not yet triaged.", value=receipts
+        )
+        yield GaugeMetricFamily(
+            "fireline_triage_oldest_age_seconds",
+            "How long the oldest untriaged receipt has waited.",
+            value=max(0.0, (now - oldest_receipt).total_seconds()) if oldest_receipt else 0.0,
+        )
 
     def _from_database(self) -> Iterator[Metric]:
         with self._db.session() as session:
@@ -175,7 +223,7 @@ class DatabaseCollector(Collector):
 class Metrics:
     """The app's metrics: one registry, the webhook instruments, the scrape-time collector."""
 
-    def __init__(self, db: Database | None = None) -> None:
+    def __init__(self, db: Database | None = None, *, clock: Clock = utcnow) -> None:
         self.registry = CollectorRegistry()
         self.webhook_requests = Counter(
             "fireline_webhook_requests",
@@ -190,9 +238,8 @@ class Metrics:
             registry=self.registry,
         )
         self._by_code: dict[int, Any] = {}
-        self._outbox_backlog: Callable[[], int] | None = None
         if db is not None:
-            self.registry.register(DatabaseCollector(db, self._read_outbox_backlog))
+            self.registry.register(DatabaseCollector(db, clock))
 
     def observe_webhook(self, status: int, seconds: float) -> None:
         """Count one webhook request; cheap enough for the hot path."""
@@ -201,19 +248,6 @@ class Metrics:
             child = self._by_code[status] = self.webhook_requests.labels(code=str(status))
         child.inc()
         self.webhook_latency.observe(seconds)
-
-    def set_outbox_backlog(self, source: Callable[[], int]) -> None:
-        """Register how to count the outbox backlog; it is called at scrape time."""
-        self._outbox_backlog = source
-
-    def _read_outbox_backlog(self) -> int | None:
-        if self._outbox_backlog is None:
-            return None
-        try:
-            return self._outbox_backlog()
-        except Exception:
-            log.exception("metrics: the outbox backlog could not be read")
-            return None
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

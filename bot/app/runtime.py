@@ -9,12 +9,13 @@ import httpx
 from bot.app.metrics import Metrics
 from bot.app.settings import Settings
 from bot.automation.runner import AutomationRunner
-from bot.chat.outbox import ChatOutbox
+from bot.chat.projector import ChatProjector
 from bot.clock import Clock
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents.lifecycle import StatusHooks
 from bot.incidents.worker import TriageWorker
 from bot.ingest.writer import ReceiptWriter
+from bot.outbox.worker import OutboxSender
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.loader import RunbookLibrary
 from storage.db import Database
@@ -31,11 +32,13 @@ class Runtime:
     runbooks: RunbookLibrary
     escalation: EscalationScheduler
     automation: AutomationRunner
+    # Every message that leaves the service (Slack, webhooks) goes out through it.
+    outbox: OutboxSender
     # The one outbound HTTP client (actions, webhooks, Slack), closed when the app stops.
     http: httpx.AsyncClient
     # What escalation does when an incident's status changes (None: escalation is off).
     hooks: StatusHooks | None = None
     # How post-mortem drafts are shown.
     drafts: DraftOptions = field(default_factory=DraftOptions)
-    # Chat delivery, when Slack is configured.
-    chat: ChatOutbox | None = None
+    # Chat's projection of the timeline into the outbox, when Slack is configured.
+    chat: ChatProjector | None = None

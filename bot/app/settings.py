@@ -235,6 +235,9 @@ class Settings(BaseSettings):
     slack_channel: str | None = None  # where incident cards go unless a route says otherwise
     slack_command: str = Field(default="/fireline", pattern=r"^/[a-z0-9_-]{1,31}$")
     slack_verbosity: Literal["quiet", "normal", "debug"] = "normal"
+    # Writes to one channel: about one a second on average, as Slack asks, in short bursts.
+    slack_rate: float = Field(default=1.0, ge=0)
+    slack_burst: int = Field(default=5, ge=1)
     # Incidents at least this severe get a channel of their own; unset: never.
     slack_major_severity: Literal["SEV1", "SEV2", "SEV3", "SEV4"] | None = "SEV1"
     slack_silence_duration: Duration = Field(default=timedelta(hours=2))

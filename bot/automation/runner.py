@@ -22,8 +22,7 @@ from bot import logs
 from bot.automation import service
 from bot.automation.service import AutomationRules, StepWork
 from bot.clock import Clock, utcnow
-from bot.escalation.timers import owner_name
-from bot.worker import Worker
+from bot.worker import Worker, owner_name
 from storage import queries_automation as q
 from storage.db import Database
 from storage.errors import SQLAlchemyError

@@ -51,6 +51,7 @@ CARD_EVENTS = frozenset(
 # Thread messages at each verbosity; approvals and notices are always posted.
 QUIET = frozenset(
     {
+        EventKind.ESCALATION_PAGE_FAILED,
         EventKind.INCIDENT_ACKNOWLEDGED,
         EventKind.INCIDENT_UNACKNOWLEDGED,
         EventKind.INCIDENT_RESOLVED,

@@ -1,17 +1,21 @@
-"""From the timeline to the outbox, and the outbox's bookkeeping.
+"""From the timeline to the outbox, and chat's own bookkeeping (cards, where a thread is).
 
-``project`` reads timeline events past the chat cursor and writes outbox rows in the same
+``project`` reads timeline events past the chat cursor and queues outbox rows in the same
 transaction that moves the cursor, so each event is turned into chat writes exactly
-once, whoever wrote it (triage, automation, escalation, a person). The delivery worker
-then sends the rows; ``claim_next`` gives it the oldest due row of each incident, so an
-incident's messages arrive in order.
+once, whoever wrote it (triage, automation, escalation, a person), and none is skipped
+whatever order transactions commit in (``storage.queries_chat.events_after``). The one
+outbox sender delivers them: an incident's rows in order in its lane, and each person's
+pages in a lane of their own, bundled when several wait.
+
+Storms stay readable: card redraws fold into one waiting redraw, and alerts that fire (or
+resolve) while an alerts message is still waiting join it ("47 alerts fired: ...").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -28,12 +32,14 @@ from bot.chat.render import (
 from bot.errors import ConflictError
 from bot.escalation.service import commander_of
 from bot.events import EventKind
+from bot.outbox import service as outbox
 from storage import queries, queries_chat
 from storage import queries_automation as automation_q
 from storage.db import Database
 from storage.tables import Incident, TimelineEvent
-from storage.tables_chat import ChatCard, ChatCursor, OutboxMessage
+from storage.tables_chat import ChatCard, ChatCursor
 from storage.tables_escalation import EscalationTimer
+from storage.tables_outbox import OutboxMessage
 
 CURSOR = "slack"
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -52,28 +58,77 @@ class ChatRules:
         return SEVERITIES.index(severity) <= SEVERITIES.index(self.major_severity)
 
 
+SLACK = "slack"  # the outbox destination
+ALERT_LINES = 20  # alerts named in a bundled alerts message; the rest are counted
+
+
+def incident_lane(incident_id: int) -> str:
+    return f"{SLACK}:incident:{incident_id}"
+
+
+def person_lane(user: str) -> str:
+    return f"{SLACK}:user:{user}"
+
+
 def _enqueue(
-    session: Session, incident_id: int | None, kind: str, payload: dict[str, Any], now: datetime
+    session: Session,
+    incident_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    key: str | None = None,
+    lane: str | None = None,
 ) -> None:
-    session.add(
-        OutboxMessage(
-            incident_id=incident_id,
-            kind=kind,
-            payload=payload,
-            next_attempt_at=now,
-            created_at=now,
-        )
+    outbox.queue(
+        session,
+        destination=SLACK,
+        lane=lane or incident_lane(incident_id),
+        kind=kind,
+        payload=payload,
+        now=now,
+        incident_id=incident_id,
+        idempotency_key=key,
     )
 
 
 def _card_update(session: Session, incident_id: int, now: datetime) -> None:
     """Queue a redraw of the card, folding it into one already waiting."""
-    waiting = queries_chat.waiting_card_update(session, incident_id)
-    if waiting is not None:
-        waiting.suppressed += 1
-        session.add(waiting)
-        return
-    _enqueue(session, incident_id, "card.update", {}, now)
+    outbox.fold_or_queue(
+        session,
+        destination=SLACK,
+        lane=incident_lane(incident_id),
+        kind="card.update",
+        payload={},
+        now=now,
+        incident_id=incident_id,
+        fold=lambda row: None,
+        last=False,
+    )
+
+
+def _alerts(session: Session, event: TimelineEvent, now: datetime) -> None:
+    """An alert fired or resolved: its own message, or a line in the alerts message still
+    waiting at the end of the incident's lane."""
+    kind = "alerts.fired" if event.kind == EventKind.ALERT_FIRED else "alerts.resolved"
+
+    def fold(row: OutboxMessage) -> None:
+        lines = list(row.payload.get("lines", []))
+        if len(lines) < ALERT_LINES:
+            lines.append(event.text)
+        row.payload = {**row.payload, "lines": lines, "count": int(row.payload["count"]) + 1}
+
+    outbox.fold_or_queue(
+        session,
+        destination=SLACK,
+        lane=incident_lane(event.incident_id),
+        kind=kind,
+        payload={"lines": [event.text], "count": 1},
+        now=now,
+        incident_id=event.incident_id,
+        fold=fold,
+        last=True,
+    )
 
 
 def share_file(
@@ -97,8 +152,8 @@ def start_cursor(db: Database) -> None:
     card. Called at startup, before anything can write to the timeline."""
     with db.write() as session:
         if session.get(ChatCursor, CURSOR) is None:
-            last = queries_chat.last_event_id(session)
-            session.add(ChatCursor(name=CURSOR, last_event_id=last))
+            txid, last = queries_chat.last_position(session)
+            session.add(ChatCursor(name=CURSOR, last_event_id=last, last_txid=txid))
 
 
 def project(db: Database, rules: ChatRules, *, now: datetime, batch: int = 500) -> int:
@@ -109,12 +164,15 @@ def project(db: Database, rules: ChatRules, *, now: datetime, batch: int = 500) 
             cursor = ChatCursor(name=CURSOR, last_event_id=0)
             session.add(cursor)
             session.flush()
-        events = queries_chat.events_after(session, cursor.last_event_id, limit=batch)
+        events = queries_chat.events_after(
+            session, txid=cursor.last_txid, event_id=cursor.last_event_id, limit=batch
+        )
         for event in events:
             _project_event(session, event, rules, now)
         if events:
             assert events[-1].id is not None
             cursor.last_event_id = events[-1].id
+            cursor.last_txid = events[-1].txid or 0
             session.add(cursor)
         return len(events)
 
@@ -131,20 +189,37 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
         if channel is None:
             return
         session.add(ChatCard(incident_id=incident.id, channel=channel, updated_at=now))
+        key = f"{SLACK}:{event.id}"
         if rules.is_major(incident.severity):
-            _enqueue(session, incident.id, "channel.create", {"notify": channel}, now)
-        _enqueue(session, incident.id, "card.post", {}, now)
+            _enqueue(
+                session, incident.id, "channel.create", {"notify": channel}, now, key=f"{key}:chan"
+            )
+        _enqueue(session, incident.id, "card.post", {}, now, key=f"{key}:card")
         return
     if card is None:
         return
+    _project_to_card(session, event, incident, card, rules, now)
+
+
+def _project_to_card(
+    session: Session,
+    event: TimelineEvent,
+    incident: Incident,
+    card: ChatCard,
+    rules: ChatRules,
+    now: datetime,
+) -> None:
+    assert incident.id is not None
+    key = f"{SLACK}:{event.id}"
     if event.kind in CARD_EVENTS:
         _card_update(session, incident.id, now)
     message = thread_message(event.kind, event.text, dict(event.data), rules.verbosity)
-    if message is not None:
-        _enqueue(session, incident.id, "thread", {"message": message.as_json()}, now)
+    if message is not None and event.kind in (EventKind.ALERT_FIRED, EventKind.ALERT_RESOLVED):
+        _alerts(session, event, now)
+    elif message is not None:
+        _enqueue(session, incident.id, "thread", {"message": message.as_json()}, now, key=key)
     if event.kind == EventKind.ESCALATION_NOTIFIED:
-        for user, dm in escalation_dms(incident.id, incident.title, dict(event.data)):
-            _enqueue(session, incident.id, "dm", {"user": user, "message": dm.as_json()}, now)
+        _page_people(session, event, incident, now)
     if card.own_channel or rules.is_major(incident.severity):
         # Responders join a major incident's channel as they are paged or given a role.
         joining: list[str] = []
@@ -153,7 +228,7 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
         elif event.kind == EventKind.COMMANDER_ASSIGNED and event.data.get("user"):
             joining = [str(event.data["user"])]
         if joining:
-            _enqueue(session, incident.id, "invite", {"users": joining}, now)
+            _enqueue(session, incident.id, "invite", {"users": joining}, now, key=f"{key}:invite")
     if event.kind == EventKind.INCIDENT_RESOLVED:
         silences = [
             s
@@ -161,7 +236,38 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
             for s in e.data.get("silence_ids", [])
         ]
         if silences:
-            _enqueue(session, incident.id, "silence.expire", {"silence_ids": silences}, now)
+            payload = {"silence_ids": silences}
+            _enqueue(session, incident.id, "silence.expire", payload, now, key=f"{key}:silence")
+
+
+def _page_people(session: Session, event: TimelineEvent, incident: Incident, now: datetime) -> None:
+    """A direct message to each person paged, in that person's lane; pages waiting for one
+    person from the same service go out together as one message."""
+    assert incident.id is not None
+    data = dict(event.data)
+    for user, dm in escalation_dms(incident.id, incident.title, data):
+        page = {
+            "incident_id": incident.id,
+            "title": incident.title,
+            "severity": incident.severity,
+            "level": data.get("level"),
+            "once": bool(data.get("once")),
+        }
+        _enqueue(
+            session,
+            incident.id,
+            "dm",
+            {
+                "user": user,
+                "message": dm.as_json(),
+                "page": page,
+                "bundle": f"page:{user}:{incident.service or '-'}",
+                "service": incident.service,
+            },
+            now,
+            key=f"{SLACK}:{event.id}:dm:{user}",
+            lane=person_lane(user),
+        )
 
 
 # --- the card's data ----------------------------------------------------------------------
@@ -215,43 +321,6 @@ def load_view(session: Session, incident_id: int, *, now: datetime) -> IncidentV
 # --- delivery bookkeeping -----------------------------------------------------------------
 
 
-def claim_next(
-    db: Database, *, owner: str, now: datetime, lease: timedelta, limit: int = 50
-) -> list[OutboxMessage]:
-    """The oldest due, unheld row of each incident (and loose rows), held for ``owner``."""
-    with db.write() as session:
-        rows = queries_chat.claim_due_messages(session, now=now, limit=limit)
-        for row in rows:
-            row.claimed_by, row.lease_until = owner, now + lease
-            session.add(row)
-        return rows
-
-
-def mark_sent(db: Database, message_id: int, *, now: datetime) -> None:
-    with db.write() as session:
-        row = session.get(OutboxMessage, message_id)
-        if row is not None:
-            row.status, row.sent_at, row.claimed_by, row.lease_until = "sent", now, None, None
-            row.attempts += 1
-            session.add(row)
-
-
-def mark_retry(
-    db: Database, message_id: int, *, error: str, retry_at: datetime, give_up: bool
-) -> None:
-    with db.write() as session:
-        row = session.get(OutboxMessage, message_id)
-        if row is not None:
-            row.attempts += 1
-            row.error = error[:2000]
-            row.claimed_by, row.lease_until = None, None
-            if give_up:
-                row.status = "failed"
-            else:
-                row.next_attempt_at = retry_at
-            session.add(row)
-
-
 def card_of(db: Database, incident_id: int) -> ChatCard | None:
     with db.session() as session:
         return session.get(ChatCard, incident_id)
@@ -300,10 +369,9 @@ def incident_for_thread(db: Database, channel: str, ts: str) -> int | None:
 
 
 def pending_count(db: Database) -> int:
-    with db.session() as session:
-        return queries_chat.count_pending_messages(session)
+    """Chat's messages waiting in the outbox."""
+    return outbox.waiting(db, SLACK)
 
 
 def messages(db: Database, incident_id: int) -> Sequence[OutboxMessage]:
-    with db.session() as session:
-        return queries_chat.messages_of(session, incident_id)
+    return outbox.messages_of(db, incident_id)

@@ -1,29 +1,29 @@
-"""The one notifier interface escalation speaks to, and its adapters.
+"""Pages as data, and the outbox transport that delivers them to outbound webhooks.
 
-An adapter gets a ``Notification`` whose targets are already resolved to people, groups
-and webhooks, and answers with what it delivered: one ``Delivery`` per channel, with every
-attempt, so the timeline records them. Adapters never raise for a failed delivery.
-
-A Slack adapter implements the same protocol: it reads ``users`` and ``groups`` (Slack
-ids) and ``text``, and ignores ``webhooks``.
+Escalation decides a page inside its transaction and queues one outbox row per webhook
+(``service.fire_due``); this transport sends each row after that transaction has
+committed. Slack's direct messages come from the ``escalation.notified`` timeline event
+through chat's projection instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
-from bot.clock import Clock, utcnow
 from bot.escalation.config import WebhookConfig
+from bot.outbox.model import Cancelled, DeliveryError, Outgoing
 
 log = logging.getLogger(__name__)
+
+WEBHOOK = "webhook"  # the outbox destination family: webhook:NAME
 
 
 @dataclass(frozen=True)
@@ -41,64 +41,36 @@ class Notification:
     text: str
     at: datetime
     unresolved: tuple[str, ...] = ()  # targets that named nobody (an empty schedule, a role)
+    due_at: datetime | None = None  # when the page was due (``at`` is when it was decided)
 
-
-@dataclass(frozen=True)
-class Attempt:
-    number: int
-    at: datetime
-    status_code: int | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    channel: str  # "log", "webhook:NAME", "slack"
-    ok: bool
-    attempts: tuple[Attempt, ...] = ()
-    detail: str = ""
-
-    def as_data(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["attempts"] = [{**asdict(a), "at": a.at.isoformat()} for a in self.attempts]
+        data["at"] = self.at.isoformat()
+        data["due_at"] = self.due_at.isoformat() if self.due_at else None
         return data
 
-
-class Notifier(Protocol):
-    async def notify(self, notification: Notification) -> list[Delivery]: ...
-
-
-class LogNotifier:
-    """The default: a log line (the timeline event is written by the escalation service)."""
-
-    async def notify(self, notification: Notification) -> list[Delivery]:
-        log.warning(
-            "escalation: incident %s level %s: %s",
-            notification.incident_id,
-            notification.level,
-            notification.text,
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Notification:
+        due = data.get("due_at")
+        return cls(
+            incident_id=int(data["incident_id"]),
+            title=str(data["title"]),
+            severity=str(data["severity"]),
+            policy=str(data["policy"]),
+            level=int(data["level"]),
+            round=int(data["round"]),
+            targets=tuple(data["targets"]),
+            users=tuple(data["users"]),
+            groups=tuple(data["groups"]),
+            webhooks=tuple(data["webhooks"]),
+            text=str(data["text"]),
+            at=datetime.fromisoformat(str(data["at"])),
+            unresolved=tuple(data.get("unresolved") or ()),
+            due_at=datetime.fromisoformat(str(due)) if due else None,
         )
-        return [Delivery(channel="log", ok=True)]
 
 
-@dataclass
-class FanOut:
-    """Every adapter in turn; one adapter's failure does not stop the others."""
-
-    notifiers: Sequence[Notifier] = field(default_factory=list)
-
-    async def notify(self, notification: Notification) -> list[Delivery]:
-        deliveries: list[Delivery] = []
-        for notifier in self.notifiers:
-            try:
-                deliveries += await notifier.notify(notification)
-            except Exception as exc:
-                log.exception("notifier %s failed", type(notifier).__name__)
-                deliveries.append(Delivery(type(notifier).__name__, ok=False, detail=str(exc)))
-        return deliveries
-
-
-def generic_body(notification: Notification) -> dict[str, Any]:
+def generic_body(notification: Notification, *, idempotency_key: str | None) -> dict[str, Any]:
     return {
         "event": "escalation",
         "incident_id": notification.incident_id,
@@ -112,6 +84,8 @@ def generic_body(notification: Notification) -> dict[str, Any]:
         "groups": list(notification.groups),
         "text": notification.text,
         "at": notification.at.isoformat(),
+        "due_at": notification.due_at.isoformat() if notification.due_at else None,
+        "idempotency_key": idempotency_key,
     }
 
 
@@ -119,8 +93,9 @@ _PD_SEVERITY = {"SEV1": "critical", "SEV2": "error", "SEV3": "warning", "SEV4": 
 
 
 def pagerduty_body(notification: Notification, routing_key: str) -> dict[str, Any]:
-    """A PagerDuty Events API v2 ``trigger``; one dedup key per incident, so repeats of an
-    escalation update the same PagerDuty alert instead of opening new ones."""
+    """A PagerDuty Events API v2 ``trigger``. The dedup key is the incident's: a page sent
+    again (a retry whose answer was lost, the next level, a repeat) updates the same
+    PagerDuty alert instead of opening another."""
     return {
         "routing_key": routing_key,
         "event_action": "trigger",
@@ -139,10 +114,18 @@ def pagerduty_body(notification: Notification, routing_key: str) -> dict[str, An
     }
 
 
-class WebhookNotifier:
-    """Outbound webhooks through one ``httpx.AsyncClient``, with retries and backoff.
+StillWanted = Callable[[int, bool], str | None]
+"""(incident id, sent even if acknowledged) -> why the page is no longer wanted, or None."""
 
-    Retries on transport errors, 429 and 5xx; a 4xx other than 429 is final.
+PageFailed = Callable[[Outgoing, Notification, str], Awaitable[None]]
+
+
+class WebhookTransport:
+    """Outbound webhooks (generic JSON or PagerDuty) through the service's one HTTP client.
+
+    One HTTP request per attempt; the outbox retries transport errors, 429 and 5xx with
+    backoff (``attempts`` in the webhook's configuration), and a 4xx other than 429 is
+    final. Every request carries ``Idempotency-Key``, the same on every retry of a page.
     """
 
     def __init__(
@@ -151,46 +134,68 @@ class WebhookNotifier:
         webhooks: Mapping[str, WebhookConfig],
         secrets: Mapping[str, SecretStr],
         *,
-        backoff: float = 0.5,
-        clock: Clock = utcnow,
+        still_wanted: StillWanted,
+        page_failed: PageFailed,
     ) -> None:
         self._client = client
         self._webhooks = webhooks
         self._secrets = secrets
-        self._backoff = backoff
-        self._clock = clock
+        self._still_wanted = still_wanted
+        self._page_failed = page_failed
 
-    async def notify(self, notification: Notification) -> list[Delivery]:
-        return [await self._send(name, notification) for name in notification.webhooks]
-
-    async def _send(self, name: str, notification: Notification) -> Delivery:
+    def _config(self, message: Outgoing) -> WebhookConfig:
+        name = message.destination.partition(":")[2]
         config = self._webhooks.get(name)
-        channel = f"webhook:{name}"
         if config is None:
-            return Delivery(channel, ok=False, detail="no such webhook configured")
+            raise DeliveryError(f"no webhook named {name!r} is configured", permanent=True)
+        return config
+
+    def max_attempts(self, message: Outgoing) -> int | None:
+        config = self._webhooks.get(message.destination.partition(":")[2])
+        return config.attempts if config else 1
+
+    async def deliver(self, message: Outgoing) -> None:
+        config = self._config(message)
+        notification = Notification.from_json(message.payload["notification"])
+        why_not = await asyncio.to_thread(
+            self._still_wanted, notification.incident_id, bool(message.payload.get("once"))
+        )
+        if why_not:
+            raise Cancelled(why_not)
         if config.kind == "pagerduty":
             secret = self._secrets.get(config.routing_key_secret or "")
             if secret is None:
-                detail = f"secret {config.routing_key_secret!r} is not in FIRELINE_SECRETS"
-                return Delivery(channel, ok=False, detail=detail)
+                raise DeliveryError(
+                    f"secret {config.routing_key_secret!r} is not in FIRELINE_SECRETS",
+                    permanent=True,
+                )
             body = pagerduty_body(notification, secret.get_secret_value())
         else:
-            body = generic_body(notification)
-        attempts: list[Attempt] = []
-        for number in range(1, config.attempts + 1):
-            if number > 1:
-                await asyncio.sleep(self._backoff * 2 ** (number - 2))
-            at = self._clock()
-            try:
-                response = await self._client.post(
-                    config.url, json=body, timeout=config.timeout.total_seconds()
-                )
-            except httpx.HTTPError as exc:
-                attempts.append(Attempt(number, at, error=f"{type(exc).__name__}: {exc}"))
-                continue
-            attempts.append(Attempt(number, at, status_code=response.status_code))
-            if response.is_success:
-                return Delivery(channel, ok=True, attempts=tuple(attempts))
-            if response.status_code != 429 and response.status_code < 500:
-                break
-        return Delivery(channel, ok=False, attempts=tuple(attempts), detail="gave up")
+            body = generic_body(notification, idempotency_key=message.idempotency_key)
+        headers = {"Idempotency-Key": message.idempotency_key or f"fireline-outbox-{message.id}"}
+        try:
+            response = await self._client.post(
+                config.url, json=body, headers=headers, timeout=config.timeout.total_seconds()
+            )
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        if response.is_success:
+            return
+        retry_after = _retry_after(response) if response.status_code == 429 else None
+        transient = response.status_code == 429 or response.status_code >= 500
+        raise DeliveryError(
+            f"{config.url} answered {response.status_code}",
+            retry_after=retry_after,
+            permanent=not transient,
+        )
+
+    async def gave_up(self, message: Outgoing, error: str) -> None:
+        notification = Notification.from_json(message.payload["notification"])
+        await self._page_failed(message, notification, error)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None

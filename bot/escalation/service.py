@@ -2,16 +2,17 @@
 
 Functions taking a ``session`` run inside the caller's transaction (triage opening an
 incident, a person acknowledging it) so that the incident's state and its timer change
-together. ``fire_due`` claims due timers and, in the same transaction, sends the
-notification, records it and stores the next due time: a notification is sent only while
-the incident's row is locked and seen unacknowledged, so none goes out after an
-acknowledgement has committed.
+together. ``fire_due`` claims due timers and, in the same transaction, decides each
+page, records it, queues it in the outbox for every webhook and stores the next due time;
+nothing is sent until that transaction commits (``bot.outbox``). A page is decided only
+while the incident's row is locked and seen unacknowledged, and the webhook transport
+drops it if an acknowledgement commits before it goes out (``page_still_wanted``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,11 +25,12 @@ from bot.errors import ConflictError, NotFoundError
 from bot.escalation import decide as policy_math
 from bot.escalation.config import WatchdogConfig
 from bot.escalation.decide import Level, Policy, Position, Target, TargetKind
-from bot.escalation.notify import Delivery, Notification
+from bot.escalation.notify import WEBHOOK, Notification
 from bot.escalation.schedules import OnCall, Override, Schedule, on_call
 from bot.events import EventKind
 from bot.incidents import lifecycle
 from bot.incidents.decide import IncidentStatus
+from bot.outbox import service as outbox
 from storage import queries
 from storage import queries_escalation as timers_q
 from storage.db import Database
@@ -37,7 +39,6 @@ from storage.tables_escalation import EscalationTimer
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[Notification], list[Delivery]]
 COMMANDER_ROLE = "incident_commander"
 
 
@@ -274,18 +275,18 @@ def fire_due(
     db: Database,
     *,
     rules: EscalationRules,
-    send: Send,
     owner: str,
     clock: Clock = utcnow,
     limit: int = 200,
-) -> int:
-    """Fire every claimable due timer (up to ``limit``) in one transaction.
+) -> list[Notification]:
+    """Fire every claimable due timer (up to ``limit``) in one transaction; returns the
+    pages decided, which are queued in the outbox and go out once it commits.
 
     Incidents are locked first (skipping those another transaction holds), then their
     timers, the same order a person's acknowledgement takes; the timers are checked again
     under the lock. Timeline events are written together at the end of the batch.
     """
-    fired = 0
+    pages: list[Notification] = []
     with db.write() as session:
         now = clock()
         ids = timers_q.due_incident_ids(session, now=now, limit=limit)
@@ -298,12 +299,12 @@ def fire_due(
                 continue
             if timer.due_at is None or timer.due_at > now:
                 continue
-            fired += _fire(
-                session, incident, timer, events, rules=rules, send=send, owner=owner, now=now
-            )
+            page = _fire(session, incident, timer, events, rules=rules, owner=owner, now=now)
+            if page is not None:
+                pages.append(page)
         session.add_all(timers.values())
         timers_q.append_events(session, events)
-    return fired
+    return pages
 
 
 def _fire(
@@ -313,35 +314,64 @@ def _fire(
     events: list[dict[str, Any]],
     *,
     rules: EscalationRules,
-    send: Send,
     owner: str,
     now: datetime,
-) -> int:
-    """Notify the timer's current level and move the timer on; the number of
-    notifications sent (0 when the timer stops instead)."""
+) -> Notification | None:
+    """Page the timer's current level and move the timer on; None when the timer stops
+    instead."""
     once = timer.status == "once"
     if incident.status == IncidentStatus.RESOLVED or (
         incident.status == IncidentStatus.ACKNOWLEDGED and not once
     ):
         _stop(timer, events, reason=f"the incident is {incident.status}", now=now, status="stopped")
-        return 0
+        return None
     policy = rules.policy(timer.policy)
     if policy is None:
         reason = f"policy {timer.policy} is no longer configured"
         _stop(timer, events, reason=reason, now=now, status="stopped")
-        return 0
+        return None
     index = min(timer.level, len(policy.levels) - 1)
     if timer.current_level is not None and index != timer.current_level:
         events.append(_level_changed(timer, policy, index, now=now))
     notification = build_notification(
-        session, incident, policy, index, timer.round, rules=rules, now=now, reason=timer.reason
+        session,
+        incident,
+        policy,
+        index,
+        timer.round,
+        rules=rules,
+        now=now,
+        reason=timer.reason,
+        due_at=timer.due_at,
     )
-    deliveries = send(notification)
-    events.append(_notified(timer, policy, index, notification, deliveries, now=now))
+    destinations = _queue_pages(session, notification, version=timer.version, once=once, now=now)
+    events.append(_notified(timer, policy, index, notification, destinations, once=once, now=now))
     timer.current_level = index
     timer.claimed_by = owner
     _after_notifying(timer, events, policy, index, once=once, now=now)
-    return 1
+    return notification
+
+
+def _queue_pages(
+    session: Session, notification: Notification, *, version: int, once: bool, now: datetime
+) -> list[str]:
+    """One outbox row per webhook, keyed by the timer's version: a firing recorded twice
+    cannot queue its page twice, and the key is the page's ``Idempotency-Key``."""
+    destinations = []
+    for name in notification.webhooks:
+        destination = f"{WEBHOOK}:{name}"
+        outbox.queue(
+            session,
+            destination=destination,
+            lane=f"{destination}:incident:{notification.incident_id}",
+            kind="page",
+            payload={"notification": notification.as_json(), "once": once},
+            now=now,
+            incident_id=notification.incident_id,
+            idempotency_key=f"page:{notification.incident_id}:{version}:{name}",
+        )
+        destinations.append(destination)
+    return destinations
 
 
 def _level_changed(
@@ -368,8 +398,9 @@ def _notified(
     policy: Policy,
     index: int,
     notification: Notification,
-    deliveries: list[Delivery],
+    destinations: list[str],
     *,
+    once: bool,
     now: datetime,
 ) -> dict[str, Any]:
     return _event(
@@ -387,8 +418,9 @@ def _notified(
             "groups": list(notification.groups),
             "webhooks": list(notification.webhooks),
             "unresolved": list(notification.unresolved),
-            "channel": [d.channel for d in deliveries],
-            "deliveries": [d.as_data() for d in deliveries],
+            "destinations": destinations,
+            "once": once,
+            "fired_due_at": notification.due_at.isoformat() if notification.due_at else None,
             "due_at": timer.due_at.isoformat() if timer.due_at else None,
             "reason": timer.reason,
         },
@@ -508,6 +540,7 @@ def build_notification(
     rules: EscalationRules,
     now: datetime,
     reason: str = "",
+    due_at: datetime | None = None,
 ) -> Notification:
     assert incident.id is not None
     level: Level = policy.levels[index]
@@ -534,4 +567,53 @@ def build_notification(
         text=text,
         at=now,
         unresolved=tuple(out.unresolved),
+        due_at=due_at,
     )
+
+
+# --- after a page was queued -------------------------------------------------------------
+
+
+def page_still_wanted(db: Database, incident_id: int, *, once: bool) -> str | None:
+    """Why a queued page should no longer go out (the incident was resolved, or
+    acknowledged since it was queued), or None. A page a person asked for on an
+    acknowledged incident (``once``) still goes unless the incident is resolved."""
+    with db.session() as session:
+        incident = session.get(Incident, incident_id)
+    if incident is None:
+        return f"incident {incident_id} no longer exists"
+    if incident.status == IncidentStatus.RESOLVED:
+        return "the incident was resolved before the page went out"
+    if incident.status == IncidentStatus.ACKNOWLEDGED and not once:
+        return f"{incident.acknowledged_by or 'someone'} acknowledged before the page went out"
+    return None
+
+
+def record_page_failed(
+    db: Database,
+    incident_id: int,
+    *,
+    destination: str,
+    level: int,
+    attempts: int,
+    error: str,
+    now: datetime,
+) -> None:
+    """Say in the timeline (and so in the thread) that a page never arrived."""
+    with db.write() as session:
+        queries.add_event(
+            session,
+            incident_id=incident_id,
+            kind=EventKind.ESCALATION_PAGE_FAILED,
+            text=f"The level {level} page to {destination} failed after {attempts} attempt(s): "
+            f"{error}",
+            actor="fireline",
+            at=now,
+            recorded_at=now,
+            data={
+                "destination": destination,
+                "level": level,
+                "attempts": attempts,
+                "error": error,
+            },
+        )

@@ -16,19 +16,33 @@ class Recorded:
     statuses: list[int] = field(default_factory=list)  # answered in order, then 200
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    # While ``gate`` is set up and not released, every answer waits for it: a slow peer.
+    gate: threading.Event | None = None
+    arrived: threading.Event = field(default_factory=threading.Event)
 
 
 @contextmanager
-def http_server(statuses: list[int] | None = None) -> Iterator[Recorded]:
-    recorded = Recorded(statuses=list(statuses or []))
+def http_server(
+    statuses: list[int] | None = None, *, gate: threading.Event | None = None
+) -> Iterator[Recorded]:
+    recorded = Recorded(statuses=list(statuses or []), gate=gate)
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             with lock:
-                recorded.requests.append({"path": self.path, "json": json.loads(body or b"{}")})
+                recorded.requests.append(
+                    {
+                        "path": self.path,
+                        "json": json.loads(body or b"{}"),
+                        "headers": dict(self.headers.items()),
+                    }
+                )
                 status = recorded.statuses.pop(0) if recorded.statuses else 200
+            recorded.arrived.set()
+            if recorded.gate is not None:
+                recorded.gate.wait(60)
             self.send_response(status)
             self.send_header("content-type", "application/json")
             self.end_headers()
@@ -44,6 +58,8 @@ def http_server(statuses: list[int] | None = None) -> Iterator[Recorded]:
     try:
         yield recorded
     finally:
+        if gate is not None:
+            gate.set()
         server.shutdown()
         server.server_close()
         thread.join(5)

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from bot.escalation.config import WatchdogConfig
 from bot.escalation.decide import Level, Policy, Target, TargetKind
 from bot.escalation.hooks import EscalationHooks
-from bot.escalation.notify import Delivery, Notification
+from bot.escalation.notify import Notification
 from bot.escalation.service import EscalationRules
 from bot.incidents.triage import apply_payload
 from bot.ingest.model import WebhookPayload
@@ -63,15 +63,15 @@ def rules(*policies: Policy, watchdog: WatchdogConfig | None = None, **kw: Any) 
 
 @dataclass
 class Recorder:
-    """A notifier for the service's ``send``: records what it was asked to deliver."""
+    """Keeps the pages ``fire_due`` decided (and queued in the outbox)."""
 
     sent: list[Notification] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __call__(self, notification: Notification) -> list[Delivery]:
+    def record(self, pages: list[Notification]) -> int:
         with self.lock:
-            self.sent.append(notification)
-        return [Delivery("test", ok=True)]
+            self.sent.extend(pages)
+        return len(pages)
 
     def levels(self, incident_id: int | None = None) -> list[int]:
         return [n.level for n in self.sent if incident_id in (None, n.incident_id)]

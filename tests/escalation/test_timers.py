@@ -31,8 +31,8 @@ def fire(
     recorder: Recorder,
     escalation_rules: EscalationRules | None = None,
 ) -> int:
-    return service.fire_due(
-        db, rules=escalation_rules or rules(), send=recorder, owner="test", clock=clock
+    return recorder.record(
+        service.fire_due(db, rules=escalation_rules or rules(), owner="test", clock=clock)
     )
 
 

@@ -48,7 +48,7 @@ def test_silence_opens_a_sev1_incident_that_escalates_and_the_next_beat_resolves
         incident = session.get(Incident, incident_id)
     assert incident is not None
     assert (incident.title, incident.severity) == ("Alerting pipeline down", "SEV1")
-    assert service.fire_due(db, rules=escalation_rules, send=sent, owner="t", clock=clock) == 1
+    assert sent.record(service.fire_due(db, rules=escalation_rules, owner="t", clock=clock)) == 1
     assert sent.sent[0].incident_id == incident_id
     assert sent.sent[0].level == 2  # the seed test policy starts SEV1 at level 2
 
@@ -60,7 +60,7 @@ def test_silence_opens_a_sev1_incident_that_escalates_and_the_next_beat_resolves
     assert incident.status == "resolved"
     assert events(db, incident_id, "incident.resolved")
     clock.advance(hours=1)
-    assert service.fire_due(db, rules=escalation_rules, send=sent, owner="t", clock=clock) == 0
+    assert sent.record(service.fire_due(db, rules=escalation_rules, owner="t", clock=clock)) == 0
 
 
 def test_a_fresh_install_gets_the_full_grace_period(db: Database) -> None:

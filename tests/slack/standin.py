@@ -40,6 +40,8 @@ class SlackStandIn:
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     refused: int = 0
     uploads: dict[str, bytes] = field(default_factory=dict)
+    # What Slack holds: every posted message by channel, with its metadata and thread.
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def of(self, method: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -62,8 +64,15 @@ class SlackStandIn:
             self.calls.append(Call(method, args, time.monotonic()))
             if error:
                 return 200, {}, {"ok": False, "error": error}
-            ts = f"1700000000.{next(self._ts):06d}"
+            # Slack's ts: the epoch second, and a counter that keeps each one unique.
+            ts = f"{int(time.time())}.{next(self._ts):06d}"
         channel = args.get("channel")
+        if method == "chat.postMessage":
+            self._keep(str(channel), ts, args)
+        elif method == "chat.update":
+            self._edit(str(channel), str(args.get("ts")), args)
+        if method in ("conversations.history", "conversations.replies"):
+            return 200, {}, {"ok": True, "messages": self._read(method, args)}
         if method == "auth.test":
             body: dict[str, Any] = {
                 "ok": True,
@@ -101,6 +110,52 @@ class SlackStandIn:
         else:
             body = {"ok": True}
         return 200, {}, body
+
+    def _keep(self, channel: str, ts: str, args: dict[str, Any]) -> None:
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        message = {
+            "ts": ts,
+            "text": args.get("text"),
+            "thread_ts": args.get("thread_ts"),
+            "metadata": metadata,
+        }
+        with self.lock:
+            self.history.setdefault(channel, []).append(message)
+
+    def _edit(self, channel: str, ts: str, args: dict[str, Any]) -> None:
+        with self.lock:
+            for message in self.history.get(channel, []):
+                if message["ts"] == ts:
+                    message["text"] = args.get("text")
+
+    def _read(self, method: str, args: dict[str, Any]) -> list[dict[str, Any]]:
+        oldest = float(args.get("oldest") or 0)
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
+        with self.lock:
+            kept = list(self.history.get(str(args.get("channel")), []))
+        if method == "conversations.replies":
+            parent = str(args.get("ts"))
+            kept = [m for m in kept if m["ts"] == parent or m["thread_ts"] == parent]
+        else:
+            kept = [m for m in kept if not m["thread_ts"]]
+        found = [
+            {k: v for k, v in m.items() if k != "metadata" or with_metadata}
+            for m in kept
+            if float(m["ts"]) > oldest or m["ts"] == args.get("ts")
+        ]
+        return sorted(found, key=lambda m: m["ts"], reverse=method == "conversations.history")
+
+    def cards(self) -> list[dict[str, Any]]:
+        """Every card message Slack holds, with its metadata."""
+        with self.lock:
+            return [
+                m
+                for messages in self.history.values()
+                for m in messages
+                if (m.get("metadata") or {}).get("event_type") == "fireline_card"
+            ]
 
 
 @contextmanager

@@ -100,7 +100,7 @@ async def test_the_card_its_thread_and_an_approval(
                 "escalate",
                 "resolve",
             ]
-            card_ts = "1700000000.000001"
+            card_ts = standin.cards()[0]["ts"]
             assert all(m["thread_ts"] == card_ts for m in thread)
             approval = next(m for m in thread if ":raised_hand:" in m["text"])
             buttons = next(b for b in approval["blocks"] if b["type"] == "actions")["elements"]
@@ -356,7 +356,12 @@ async def test_escalation_mentions_in_the_thread_and_pages_each_person(
         assert "You are paged (level 1) for incident #1" in dm[0]["text"]
         button = next(b for b in dm[0]["blocks"] if b["type"] == "actions")["elements"][0]
         assert (button["action_id"], button["value"]) == ("acknowledge", "1")
-        mention = next(m for m in posted(standin, "CINC") if ":loudspeaker:" in m["text"])
+        # The page and the thread are lanes of their own: either may arrive first.
+        mentions = await wait_for(
+            lambda: [m for m in posted(standin, "CINC") if ":loudspeaker:" in m["text"]],
+            what="the mention in the thread",
+        )
+        mention = mentions[0]
         assert "<@UONCALL1>" in mention["text"]
         assert "<!subteam^SSRE0001>" in mention["text"]
         # The button in the direct message acknowledges.

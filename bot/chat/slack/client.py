@@ -1,4 +1,10 @@
-"""The chat client on Slack's Web API, through slack_sdk's AsyncWebClient."""
+"""The chat client on Slack's Web API, through slack_sdk's AsyncWebClient.
+
+Every message Fireline posts carries Slack message ``metadata`` naming the outbox row it
+delivers (and, for a card, its incident). After a send that was cut short, the outbox
+looks for that message (``conversations.history`` / ``conversations.replies``, which need
+the ``channels:history``/``groups:history``/``im:history`` scopes) before posting again.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.client import ChatError
+from bot.chat.client import ChatError, Posted
 from bot.chat.render import ChatMessage, IncidentView
 from bot.chat.slack.blocks import card_blocks, card_text, message_blocks, message_text
 
@@ -32,6 +38,14 @@ PERMANENT = frozenset(
         "invalid_name_specials",
     }
 )
+
+
+CARD_EVENT = "fireline_card"
+MESSAGE_EVENT = "fireline_message"
+
+
+def _metadata(event_type: str, outbox_id: int, **extra: object) -> dict[str, object]:
+    return {"event_type": event_type, "event_payload": {"outbox_id": outbox_id, **extra}}
 
 
 def web_client(token: str, base_url: str) -> AsyncWebClient:
@@ -62,14 +76,71 @@ class SlackChat:
             raise ChatError(f"{method}: {exc!r}") from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
 
-    async def post_card(self, channel: str, view: IncidentView, *, suppressed: int) -> str:
+    async def post_card(
+        self, channel: str, view: IncidentView, *, suppressed: int, outbox_id: int
+    ) -> str:
         answer = await self._call(
             "chat.postMessage",
             channel=channel,
             text=card_text(view),
             blocks=card_blocks(view, can_silence=self.can_silence, suppressed=suppressed),
+            metadata=_metadata(CARD_EVENT, outbox_id, incident_id=view.id),
         )
         return str(answer["ts"])
+
+    async def retire_card(self, channel: str, ts: str, *, incident_id: int, current: str) -> None:
+        text = (
+            f"Incident #{incident_id}: this card was posted twice; "
+            f"the live one is {self._link(channel, current)}."
+        )
+        await self._call(
+            "chat.update",
+            channel=channel,
+            ts=ts,
+            text=text,
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        )
+
+    @staticmethod
+    def _link(channel: str, ts: str) -> str:
+        return f"<https://slack.com/archives/{channel}/p{ts.replace('.', '')}|here>"
+
+    async def find_posted(
+        self, channel: str, *, since: float, thread: str | None = None
+    ) -> list[Posted]:
+        """Fireline's messages in the channel (or the thread) since ``since`` (epoch s)."""
+        if thread:
+            answer = await self._call(
+                "conversations.replies",
+                channel=channel,
+                ts=thread,
+                oldest=f"{since:.6f}",
+                include_all_metadata=True,
+                limit=200,
+            )
+        else:
+            answer = await self._call(
+                "conversations.history",
+                channel=channel,
+                oldest=f"{since:.6f}",
+                include_all_metadata=True,
+                limit=200,
+            )
+        found: list[Posted] = []
+        for message in answer.get("messages") or []:  # type: ignore[attr-defined]
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") in (CARD_EVENT, MESSAGE_EVENT) and "outbox_id" in payload:
+                incident = payload.get("incident_id")
+                found.append(
+                    Posted(
+                        ts=str(message.get("ts")),
+                        outbox_id=int(payload["outbox_id"]),
+                        incident_id=int(incident) if incident is not None else None,
+                        card=metadata.get("event_type") == CARD_EVENT,
+                    )
+                )
+        return found
 
     async def update_card(
         self, channel: str, ts: str, view: IncidentView, *, suppressed: int
@@ -82,24 +153,34 @@ class SlackChat:
             blocks=card_blocks(view, can_silence=self.can_silence, suppressed=suppressed),
         )
 
-    async def post(self, channel: str, message: ChatMessage, *, thread: str | None = None) -> str:
+    async def post(
+        self,
+        channel: str,
+        message: ChatMessage,
+        *,
+        thread: str | None = None,
+        outbox_id: int | None = None,
+    ) -> str:
         kwargs: dict[str, object] = {
             "channel": channel,
             "text": message_text(message),
             "blocks": message_blocks(message),
         }
+        if outbox_id is not None:
+            kwargs["metadata"] = _metadata(MESSAGE_EVENT, outbox_id)
         if thread:
             kwargs["thread_ts"] = thread
         answer = await self._call("chat.postMessage", **kwargs)
         return str(answer["ts"])
 
-    async def direct(self, user: str, message: ChatMessage) -> None:
+    async def open_direct(self, user: str) -> str:
+        """The direct-message channel with ``user``."""
         opened = await self._call("conversations.open", users=user)
         channel = opened.get("channel")
         channel_id = channel.get("id") if isinstance(channel, dict) else None
         if not channel_id:
             raise ChatError(f"conversations.open gave no channel for {user}", permanent=True)
-        await self.post(str(channel_id), message)
+        return str(channel_id)
 
     async def create_channel(self, name: str, *, invite: list[str]) -> str:
         created = await self._call("conversations.create", name=name)

@@ -8,7 +8,7 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from bot.automation.runner import AutomationRunner
-from bot.chat.outbox import ChatOutbox
+from bot.chat.projector import ChatProjector
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents.lifecycle import StatusHooks
 from bot.postmortem.service import DraftOptions
@@ -52,4 +52,4 @@ class SlackRuntime(ServiceCore, Protocol):
     def drafts(self) -> DraftOptions: ...
 
     @property
-    def chat(self) -> ChatOutbox | None: ...
+    def chat(self) -> ChatProjector | None: ...

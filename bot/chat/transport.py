@@ -1,0 +1,250 @@
+"""Chat's outbox transport: delivers Slack rows of the one outbox, one row at a time.
+
+Rows of an incident's lane arrive in order; a transient failure (an outage, a 429 with
+``Retry-After``) is retried by the outbox and holds only that lane. Writes to a channel are
+paced (about one a second, as Slack asks) and a ``Retry-After`` holds the whole channel.
+
+A send cut short (a crash after Slack took the message, before the outbox heard so) is
+looked up before it is sent again: every message carries its outbox id in Slack message
+metadata, so a card or message Slack already has is adopted, not posted twice. A card
+that still ends up posted twice is rewritten to point at the live one, without buttons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from bot.chat import service
+from bot.chat.client import ChatClient, ChatError
+from bot.chat.render import ICONS, Button, ChatMessage, channel_name
+from bot.chat.silence import Silencer
+from bot.clock import Clock, utcnow
+from bot.outbox.decide import Pacer
+from bot.outbox.model import Cancelled, Outgoing
+from storage.db import Database
+from storage.tables_chat import ChatCard
+
+log = logging.getLogger(__name__)
+
+LOOKBACK = timedelta(minutes=2)  # how far before a row was queued to look for its message
+PAGES_SHOWN = 10  # incidents listed (with a button each) in one bundled page
+
+StillWanted = Callable[[int, bool], str | None]
+
+
+class ChatTransport:
+    def __init__(
+        self,
+        db: Database,
+        client: ChatClient,
+        *,
+        still_wanted: StillWanted,
+        clock: Clock = utcnow,
+        pacer: Pacer | None = None,
+        silencer: Silencer | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self._still_wanted = still_wanted
+        self._clock = clock
+        self._pacer = pacer or Pacer(rate=1.0, burst=5)
+        self._silencer = silencer
+        self._monotonic = monotonic
+
+    def max_attempts(self, message: Outgoing) -> int | None:
+        return None  # chat waits out any outage; only a refusal fails a message
+
+    async def gave_up(self, message: Outgoing, error: str) -> None:
+        return None
+
+    async def _paced(self, channel: str) -> None:
+        wait = self._pacer.reserve(channel, self._monotonic())
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def _held(self, channel: str, exc: ChatError) -> ChatError:
+        if exc.retry_after is not None:
+            self._pacer.hold(channel, self._monotonic() + exc.retry_after)
+        return exc
+
+    async def deliver(self, message: Outgoing) -> None:
+        if message.kind == "dm":
+            await self._page(message)
+            return
+        incident_id = message.incident_id
+        if incident_id is None:
+            raise ChatError(f"outbox row {message.id} names no incident", permanent=True)
+        card = await asyncio.to_thread(service.card_of, self.db, incident_id)
+        if card is None:
+            raise ChatError(f"incident {incident_id} has no card", permanent=True)
+        try:
+            await self._deliver_to(card, message)
+        except ChatError as exc:
+            raise self._held(card.channel, exc) from None
+
+    async def _deliver_to(self, card: ChatCard, message: Outgoing) -> None:
+        kind = message.kind
+        if kind == "silence.expire":
+            if self._silencer is not None:
+                await self._silencer.expire(list(message.payload.get("silence_ids", [])))
+        elif kind == "thread":
+            chat = ChatMessage.from_json(message.payload["message"])
+            await self._post_once(card.channel, chat, message, thread=card.ts)
+        elif kind in ("alerts.fired", "alerts.resolved"):
+            await self._post_once(card.channel, alerts_message(message), message, thread=card.ts)
+        elif kind == "file":
+            await self._paced(card.channel)
+            await self.client.upload(
+                card.channel,
+                filename=str(message.payload["filename"]),
+                title=str(message.payload["title"]),
+                content=str(message.payload["content"]),
+                thread=None if card.own_channel else card.ts,
+            )
+        elif kind == "invite":
+            if card.own_channel:
+                await self.client.invite(card.channel, [str(u) for u in message.payload["users"]])
+        elif kind in ("channel.create", "card.post", "card.update"):
+            await self._card(card, message)
+        else:
+            raise ChatError(f"unknown outbox kind {kind!r}", permanent=True)
+
+    async def _post_once(
+        self, channel: str, chat: ChatMessage, message: Outgoing, *, thread: str | None
+    ) -> str:
+        """Post, unless an interrupted earlier attempt already did."""
+        if message.interrupted:
+            found = await self._find(channel, message, thread=thread)
+            if found is not None:
+                return found
+        await self._paced(channel)
+        return await self.client.post(channel, chat, thread=thread, outbox_id=message.id)
+
+    async def _find(self, channel: str, message: Outgoing, *, thread: str | None) -> str | None:
+        since = (message.created_at - LOOKBACK).timestamp()
+        posted = await self.client.find_posted(channel, since=since, thread=thread)
+        for p in posted:
+            if p.outbox_id == message.id:
+                log.info("outbox %s was already in Slack (%s); not posted again", message.id, p.ts)
+                return p.ts
+        return None
+
+    async def _card(self, card: ChatCard, message: Outgoing) -> None:
+        incident_id = card.incident_id
+        now = self._clock()
+        view = await asyncio.to_thread(service.view_of, self.db, incident_id, now=now)
+        if view is None:
+            raise ChatError(f"incident {incident_id} is gone", permanent=True)
+        if message.kind == "channel.create":
+            invite = [p for p in [*view.responders, view.commander] if p]
+            channel = await self.client.create_channel(
+                channel_name(view.id, view.title), invite=invite
+            )
+            await asyncio.to_thread(
+                service.save_card, self.db, incident_id, now=now, channel=channel, own_channel=True
+            )
+            notice = ChatMessage(
+                f":fire: Major incident #{view.id} [{view.severity}] {view.title}: "
+                f"it has a channel of its own, <#{channel}>"
+            )
+            with contextlib.suppress(ChatError):
+                await self.client.post(str(message.payload.get("notify") or card.channel), notice)
+        elif message.kind == "card.post":
+            ts = (
+                await self._find(card.channel, message, thread=None)
+                if message.interrupted
+                else None
+            )
+            if ts is None:
+                await self._paced(card.channel)
+                ts = await self.client.post_card(
+                    card.channel, view, suppressed=0, outbox_id=message.id
+                )
+            await asyncio.to_thread(service.save_card, self.db, incident_id, now=now, ts=ts)
+            if message.interrupted:
+                await self._retire_copies(card.channel, incident_id, ts, message)
+            if card.own_channel:
+                with contextlib.suppress(ChatError):
+                    await self.client.pin(card.channel, ts)
+        else:
+            if card.ts is None:
+                raise ChatError(f"incident {incident_id}'s card was never posted", permanent=True)
+            await self._paced(card.channel)
+            await self.client.update_card(
+                card.channel, card.ts, view, suppressed=message.suppressed
+            )
+
+    async def _retire_copies(
+        self, channel: str, incident_id: int, live: str, message: Outgoing
+    ) -> None:
+        since = (message.created_at - LOOKBACK).timestamp()
+        for p in await self.client.find_posted(channel, since=since):
+            if p.card and p.incident_id == incident_id and p.ts != live:
+                log.warning(
+                    "incident %s: retiring a second copy of its card (%s)", incident_id, p.ts
+                )
+                await self.client.retire_card(channel, p.ts, incident_id=incident_id, current=live)
+
+    async def _page(self, message: Outgoing) -> None:
+        """A direct message to one person: this page and any bundled with it, less those
+        acknowledged or resolved since they were queued."""
+        pages = [message.payload, *message.payload.get("bundled", [])]
+        wanted = []
+        for page in pages:
+            info = page.get("page") or {}
+            why_not = await asyncio.to_thread(
+                self._still_wanted, int(info.get("incident_id", 0)), bool(info.get("once"))
+            )
+            if why_not is None:
+                wanted.append(page)
+        if not wanted:
+            raise Cancelled("every incident in this page was acknowledged or resolved")
+        user = str(message.payload["user"])
+        chat = (
+            ChatMessage.from_json(wanted[0]["message"])
+            if len(wanted) == 1
+            else bundled_page(wanted)
+        )
+        channel = await self.client.open_direct(user)
+        try:
+            await self._post_once(channel, chat, message, thread=None)
+        except ChatError as exc:
+            raise self._held(channel, exc) from None
+
+
+def alerts_message(message: Outgoing) -> ChatMessage:
+    """One alert's own line, or a storm's alerts in one message."""
+    lines = [str(line) for line in message.payload.get("lines", [])]
+    count = int(message.payload.get("count", len(lines)))
+    icon = ICONS["alert"]
+    if count <= 1 and lines:
+        return ChatMessage(f"{icon} {lines[0]}")
+    verb = "fired" if message.kind == "alerts.fired" else "resolved"
+    more = count - len(lines)
+    detail = "\n".join(lines) + (f"\n… and {more} more" if more > 0 else "")
+    return ChatMessage(f"{icon} {count} alerts {verb}", detail=detail)
+
+
+def bundled_page(pages: list[dict[str, Any]]) -> ChatMessage:
+    """Several pages waiting for one person from one service, as one message."""
+    infos: list[dict[str, Any]] = [dict(p.get("page") or {}) for p in pages]
+    service_name = pages[0].get("service") or "no service"
+    lines = [
+        f"#{i.get('incident_id')} [{i.get('severity')}] {i.get('title')} (level {i.get('level')})"
+        for i in infos
+    ]
+    return ChatMessage(
+        f"{ICONS['escalation']} You are paged for {len(pages)} incidents of {service_name}",
+        detail="\n".join(lines),
+        buttons=tuple(
+            Button("acknowledge", f"Acknowledge #{i.get('incident_id')}", str(i.get("incident_id")))
+            for i in infos[:PAGES_SHOWN]
+        ),
+    )

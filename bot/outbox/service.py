@@ -1,0 +1,217 @@
+"""The outbox's use cases over the database: queue inside a deciding transaction, then
+claim, renew, and settle each row in short transactions of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.outbox.model import Outgoing
+from storage import queries_outbox
+from storage.db import Database
+from storage.tables_outbox import OutboxMessage, OutboxStatus
+
+BUNDLE_LIMIT = 50  # messages one bundled message may carry
+
+
+def queue(
+    session: Session,
+    *,
+    destination: str,
+    lane: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    incident_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> bool:
+    """Queue a message in the caller's transaction; it goes out once that commits.
+
+    With an ``idempotency_key`` a second queueing of the same message is a no-op (False).
+    A payload with a ``bundle`` key may be delivered inside an earlier message of its lane
+    with the same key (several pages to one person at once).
+    """
+    return queries_outbox.enqueue(
+        session,
+        destination=destination,
+        lane=lane,
+        kind=kind,
+        payload=payload,
+        now=now,
+        incident_id=incident_id,
+        idempotency_key=idempotency_key,
+    )
+
+
+def fold_or_queue(
+    session: Session,
+    *,
+    destination: str,
+    lane: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    incident_id: int | None,
+    fold: Callable[[OutboxMessage], None],
+    last: bool,
+) -> None:
+    """Fold the message into a waiting one of the same kind in its lane (a card redraw,
+    another alert of a storm) or queue it; ``fold`` changes the waiting row's payload."""
+    waiting = queries_outbox.waiting_to_fold(session, lane=lane, kind=kind, last=last)
+    if waiting is not None:
+        fold(waiting)
+        waiting.suppressed += 1
+        session.add(waiting)
+        return
+    queue(
+        session,
+        destination=destination,
+        lane=lane,
+        kind=kind,
+        payload=payload,
+        now=now,
+        incident_id=incident_id,
+    )
+
+
+def _outgoing(row: OutboxMessage, *, interrupted: bool) -> Outgoing:
+    assert row.id is not None
+    return Outgoing(
+        id=row.id,
+        destination=row.destination,
+        lane=row.lane,
+        kind=row.kind,
+        payload=dict(row.payload),
+        incident_id=row.incident_id,
+        idempotency_key=row.idempotency_key,
+        attempt=row.attempts,
+        interrupted=interrupted,
+        suppressed=row.suppressed,
+        created_at=row.created_at,
+    )
+
+
+def _bundle(session: Session, row: OutboxMessage) -> None:
+    """Carry the lane's later rows with the same bundle key inside this one; the payload
+    keeps them, so a retry sends the same bundle."""
+    bundle = row.payload.get("bundle")
+    if not bundle or "bundled" in row.payload:
+        return
+    others = queries_outbox.bundle_candidates(session, row, bundle=str(bundle), limit=BUNDLE_LIMIT)
+    if not others:
+        return
+    for other in others:
+        other.status = OutboxStatus.BUNDLED
+        other.bundled_into = row.id
+        session.add(other)
+    row.payload = {**row.payload, "bundled": [dict(o.payload) for o in others]}
+
+
+def claim(
+    db: Database,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    capacity: Callable[[str], int],
+) -> list[Outgoing]:
+    """Hold the next row of every free lane for ``owner``, each destination taking at most
+    ``capacity(destination)`` rows."""
+    claimed: list[Outgoing] = []
+    with db.write() as session:
+        for destination in queries_outbox.destinations_waiting(session):
+            limit = capacity(destination)
+            if limit <= 0:
+                continue
+            for row in queries_outbox.claim(session, destination=destination, now=now, limit=limit):
+                interrupted = row.claimed_by is not None
+                row.status = OutboxStatus.SENDING
+                row.claimed_by, row.lease_until = owner, now + lease
+                row.attempts += 1
+                _bundle(session, row)
+                session.add(row)
+                claimed.append(_outgoing(row, interrupted=interrupted))
+    return claimed
+
+
+def renew(db: Database, ids: Sequence[int], *, owner: str, until: datetime) -> int:
+    with db.write() as session:
+        return queries_outbox.renew(session, ids, owner=owner, lease_until=until)
+
+
+def _settle(db: Database, message_id: int, change: Callable[[OutboxMessage], None]) -> None:
+    with db.write() as session:
+        row = session.get(OutboxMessage, message_id)
+        if row is not None:
+            change(row)
+            row.claimed_by, row.lease_until = None, None
+            session.add(row)
+
+
+def sent(db: Database, message: Outgoing, *, now: datetime) -> None:
+    """Delivered. After a failed attempt this also means the peer is back: its other
+    rows waiting out a backoff may go now."""
+
+    def change(row: OutboxMessage) -> None:
+        row.status, row.sent_at, row.error = OutboxStatus.SENT, now, None
+
+    _settle(db, message.id, change)
+    if message.attempt > 1:
+        with db.write() as session:
+            queries_outbox.retry_sooner(session, destination=message.destination, now=now)
+
+
+def retry(db: Database, message_id: int, *, error: str, at: datetime) -> None:
+    def change(row: OutboxMessage) -> None:
+        row.status, row.error, row.next_attempt_at = OutboxStatus.PENDING, error[:2000], at
+
+    _settle(db, message_id, change)
+
+
+def failed(db: Database, message_id: int, *, error: str) -> None:
+    def change(row: OutboxMessage) -> None:
+        row.status, row.error = OutboxStatus.FAILED, error[:2000]
+
+    _settle(db, message_id, change)
+
+
+def cancelled(db: Database, message_id: int, *, reason: str) -> None:
+    def change(row: OutboxMessage) -> None:
+        row.status, row.error = OutboxStatus.CANCELLED, reason[:2000]
+
+    _settle(db, message_id, change)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    destination: str
+    waiting: int
+    oldest_age: float  # seconds since the oldest waiting row was queued
+
+
+def backlog(db: Database, *, now: datetime) -> list[Backlog]:
+    with db.session() as session:
+        rows = queries_outbox.backlog(session)
+    return [
+        Backlog(d, n, max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+        for d, n, oldest in rows
+    ]
+
+
+def failures(db: Database) -> list[tuple[str, int]]:
+    with db.session() as session:
+        return queries_outbox.failed_counts(session)
+
+
+def waiting(db: Database, destination: str | None = None) -> int:
+    with db.session() as session:
+        return queries_outbox.count_waiting(session, destination)
+
+
+def messages_of(db: Database, incident_id: int) -> list[OutboxMessage]:
+    with db.session() as session:
+        return queries_outbox.messages_of(session, incident_id)

@@ -1,0 +1,181 @@
+"""The outbox's sender: claims due rows lane by lane and delivers them, never inside a
+database transaction.
+
+Each claimed row is sent by a task of its own, so a slow peer holds only its own lanes: a
+destination takes at most ``per_destination`` sends at once and the others carry on. While
+a send is in flight a heartbeat renews its lease; a sender that dies stops renewing, and
+its rows are claimed again within one ``lease`` (5 s by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import Counter
+from collections.abc import Mapping
+from datetime import timedelta
+
+from bot.clock import Clock, utcnow
+from bot.outbox import service
+from bot.outbox.decide import gives_up, retry_delay
+from bot.outbox.model import Cancelled, DeliveryError, Outgoing, Transport
+from bot.worker import Worker, owner_name
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        db: Database,
+        transports: Mapping[str, Transport] | None = None,
+        *,
+        clock: Clock = utcnow,
+        tick: float = 0.25,
+        lease: timedelta = timedelta(seconds=5),
+        per_destination: int = 8,
+        stop_grace: float = 10.0,
+        jitter: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.owner = owner_name()
+        self._transports: dict[str, Transport] = dict(transports or {})
+        self._clock = clock
+        self._lease = lease
+        self._per_destination = per_destination
+        self._stop_grace = stop_grace
+        self._jitter = jitter or random.Random()  # noqa: S311 - jitter, not security
+        self._inflight: dict[int, tuple[str, asyncio.Task[None]]] = {}
+        self._worker = Worker("outbox", tick, self._claim_and_send)
+        self._heartbeat = Worker(
+            "outbox-lease", max(lease.total_seconds() / 3, 0.05), self._renew_leases
+        )
+        self.delivered = 0
+
+    def add_transport(self, family: str, transport: Transport) -> None:
+        """``family`` is the part of a destination before the colon: ``slack``, ``webhook``."""
+        self._transports[family] = transport
+
+    def start(self) -> None:
+        self._heartbeat.start()
+        self._worker.start()
+
+    async def stop(self) -> None:
+        """Claim nothing more; let sends in flight finish (for ``stop_grace`` seconds, then
+        cancel them: their rows are claimed again after the lease)."""
+        await self._worker.stop()
+        tasks = [task for _, task in self._inflight.values()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self._stop_grace)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self._heartbeat.stop()
+
+    def poke(self) -> None:
+        """Look for due rows now; safe from any thread."""
+        self._worker.poke()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._inflight)
+
+    async def _claim_and_send(self) -> None:
+        busy = Counter(destination for destination, _ in self._inflight.values())
+        families = set(self._transports)
+
+        def capacity(destination: str) -> int:
+            if destination.partition(":")[0] not in families:
+                return 0  # no transport here (Slack not configured): the rows wait
+            return self._per_destination - busy[destination]
+
+        claimed = await asyncio.to_thread(
+            service.claim,
+            self.db,
+            owner=self.owner,
+            now=self._clock(),
+            lease=self._lease,
+            capacity=capacity,
+        )
+        for message in claimed:
+            task = asyncio.create_task(self._deliver(message), name=f"outbox-{message.id}")
+            self._inflight[message.id] = (message.destination, task)
+
+    async def _renew_leases(self) -> None:
+        ids = list(self._inflight)
+        if ids:
+            until = self._clock() + self._lease
+            await asyncio.to_thread(service.renew, self.db, ids, owner=self.owner, until=until)
+
+    async def _deliver(self, message: Outgoing) -> None:
+        try:
+            await self._attempt(message)
+        finally:
+            self._inflight.pop(message.id, None)
+            self.poke()  # the lane's next row may go now
+
+    async def _attempt(self, message: Outgoing) -> None:
+        transport = self._transports[message.family]
+        try:
+            await transport.deliver(message)
+        except Cancelled as exc:
+            await asyncio.to_thread(service.cancelled, self.db, message.id, reason=str(exc))
+            log.info("outbox %s (%s) cancelled: %s", message.id, message.kind, exc)
+            return
+        except DeliveryError as exc:
+            await self._failed(message, transport, str(exc), exc.retry_after, exc.permanent)
+            return
+        except Exception as exc:
+            log.exception("outbox %s (%s) failed unexpectedly", message.id, message.kind)
+            await self._failed(message, transport, f"{type(exc).__name__}: {exc}", None, False)
+            return
+        await asyncio.to_thread(service.sent, self.db, message, now=self._clock())
+        self.delivered += 1
+
+    async def _failed(
+        self,
+        message: Outgoing,
+        transport: Transport,
+        error: str,
+        retry_after: float | None,
+        permanent: bool,
+    ) -> None:
+        limit = transport.max_attempts(message)
+        if gives_up(attempts=message.attempt, max_attempts=limit, permanent=permanent):
+            await asyncio.to_thread(service.failed, self.db, message.id, error=error)
+            log.error(
+                "outbox %s (%s to %s) failed: %s",
+                message.id,
+                message.kind,
+                message.destination,
+                error,
+            )
+            await transport.gave_up(message, error)
+            return
+        delay = retry_delay(message.attempt, retry_after=retry_after, jitter=self._jitter)
+        at = self._clock() + timedelta(seconds=delay)
+        await asyncio.to_thread(service.retry, self.db, message.id, error=error, at=at)
+        self._worker.wake_in(delay)
+        log.warning(
+            "outbox %s (%s to %s) retried in %.1fs: %s",
+            message.id,
+            message.kind,
+            message.destination,
+            delay,
+            error,
+        )
+
+    async def drain(self, within: float = 30.0) -> None:
+        """Deliver until nothing is waiting (tests and the CLI)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while await asyncio.to_thread(service.waiting, self.db) or self._inflight:
+            if loop.time() > deadline:
+                raise TimeoutError("the outbox did not drain")
+            self.poke()
+            await asyncio.sleep(0.02)

@@ -1,0 +1,185 @@
+"""Queries of the one outbox: queueing, claiming by lane, leases, and its figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, update
+from sqlmodel import Session, col, select
+
+from storage import dialect
+from storage.tables_outbox import WAITING, OutboxMessage, OutboxStatus
+
+
+def enqueue(
+    session: Session,
+    *,
+    destination: str,
+    lane: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    incident_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> bool:
+    """Queue one message; False when a message with the same key is already queued."""
+    values = {
+        "incident_id": incident_id,
+        "destination": destination,
+        "lane": lane,
+        "kind": kind,
+        "payload": payload,
+        "idempotency_key": idempotency_key,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "suppressed": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    stmt = dialect.upsert(session, OutboxMessage).values(**values)
+    if idempotency_key is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    result = session.execute(stmt.returning(col(OutboxMessage.id))).first()
+    return result is not None
+
+
+def waiting_to_fold(session: Session, *, lane: str, kind: str, last: bool) -> OutboxMessage | None:
+    """A row of ``kind`` in ``lane`` that no sender has taken yet, which a new message of
+    the same kind can be folded into; with ``last``, only if it is the lane's newest row
+    (so folding never moves a message ahead of one queued after it)."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.lane == lane, OutboxMessage.status == OutboxStatus.PENDING)
+        .where(col(OutboxMessage.claimed_by).is_(None))
+        .order_by(col(OutboxMessage.id).desc())
+    )
+    if not last:
+        return session.exec(query.where(OutboxMessage.kind == kind)).first()
+    newest = session.exec(query).first()
+    return newest if newest is not None and newest.kind == kind else None
+
+
+def destinations_waiting(session: Session) -> list[str]:
+    query = (
+        select(OutboxMessage.destination).where(col(OutboxMessage.status).in_(WAITING)).distinct()
+    )
+    return list(session.exec(query))
+
+
+def claim(
+    session: Session,
+    *,
+    destination: str,
+    now: datetime,
+    limit: int,
+) -> list[OutboxMessage]:
+    """The oldest waiting row of each of the destination's lanes, when it is due and no
+    live lease holds it, locked (rows another sender is claiming are passed over).
+
+    A lane whose oldest row is held or not yet due waits: order within a lane matters.
+    """
+    oldest = (
+        select(func.min(OutboxMessage.id))
+        .where(OutboxMessage.destination == destination)
+        .where(col(OutboxMessage.status).in_(WAITING))
+        .group_by(col(OutboxMessage.lane))
+    )
+    query = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(oldest))
+        .where(col(OutboxMessage.next_attempt_at) <= now)
+        .where(or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now))
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    query = dialect.claimed(session, query)
+    return list(session.exec(query.execution_options(populate_existing=True)))
+
+
+def bundle_candidates(
+    session: Session, row: OutboxMessage, *, bundle: str, limit: int
+) -> list[OutboxMessage]:
+    """Rows queued after ``row`` in its lane that carry the same bundle key, locked."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.lane == row.lane, OutboxMessage.status == OutboxStatus.PENDING)
+        .where(col(OutboxMessage.id) > (row.id or 0))
+        .where(col(OutboxMessage.claimed_by).is_(None))
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    rows = session.exec(dialect.claimed(session, query)).all()
+    return [r for r in rows if r.payload.get("bundle") == bundle]
+
+
+def renew(session: Session, ids: Sequence[int], *, owner: str, lease_until: datetime) -> int:
+    """Extend the leases ``owner`` still holds; returns how many it still held."""
+    if not ids:
+        return 0
+    stmt = (
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(list(ids)))
+        .where(col(OutboxMessage.claimed_by) == owner)
+        .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
+        .values(lease_until=lease_until)
+    )
+    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def retry_sooner(session: Session, *, destination: str, now: datetime) -> int:
+    """The peer answered again: rows backing off after failures may go now."""
+    stmt = (
+        update(OutboxMessage)
+        .where(col(OutboxMessage.destination) == destination)
+        .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+        .where(col(OutboxMessage.attempts) > 0)
+        .where(col(OutboxMessage.next_attempt_at) > now)
+        .values(next_attempt_at=now)
+    )
+    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def backlog(session: Session) -> list[tuple[str, int, datetime | None]]:
+    """Per destination: rows waiting and when the oldest of them was queued."""
+    query = (
+        select(
+            OutboxMessage.destination,
+            func.count(),
+            func.min(OutboxMessage.created_at),
+        )
+        .where(col(OutboxMessage.status).in_(WAITING))
+        .group_by(col(OutboxMessage.destination))
+    )
+    return [(str(d), int(n), oldest) for d, n, oldest in session.exec(query)]
+
+
+def failed_counts(session: Session) -> list[tuple[str, int]]:
+    """Per destination: messages given up on."""
+    query = (
+        select(OutboxMessage.destination, func.count())
+        .where(OutboxMessage.status == OutboxStatus.FAILED)
+        .group_by(col(OutboxMessage.destination))
+    )
+    return [(str(d), int(n)) for d, n in session.exec(query)]
+
+
+def count_waiting(session: Session, destination: str | None = None) -> int:
+    query = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(col(OutboxMessage.status).in_(WAITING))
+    )
+    if destination is not None:
+        query = query.where(OutboxMessage.destination == destination)
+    return int(session.exec(query).one())
+
+
+def messages_of(session: Session, incident_id: int) -> list[OutboxMessage]:
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.incident_id == incident_id)
+        .order_by(col(OutboxMessage.id))
+    )
+    return list(session.exec(query))

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session
@@ -59,6 +60,23 @@ class ChatRules:
 
 
 SLACK = "slack"  # the outbox destination
+
+
+class ChatWrite(StrEnum):
+    """The kinds of chat's outbox rows."""
+
+    CARD_POST = "card.post"
+    CARD_UPDATE = "card.update"
+    THREAD = "thread"
+    ALERTS_FIRED = "alerts.fired"  # one alert's line, or a storm's folded together
+    ALERTS_RESOLVED = "alerts.resolved"
+    DM = "dm"  # a page to one person
+    INVITE = "invite"
+    FILE = "file"
+    CHANNEL_CREATE = "channel.create"
+    SILENCE_EXPIRE = "silence.expire"
+
+
 ALERT_LINES = 20  # alerts named in a bundled alerts message; the rest are counted
 
 
@@ -98,7 +116,7 @@ def _card_update(session: Session, incident_id: int, now: datetime) -> None:
         session,
         destination=SLACK,
         lane=incident_lane(incident_id),
-        kind="card.update",
+        kind=ChatWrite.CARD_UPDATE,
         payload={},
         now=now,
         incident_id=incident_id,
@@ -110,7 +128,9 @@ def _card_update(session: Session, incident_id: int, now: datetime) -> None:
 def _alerts(session: Session, event: TimelineEvent, now: datetime) -> None:
     """An alert fired or resolved: its own message, or a line in the alerts message still
     waiting at the end of the incident's lane."""
-    kind = "alerts.fired" if event.kind == EventKind.ALERT_FIRED else "alerts.resolved"
+    kind = (
+        ChatWrite.ALERTS_FIRED if event.kind == EventKind.ALERT_FIRED else ChatWrite.ALERTS_RESOLVED
+    )
 
     def fold(row: OutboxMessage) -> None:
         lines = list(row.payload.get("lines", []))
@@ -141,7 +161,7 @@ def share_file(
         _enqueue(
             session,
             incident_id,
-            "file",
+            ChatWrite.FILE,
             {"filename": filename, "title": title, "content": content},
             now,
         )
@@ -192,9 +212,14 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
         key = f"{SLACK}:{event.id}"
         if rules.is_major(incident.severity):
             _enqueue(
-                session, incident.id, "channel.create", {"notify": channel}, now, key=f"{key}:chan"
+                session,
+                incident.id,
+                ChatWrite.CHANNEL_CREATE,
+                {"notify": channel},
+                now,
+                key=f"{key}:chan",
             )
-        _enqueue(session, incident.id, "card.post", {}, now, key=f"{key}:card")
+        _enqueue(session, incident.id, ChatWrite.CARD_POST, {}, now, key=f"{key}:card")
         return
     if card is None:
         return
@@ -217,7 +242,9 @@ def _project_to_card(
     if message is not None and event.kind in (EventKind.ALERT_FIRED, EventKind.ALERT_RESOLVED):
         _alerts(session, event, now)
     elif message is not None:
-        _enqueue(session, incident.id, "thread", {"message": message.as_json()}, now, key=key)
+        _enqueue(
+            session, incident.id, ChatWrite.THREAD, {"message": message.as_json()}, now, key=key
+        )
     if event.kind == EventKind.ESCALATION_NOTIFIED:
         _page_people(session, event, incident, now)
     if card.own_channel or rules.is_major(incident.severity):
@@ -228,7 +255,9 @@ def _project_to_card(
         elif event.kind == EventKind.COMMANDER_ASSIGNED and event.data.get("user"):
             joining = [str(event.data["user"])]
         if joining:
-            _enqueue(session, incident.id, "invite", {"users": joining}, now, key=f"{key}:invite")
+            _enqueue(
+                session, incident.id, ChatWrite.INVITE, {"users": joining}, now, key=f"{key}:invite"
+            )
     if event.kind == EventKind.INCIDENT_RESOLVED:
         silences = [
             s
@@ -237,7 +266,9 @@ def _project_to_card(
         ]
         if silences:
             payload = {"silence_ids": silences}
-            _enqueue(session, incident.id, "silence.expire", payload, now, key=f"{key}:silence")
+            _enqueue(
+                session, incident.id, ChatWrite.SILENCE_EXPIRE, payload, now, key=f"{key}:silence"
+            )
 
 
 def _page_people(session: Session, event: TimelineEvent, incident: Incident, now: datetime) -> None:
@@ -256,7 +287,7 @@ def _page_people(session: Session, event: TimelineEvent, incident: Incident, now
         _enqueue(
             session,
             incident.id,
-            "dm",
+            ChatWrite.DM,
             {
                 "user": user,
                 "message": dm.as_json(),

@@ -23,6 +23,7 @@ from typing import Any
 from bot.chat import service
 from bot.chat.client import ChatClient, ChatError
 from bot.chat.render import ICONS, Button, ChatMessage, channel_name
+from bot.chat.service import ChatWrite
 from bot.chat.silence import Silencer
 from bot.clock import Clock, utcnow
 from bot.outbox.decide import Pacer
@@ -75,7 +76,7 @@ class ChatTransport:
         return exc
 
     async def deliver(self, message: Outgoing) -> None:
-        if message.kind == "dm":
+        if message.kind == ChatWrite.DM:
             await self._page(message)
             return
         incident_id = message.incident_id
@@ -91,15 +92,15 @@ class ChatTransport:
 
     async def _deliver_to(self, card: ChatCard, message: Outgoing) -> None:
         kind = message.kind
-        if kind == "silence.expire":
+        if kind == ChatWrite.SILENCE_EXPIRE:
             if self._silencer is not None:
                 await self._silencer.expire(list(message.payload.get("silence_ids", [])))
-        elif kind == "thread":
+        elif kind == ChatWrite.THREAD:
             chat = ChatMessage.from_json(message.payload["message"])
             await self._post_once(card.channel, chat, message, thread=card.ts)
-        elif kind in ("alerts.fired", "alerts.resolved"):
+        elif kind in (ChatWrite.ALERTS_FIRED, ChatWrite.ALERTS_RESOLVED):
             await self._post_once(card.channel, alerts_message(message), message, thread=card.ts)
-        elif kind == "file":
+        elif kind == ChatWrite.FILE:
             await self._paced(card.channel)
             await self.client.upload(
                 card.channel,
@@ -108,10 +109,10 @@ class ChatTransport:
                 content=str(message.payload["content"]),
                 thread=None if card.own_channel else card.ts,
             )
-        elif kind == "invite":
+        elif kind == ChatWrite.INVITE:
             if card.own_channel:
                 await self.client.invite(card.channel, [str(u) for u in message.payload["users"]])
-        elif kind in ("channel.create", "card.post", "card.update"):
+        elif kind in (ChatWrite.CHANNEL_CREATE, ChatWrite.CARD_POST, ChatWrite.CARD_UPDATE):
             await self._card(card, message)
         else:
             raise ChatError(f"unknown outbox kind {kind!r}", permanent=True)
@@ -142,7 +143,7 @@ class ChatTransport:
         view = await asyncio.to_thread(service.view_of, self.db, incident_id, now=now)
         if view is None:
             raise ChatError(f"incident {incident_id} is gone", permanent=True)
-        if message.kind == "channel.create":
+        if message.kind == ChatWrite.CHANNEL_CREATE:
             invite = [p for p in [*view.responders, view.commander] if p]
             channel = await self.client.create_channel(
                 channel_name(view.id, view.title), invite=invite
@@ -156,7 +157,7 @@ class ChatTransport:
             )
             with contextlib.suppress(ChatError):
                 await self.client.post(str(message.payload.get("notify") or card.channel), notice)
-        elif message.kind == "card.post":
+        elif message.kind == ChatWrite.CARD_POST:
             ts = (
                 await self._find(card.channel, message, thread=None)
                 if message.interrupted
@@ -226,7 +227,7 @@ def alerts_message(message: Outgoing) -> ChatMessage:
     icon = ICONS["alert"]
     if count <= 1 and lines:
         return ChatMessage(f"{icon} {lines[0]}")
-    verb = "fired" if message.kind == "alerts.fired" else "resolved"
+    verb = "fired" if message.kind == ChatWrite.ALERTS_FIRED else "resolved"
     more = count - len(lines)
     detail = "\n".join(lines) + (f"\n… and {more} more" if more > 0 else "")
     return ChatMessage(f"{icon} {count} alerts {verb}", detail=detail)

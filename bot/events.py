@@ -58,6 +58,7 @@ class EventKind(StrEnum):
     ESCALATION_LEVEL_CHANGED = "escalation.level_changed"
     ESCALATION_STOPPED = "escalation.stopped"
     ESCALATION_PAGE_FAILED = "escalation.page_failed"
+    ESCALATION_HELD = "escalation.held"
     COMMANDER_ASSIGNED = "commander.assigned"
     FOLLOWUP_ADDED = "followup.added"
     FOLLOWUP_DONE = "followup.done"
@@ -111,6 +112,10 @@ class IncidentAcknowledged(TypedDict, total=False):
 
 class Empty(TypedDict, total=False):
     pass
+
+
+class IncidentUnacknowledged(TypedDict, total=False):
+    reason: str
 
 
 class IncidentResolved(TypedDict, total=False):
@@ -269,6 +274,12 @@ class EscalationStopped(TypedDict, total=False):
     reason: str
 
 
+class EscalationHeld(TypedDict, total=False):
+    requested_by: str
+    acknowledged_by: str
+    policy: str
+
+
 class CommanderAssigned(TypedDict, total=False):
     user: str
 
@@ -304,9 +315,10 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
         IncidentAcknowledged,
     ),
     EventKind.INCIDENT_UNACKNOWLEDGED: (
-        "person",
-        "The acknowledgement was withdrawn; escalation resumes.",
-        Empty,
+        "person / fireline",
+        "The acknowledgement was withdrawn (by Fireline when it timed out, `reason` says "
+        "after how long); escalation resumes.",
+        IncidentUnacknowledged,
     ),
     EventKind.INCIDENT_RESOLVED: (
         "alertmanager / person",
@@ -448,6 +460,11 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
         EscalationLevelChanged,
     ),
     EventKind.ESCALATION_STOPPED: ("fireline", "Escalation ended.", EscalationStopped),
+    EventKind.ESCALATION_HELD: (
+        "fireline",
+        "Automation asked to escalate an acknowledged incident; nobody was paged.",
+        EscalationHeld,
+    ),
     EventKind.COMMANDER_ASSIGNED: (
         "person",
         "Someone became the incident commander.",

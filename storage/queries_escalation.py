@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import and_, func, insert, or_
 from sqlmodel import Session, col, select
 
 from storage import dialect
@@ -22,12 +22,18 @@ FIRING_STATUSES = ("active", "once")
 
 
 def due_incident_ids(session: Session, *, now: datetime, limit: int) -> list[int]:
-    """Incidents whose timer is due, most overdue first (not locked: see claim_incidents)."""
+    """Incidents whose timer is due or whose acknowledgement has timed out, most overdue
+    first (not locked: see claim_incidents)."""
+    firing = and_(
+        col(EscalationTimer.status).in_(FIRING_STATUSES), col(EscalationTimer.due_at) <= now
+    )
     query = (
         select(EscalationTimer.incident_id)
-        .where(col(EscalationTimer.status).in_(FIRING_STATUSES))
-        .where(col(EscalationTimer.due_at) <= now)
-        .order_by(col(EscalationTimer.due_at), col(EscalationTimer.incident_id))
+        .where(or_(firing, col(EscalationTimer.ack_due_at) <= now))
+        .order_by(
+            func.coalesce(col(EscalationTimer.due_at), col(EscalationTimer.ack_due_at)),
+            col(EscalationTimer.incident_id),
+        )
         .limit(limit)
     )
     return list(session.exec(query))
@@ -72,11 +78,13 @@ def append_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def next_due(session: Session) -> datetime | None:
-    query = select(func.min(EscalationTimer.due_at)).where(
+    """The earliest pending notification or acknowledgement timeout."""
+    firing = select(func.min(EscalationTimer.due_at)).where(
         col(EscalationTimer.status).in_(FIRING_STATUSES)
     )
-    value: datetime | None = session.exec(query).one()
-    return value
+    lapsing = select(func.min(EscalationTimer.ack_due_at))
+    values: list[datetime | None] = [session.exec(firing).one(), session.exec(lapsing).one()]
+    return min((v for v in values if v is not None), default=None)
 
 
 def overrides_for(

@@ -14,12 +14,19 @@ class EscalationTimer(SQLModel, table=True):
     """One incident's escalation: where it stands and, while active, when it fires next.
 
     ``level`` is the 0-based level to notify at ``due_at``; ``current_level`` the level
-    notified last (None before the first). Status: active, stopped (acknowledged or
-    resolved) or exhausted (the policy ran out of levels and repeats).
+    notified last (None before the first). Status: active, once (a single page while the
+    incident stays acknowledged), stopped (acknowledged or resolved) or exhausted (the
+    policy ran out of levels and repeats). ``ack_due_at``, set while the incident is
+    acknowledged and an acknowledgement timeout is configured, is when the acknowledgement
+    lapses and escalation restarts; it is independent of the status so that a one-off page
+    leaves it standing.
     """
 
     __tablename__ = "escalation_timer"
-    __table_args__ = (Index("ix_escalation_timer_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_escalation_timer_due", "status", "due_at"),
+        Index("ix_escalation_timer_ack_due", "ack_due_at"),
+    )
 
     incident_id: int = Field(foreign_key="incident.id", primary_key=True)
     policy: str
@@ -31,6 +38,7 @@ class EscalationTimer(SQLModel, table=True):
         default="", sa_type=Text
     )  # why the pending notification will be sent, for the timeline
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    ack_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     version: int = 0
     claimed_by: str | None = None
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

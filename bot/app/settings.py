@@ -174,6 +174,16 @@ class Settings(BaseSettings):
         parse_rate(value)
         return value
 
+    @field_validator("ack_timeout", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("ack_timeout")
+    @classmethod
+    def _zero_is_off(cls, value: timedelta | None) -> timedelta | None:
+        return value or None
+
     @field_validator("display_timezone")
     @classmethod
     def _timezone_exists(cls, value: str) -> str:
@@ -242,6 +252,10 @@ class Settings(BaseSettings):
     slack_major_severity: Literal["SEV1", "SEV2", "SEV3", "SEV4"] | None = "SEV1"
     slack_silence_duration: Duration = Field(default=timedelta(hours=2))
     slack_silence_on_ack: bool = False
+
+    # An acknowledgement this old (and not resolved) is withdrawn and escalation restarts;
+    # unset, empty or 0s: acknowledgements never time out.
+    ack_timeout: Duration | None = None
 
     config: Path | None = None
     chat: ChatConfig = Field(default_factory=ChatConfig)

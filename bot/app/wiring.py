@@ -24,6 +24,7 @@ def escalation_rules(settings: Settings) -> EscalationRules:
         schedules=compile_schedules(settings.schedules),
         roles=settings.escalation.role_targets(),
         watchdog=settings.escalation.watchdog,
+        ack_timeout=settings.ack_timeout,
     )
 
 

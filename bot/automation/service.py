@@ -48,6 +48,7 @@ from bot.automation.plan import RunPlan
 from bot.durations import format_duration
 from bot.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from bot.escalation import service as escalation
+from bot.escalation.decide import Requester
 from bot.escalation.service import EscalationRules
 from bot.events import EventKind
 from bot.incidents.decide import IncidentStatus
@@ -828,7 +829,12 @@ def _escalate(
         return
     try:
         escalation.jump(
-            session, incident, rules=rules.escalation, now=now, actor=f"{ACTOR} ({why})"
+            session,
+            incident,
+            rules=rules.escalation,
+            now=now,
+            actor=f"{ACTOR} ({why})",
+            requester=Requester.AUTOMATION,
         )
     except ConflictError as exc:
         log.info("incident %s not escalated: %s", incident.id, exc)

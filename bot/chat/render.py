@@ -89,6 +89,7 @@ NORMAL = QUIET | frozenset(
         EventKind.NOTE_ADDED,
         EventKind.CHAT_MESSAGE_ADDED,
         EventKind.FOLLOWUP_ADDED,
+        EventKind.ESCALATION_HELD,
     }
 )
 DEBUG_EXTRA = frozenset(

@@ -14,6 +14,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 
+class Requester(StrEnum):
+    """Who asks for the next level now: a person's explicit decision pages even an
+    acknowledged incident once; automation never pages one."""
+
+    PERSON = "person"
+    AUTOMATION = "automation"
+
+
 class TargetKind(StrEnum):
     USER = "user"  # a Slack user id
     GROUP = "group"  # a Slack user group id
@@ -124,6 +132,38 @@ def escalate_now(policy: Policy, *, current: int | None, round: int, now: dateti
     """A person asks for the next level at once; at the top it stays at the last level."""
     following = 0 if current is None else current + 1
     return Position(level=min(following, len(policy.levels) - 1), round=round, due_at=now)
+
+
+def escalation_status(*, acknowledged: bool, requester: Requester) -> str | None:
+    """The timer status an escalation request schedules: ``active`` carries on up the
+    ladder, ``once`` pages a single time and leaves the acknowledgement standing, None
+    pages nobody (automation asking about an incident a person acknowledged)."""
+    if not acknowledged:
+        return "active"
+    return "once" if requester is Requester.PERSON else None
+
+
+def page_while_acknowledged(
+    policies: Sequence[Policy],
+    *,
+    current_policy: str,
+    current: int | None,
+    round: int,
+    severity: str,
+    service: str | None,
+    now: datetime,
+) -> tuple[Policy, Position] | None:
+    """Severity rose on an acknowledged incident: the one page to send now, to the level
+    notified last or the new severity's start level if that is higher (a different policy
+    taking over starts at its own start level). None when no policy applies."""
+    policy = select_policy(policies, severity=severity, service=service)
+    if policy is None:
+        return None
+    if policy.name != current_policy:
+        return policy, first_position(policy, severity=severity, now=now)
+    start = policy.start_level.get(severity, 0)
+    level = start if current is None else max(min(current, len(policy.levels) - 1), start)
+    return policy, Position(level=level, round=round, due_at=now)
 
 
 def restart_at_current(

@@ -39,7 +39,7 @@ class EscalationHooks:
     def incident_acknowledged(
         self, session: Session, incident_id: int, *, actor: str, now: datetime
     ) -> None:
-        service.stop(session, incident_id, reason=f"acknowledged by {actor}", now=now)
+        service.acknowledged(session, incident_id, rules=self.rules, actor=actor, now=now)
 
     def incident_unacknowledged(
         self, session: Session, incident: Incident, *, actor: str, now: datetime

@@ -7,6 +7,10 @@ page, records it, queues it in the outbox for every webhook and stores the next 
 nothing is sent until that transaction commits (``bot.outbox``). A page is decided only
 while the incident's row is locked and seen unacknowledged, and the webhook transport
 drops it if an acknowledgement commits before it goes out (``page_still_wanted``).
+
+Acknowledged means quiet: only a person's ``escalate`` (once), a severity rise (once) or
+the acknowledgement timing out (``EscalationRules.ack_timeout``, stored as the timer's
+``ack_due_at`` and withdrawn by ``fire_due``) pages an acknowledged incident again.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -24,10 +28,10 @@ from bot.durations import format_duration
 from bot.errors import ConflictError, NotFoundError
 from bot.escalation import decide as policy_math
 from bot.escalation.config import WatchdogConfig
-from bot.escalation.decide import Level, Policy, Position, Target, TargetKind
+from bot.escalation.decide import Level, Policy, Position, Requester, Target, TargetKind
 from bot.escalation.notify import WEBHOOK, Notification
 from bot.escalation.schedules import OnCall, Override, Schedule, on_call
-from bot.events import EventKind
+from bot.events import EscalationHeld, EventKind, as_data
 from bot.incidents import lifecycle
 from bot.incidents.decide import IncidentStatus
 from bot.outbox import service as outbox
@@ -50,6 +54,8 @@ class EscalationRules:
     schedules: Mapping[str, Schedule]
     roles: Mapping[str, tuple[Target, ...]]
     watchdog: WatchdogConfig
+    # An acknowledgement older than this lapses and escalation restarts; None: never.
+    ack_timeout: timedelta | None = None
 
     def policy(self, name: str) -> Policy | None:
         return next((p for p in self.policies if p.name == name), None)
@@ -77,6 +83,7 @@ def start(
         )
     timer.policy = policy.name
     timer.current_level = None
+    timer.ack_due_at = None
     _schedule(timer, position, status="active", reason=reason, now=now)
     session.add(timer)
     _record_start(session, incident.id, policy.name, position, reason=reason, now=now)
@@ -107,30 +114,57 @@ def _record_start(
 
 
 def stop(session: Session, incident_id: int, *, reason: str, now: datetime) -> bool:
-    """Stop pending notifications; call it with the incident's row locked.
+    """Stop pending notifications and any acknowledgement timeout; call it with the
+    incident's row locked. True when notifications were pending.
 
     No timeline event: the acknowledgement or resolution that stops escalation is one; the
     timer row keeps the reason.
     """
     timer = timers_q.lock_timer(session, incident_id)
-    if timer is None or timer.status not in timers_q.FIRING_STATUSES:
+    if timer is None:
         return False
-    timer.status = "stopped"
-    timer.due_at = None
-    timer.reason = reason
+    firing = timer.status in timers_q.FIRING_STATUSES
+    if not firing and timer.ack_due_at is None:
+        return False
+    if firing:
+        timer.status = "stopped"
+        timer.due_at = None
+        timer.reason = reason
+    timer.ack_due_at = None
     timer.version += 1
     timer.updated_at = now
     session.add(timer)
-    return True
+    return firing
+
+
+def acknowledged(
+    session: Session, incident_id: int, *, rules: EscalationRules, actor: str, now: datetime
+) -> None:
+    """A person acknowledged: stop paging and, with an acknowledgement timeout, store when
+    the acknowledgement lapses (a new acknowledgement starts the wait again)."""
+    stop(session, incident_id, reason=f"acknowledged by {actor}", now=now)
+    if rules.ack_timeout is None:
+        return
+    timer = timers_q.lock_timer(session, incident_id)
+    if timer is None:
+        return
+    timer.ack_due_at = now + rules.ack_timeout
+    timer.version += 1
+    timer.updated_at = now
+    session.add(timer)
 
 
 def severity_raised(
     session: Session, incident: Incident, *, rules: EscalationRules, now: datetime
 ) -> None:
     """Triage raised the severity of an incident still escalating: follow the new
-    severity's policy (or its start level) from now. Acknowledged incidents stay quiet."""
+    severity's policy (or its start level) from now. An acknowledged one is paged once
+    and stays acknowledged."""
     assert incident.id is not None
     timer = timers_q.lock_timer(session, incident.id)
+    if timer is not None and incident.status == IncidentStatus.ACKNOWLEDGED:
+        _page_acknowledged(session, incident, timer, rules=rules, now=now)
+        return
     if timer is None or timer.status != "active":
         return
     change = policy_math.after_severity_raised(
@@ -156,15 +190,54 @@ def severity_raised(
     session.add(timer)
 
 
+def _page_acknowledged(
+    session: Session,
+    incident: Incident,
+    timer: EscalationTimer,
+    *,
+    rules: EscalationRules,
+    now: datetime,
+) -> None:
+    assert incident.id is not None
+    change = policy_math.page_while_acknowledged(
+        rules.policies,
+        current_policy=timer.policy,
+        current=timer.current_level,
+        round=timer.round,
+        severity=incident.severity,
+        service=incident.service,
+        now=now,
+    )
+    if change is None:
+        return
+    policy, position = change
+    reason = f"severity raised to {incident.severity} while acknowledged"
+    if policy.name != timer.policy:
+        timer.policy = policy.name
+        timer.current_level = None
+        _record_start(
+            session, incident.id, policy.name, position, reason=reason, now=now, say_why=True
+        )
+    _schedule(timer, position, status="once", reason=reason, now=now)
+    session.add(timer)
+
+
 def restart(
-    session: Session, incident: Incident, *, rules: EscalationRules, now: datetime, actor: str
+    session: Session,
+    incident: Incident,
+    *,
+    rules: EscalationRules,
+    now: datetime,
+    actor: str,
+    reason: str | None = None,
 ) -> None:
     """Un-acknowledged: notify the level notified last again, now, and carry on."""
     assert incident.id is not None
+    reason = reason or f"un-acknowledged by {actor}"
     timer = timers_q.lock_timer(session, incident.id)
     policy = rules.policy(timer.policy) if timer else None
     if timer is None or policy is None:
-        start(session, incident, rules=rules, now=now, reason=f"un-acknowledged by {actor}")
+        start(session, incident, rules=rules, now=now, reason=reason)
         return
     position = policy_math.restart_at_current(
         policy,
@@ -173,16 +246,29 @@ def restart(
         severity=incident.severity,
         now=now,
     )
-    _schedule(timer, position, status="active", reason=f"un-acknowledged by {actor}", now=now)
+    timer.ack_due_at = None
+    _schedule(timer, position, status="active", reason=reason, now=now)
     session.add(timer)
 
 
 def jump(
-    session: Session, incident: Incident, *, rules: EscalationRules, now: datetime, actor: str
-) -> Position:
-    """Escalate: the next level is due now. On an acknowledged incident it is notified
-    once and escalation stays stopped."""
+    session: Session,
+    incident: Incident,
+    *,
+    rules: EscalationRules,
+    now: datetime,
+    actor: str,
+    requester: Requester,
+) -> Position | None:
+    """Escalate: the next level is due now. On an acknowledged incident a person's request
+    notifies it once and the acknowledgement stands; automation's pages nobody and the
+    timeline says so (None)."""
     assert incident.id is not None
+    acknowledged = incident.status == IncidentStatus.ACKNOWLEDGED
+    status = policy_math.escalation_status(acknowledged=acknowledged, requester=requester)
+    if status is None:
+        _record_held(session, incident, requested_by=actor, now=now)
+        return None
     timer = timers_q.lock_timer(session, incident.id)
     policy = rules.policy(timer.policy) if timer else None
     if timer is None or policy is None:
@@ -194,10 +280,28 @@ def jump(
     position = policy_math.escalate_now(
         policy, current=timer.current_level, round=timer.round, now=now
     )
-    status = "once" if incident.status == IncidentStatus.ACKNOWLEDGED else "active"
     _schedule(timer, position, status=status, reason=f"escalated by {actor}", now=now)
     session.add(timer)
     return position
+
+
+def _record_held(session: Session, incident: Incident, *, requested_by: str, now: datetime) -> None:
+    assert incident.id is not None
+    by = incident.acknowledged_by or "a person"
+    timer = session.get(EscalationTimer, incident.id)
+    held = EscalationHeld(requested_by=requested_by, acknowledged_by=by)
+    if timer is not None:
+        held["policy"] = timer.policy
+    queries.add_event(
+        session,
+        incident_id=incident.id,
+        kind=EventKind.ESCALATION_HELD,
+        text=f"Not escalated by {requested_by}: {by} acknowledged the incident, nobody paged",
+        actor="fireline",
+        at=now,
+        recorded_at=now,
+        data=as_data(held),
+    )
 
 
 def _schedule(
@@ -264,7 +368,7 @@ def escalate(
         incident = lifecycle.locked(session, incident_id)
         if incident.status == IncidentStatus.RESOLVED:
             raise ConflictError("the incident is resolved; there is nobody left to escalate to")
-        jump(session, incident, rules=rules, now=clock(), actor=actor)
+        jump(session, incident, rules=rules, now=clock(), actor=actor, requester=Requester.PERSON)
         return incident
 
 
@@ -279,8 +383,9 @@ def fire_due(
     clock: Clock = utcnow,
     limit: int = 200,
 ) -> list[Notification]:
-    """Fire every claimable due timer (up to ``limit``) in one transaction; returns the
-    pages decided, which are queued in the outbox and go out once it commits.
+    """Fire every claimable due timer (up to ``limit``) in one transaction, withdrawing
+    timed-out acknowledgements first; returns the pages decided, which are queued in the
+    outbox and go out once it commits.
 
     Incidents are locked first (skipping those another transaction holds), then their
     timers, the same order a person's acknowledgement takes; the timers are checked again
@@ -295,6 +400,8 @@ def fire_due(
         events: list[dict[str, Any]] = []
         for incident in incidents:
             timer = timers.get(incident.id or 0)
+            if timer is not None:
+                _lapse_acknowledgement(session, incident, timer, rules=rules, now=now)
             if timer is None or timer.status not in timers_q.FIRING_STATUSES:
                 continue
             if timer.due_at is None or timer.due_at > now:
@@ -305,6 +412,31 @@ def fire_due(
         session.add_all(timers.values())
         timers_q.append_events(session, events)
     return pages
+
+
+def _lapse_acknowledgement(
+    session: Session,
+    incident: Incident,
+    timer: EscalationTimer,
+    *,
+    rules: EscalationRules,
+    now: datetime,
+) -> None:
+    """An acknowledgement past its timeout is withdrawn through the lifecycle, as a person's
+    un-acknowledge is, and escalation restarts at the level notified last; the caller then
+    fires it in the same transaction. A timeout switched off since is dropped."""
+    if timer.ack_due_at is None or timer.ack_due_at > now:
+        return
+    lapsed_after = timer.ack_due_at - (incident.acknowledged_at or timer.ack_due_at)
+    timer.ack_due_at = None
+    timer.version += 1
+    timer.updated_at = now
+    if incident.status != IncidentStatus.ACKNOWLEDGED or rules.ack_timeout is None:
+        return
+    reason = f"the acknowledgement timed out after {format_duration(lapsed_after)}"
+    # Escalation is this module's own: it restarts here, as EscalationHooks would.
+    lifecycle.unacknowledge(session, incident, actor="fireline", now=now, hooks=None, reason=reason)
+    restart(session, incident, rules=rules, now=now, actor="fireline", reason=reason)
 
 
 def _fire(

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlmodel import Session
 
 from bot.errors import NotFoundError
-from bot.events import EventKind, IncidentAcknowledged, as_data
+from bot.events import EventKind, IncidentAcknowledged, IncidentUnacknowledged, as_data
 from bot.incidents import decide
 from bot.incidents.decide import IncidentStatus
 from bot.ingest.model import WebhookPayload
@@ -93,9 +93,17 @@ def acknowledge(
 
 
 def unacknowledge(
-    session: Session, incident: Incident, *, actor: str, now: datetime, hooks: StatusHooks | None
+    session: Session,
+    incident: Incident,
+    *,
+    actor: str,
+    now: datetime,
+    hooks: StatusHooks | None,
+    reason: str | None = None,
 ) -> None:
-    """Acknowledged → open, and escalation starts again from the level it had reached."""
+    """Acknowledged → open, and escalation starts again from the level it had reached.
+    ``reason`` says why when it is not a person's own decision (a timed-out
+    acknowledgement)."""
     assert incident.id is not None
     transition = decide.unacknowledge(incident.status)
     incident.status = transition.to.value
@@ -107,10 +115,11 @@ def unacknowledge(
         session,
         incident_id=incident.id,
         kind=EventKind.INCIDENT_UNACKNOWLEDGED,
-        text=f"Un-acknowledged by {actor}",
+        text=f"Un-acknowledged by {actor}" + (f": {reason}" if reason else ""),
         actor=actor,
         at=now,
         recorded_at=now,
+        data=as_data(IncidentUnacknowledged(reason=reason)) if reason else {},
     )
     if hooks is not None:
         hooks.incident_unacknowledged(session, incident, actor=actor, now=now)

@@ -58,6 +58,7 @@ def rules(*policies: Policy, watchdog: WatchdogConfig | None = None, **kw: Any) 
         schedules=kw.get("schedules", {}),
         roles=kw.get("roles", {}),
         watchdog=watchdog or WatchdogConfig(),
+        ack_timeout=kw.get("ack_timeout"),
     )
 
 

@@ -11,13 +11,16 @@ from bot.escalation.decide import (
     Level,
     Policy,
     Position,
+    Requester,
     Target,
     TargetKind,
     after_notifying,
     after_severity_raised,
     escalate_now,
+    escalation_status,
     first_position,
     ladder,
+    page_while_acknowledged,
     restart_at_current,
     select_policy,
 )
@@ -121,3 +124,24 @@ def test_a_severity_raise_within_one_policy_jumps_to_its_start_level_only_forwar
     )
     assert after_severity_raised((SEED,), next_level=2, severity="SEV1", **raised) is None
     assert after_severity_raised((SEED,), next_level=0, severity="SEV2", **raised) is None
+
+
+def test_only_a_person_pages_an_acknowledged_incident_and_only_once() -> None:
+    assert escalation_status(acknowledged=False, requester=Requester.PERSON) == "active"
+    assert escalation_status(acknowledged=False, requester=Requester.AUTOMATION) == "active"
+    assert escalation_status(acknowledged=True, requester=Requester.PERSON) == "once"
+    assert escalation_status(acknowledged=True, requester=Requester.AUTOMATION) is None
+
+
+def test_a_severity_rise_while_acknowledged_pages_the_higher_of_last_and_start_level() -> None:
+    raised: dict[str, Any] = {"current_policy": "default", "round": 0, "service": None, "now": T0}
+    page = page_while_acknowledged
+    assert page((SEED,), current=0, severity="SEV1", **raised) == (SEED, Position(1, 0, T0))
+    assert page((SEED,), current=2, severity="SEV1", **raised) == (SEED, Position(2, 0, T0))
+    assert page((SEED,), current=None, severity="SEV2", **raised) == (SEED, Position(0, 0, T0))
+    assert page((SEED,), current=9, severity="SEV2", **raised) == (SEED, Position(3, 0, T0))
+    assert page((URGENT, SEED), current=2, severity="SEV1", **raised) == (
+        URGENT,
+        Position(0, 0, T0),
+    )
+    assert page((URGENT,), current=0, severity="SEV3", **raised) is None

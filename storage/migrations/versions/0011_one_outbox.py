@@ -5,8 +5,8 @@ are Slack's, in their incident's lane. timeline_event gains txid (PostgreSQL fil
 with the writing transaction's id) and chat_cursor the matching position, so the chat
 projector follows commit order.
 
-Revision ID: 0010_one_outbox
-Revises: 0009_step_run_dry_run
+Revision ID: 0011_one_outbox
+Revises: 0010_escalation_ack_due
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_one_outbox"
-down_revision: str | None = "0009_step_run_dry_run"
+revision: str = "0011_one_outbox"
+down_revision: str | None = "0010_escalation_ack_due"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,20 @@ LOCAL_FIXTURES = Path(__file__).with_name("fixtures")
 POSTGRES_URL = os.environ.get(
     "FIRELINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+def wait_until(check: Callable[[], Any], *, within: float = 30.0, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something true; fail naming ``what`` after ``within``."""
+    import time
+
+    deadline = time.monotonic() + within
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
 
 
 def load_fixture(name: str) -> dict[str, Any]:

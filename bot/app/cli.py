@@ -212,7 +212,20 @@ def db_upgrade(revision: str = "head") -> None:
     """Apply the database migrations."""
     settings = settings_or_exit()
     db = wiring.database(settings)
-    reached = migrate.upgrade(db, revision)
+    try:
+        reached = migrate.upgrade(
+            db,
+            revision,
+            lock_timeout=settings.migrate_lock_timeout,
+            on_wait=lambda message: errors.print(message, highlight=False),
+        )
+    except migrate.MigrationLockTimeout as exc:
+        errors.print(
+            f"[red]{exc}[/red] (FIRELINE_MIGRATE_LOCK_TIMEOUT sets the wait)", highlight=False
+        )
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
     console.print(f"database at revision {reached or 'none'}")
 
 

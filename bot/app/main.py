@@ -220,7 +220,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = build_runtime(settings, clock=clock)
         if settings.migrate_on_start:
-            migrate.upgrade(runtime.db)
+            migrate.upgrade(runtime.db, lock_timeout=settings.migrate_lock_timeout)
         if settings.webhook_token is None:
             log.warning("FIRELINE_WEBHOOK_TOKEN is not set: the webhook accepts any caller")
         if settings.api_token is None:

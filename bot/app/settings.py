@@ -117,6 +117,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./fireline.db"
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "FULL"
     migrate_on_start: bool = True
+    migrate_lock_timeout: Duration = Field(default=timedelta(minutes=5))
 
     webhook_token: SecretStr | None = None
     api_token: SecretStr | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,8 +14,6 @@ from bot.app.cli import app as cli
 from storage import migrate
 from storage.db import Database
 from storage.tables import Incident, TimelineEvent
-from tests.conftest import IN_CI
-from tests.support import postgres_available, postgres_schema
 
 OLD_HEADS = ("0002_runbooks", "0003_automation", "0004_escalation", "0005_followups", "0006_slack")
 
@@ -24,20 +21,6 @@ OLD_HEADS = ("0002_runbooks", "0003_automation", "0004_escalation", "0005_follow
 def test_history_has_exactly_one_head() -> None:
     heads = ScriptDirectory.from_config(migrate._config()).get_heads()
     assert len(heads) == 1, f"migrations branch into {sorted(heads)}: add a merge revision"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    reason = postgres_available()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(f"{reason}; PostgreSQL tests must run in CI")
-        pytest.skip(reason)
-    with postgres_schema() as url:
-        yield url
 
 
 def _assigned(db: Database, incident_id: int, user: str | None, n: int) -> None:

@@ -1,0 +1,187 @@
+"""The outbox sender on the real databases: leases, take-over after a crash, lanes and
+destinations that never wait for each other, retries and giving up."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from bot.outbox import service
+from bot.outbox.decide import Pacer, gives_up, retry_delay
+from bot.outbox.model import DeliveryError, Outgoing
+from bot.outbox.worker import OutboxSender
+from storage.db import Database
+from storage.tables_outbox import OutboxMessage, OutboxStatus
+from tests.automation.support import wait_for
+from tests.escalation.support import FakeClock
+
+
+class Recording:
+    """A transport that keeps what it was given; ``gate`` holds every send until set."""
+
+    def __init__(self, *, gate: asyncio.Event | None = None, fail: int = 0) -> None:
+        self.delivered: list[Outgoing] = []
+        self.gate = gate
+        self.fail = fail
+        self.given_up: list[str] = []
+
+    def max_attempts(self, message: Outgoing) -> int | None:
+        return 3
+
+    async def deliver(self, message: Outgoing) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail > 0:
+            self.fail -= 1
+            raise DeliveryError("503 from the peer", retry_after=0.01)
+        self.delivered.append(message)
+
+    async def gave_up(self, message: Outgoing, error: str) -> None:
+        self.given_up.append(error)
+
+
+def queue(db: Database, destination: str, lane: str, *, key: str, now: object) -> None:
+    with db.write() as session:
+        service.queue(
+            session,
+            destination=destination,
+            lane=lane,
+            kind="page",
+            payload={"key": key},
+            now=now,  # type: ignore[arg-type]
+            idempotency_key=key,
+        )
+
+
+def rows(db: Database) -> list[OutboxMessage]:
+    with db.session() as session:
+        from sqlmodel import col, select
+
+        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
+
+
+def test_a_message_queued_twice_under_one_key_is_queued_once(db: Database) -> None:
+    clock = FakeClock()
+    queue(db, "test:a", "lane", key="page:1:3:a", now=clock())
+    queue(db, "test:a", "lane", key="page:1:3:a", now=clock())
+    assert len(rows(db)) == 1
+
+
+async def test_a_crashed_senders_message_is_taken_over_after_its_lease(db: Database) -> None:
+    clock = FakeClock()
+    queue(db, "test:a", "lane", key="k1", now=clock())
+    lease = timedelta(seconds=5)
+    (held,) = service.claim(db, owner="crashed", now=clock(), lease=lease, capacity=lambda d: 8)
+    assert (held.attempt, held.interrupted) == (1, False)
+    clock.advance(seconds=4)
+    assert service.claim(db, owner="other", now=clock(), lease=lease, capacity=lambda d: 8) == []
+    clock.advance(seconds=2)  # the crashed sender stopped renewing: its lease is over
+    transport = Recording()
+    sender = OutboxSender(db, {"test": transport}, clock=clock, lease=lease)
+    sender.start()
+    try:
+        await wait_for(lambda: transport.delivered, what="the take-over")
+    finally:
+        await sender.stop()
+    (again,) = transport.delivered
+    assert (again.id, again.attempt, again.interrupted) == (held.id, 2, True)
+    (row,) = rows(db)
+    assert (row.status, row.claimed_by, row.lease_until) == (OutboxStatus.SENT, None, None)
+
+
+async def test_a_send_in_flight_keeps_its_lease_by_heartbeat(db: Database) -> None:
+    clock = FakeClock()
+    queue(db, "test:a", "lane", key="k1", now=clock())
+    gate = asyncio.Event()
+    transport = Recording(gate=gate)
+    lease = timedelta(seconds=0.3)  # renewed every 0.1 s of real time
+    sender = OutboxSender(db, {"test": transport}, clock=clock, lease=lease)
+    sender.start()
+    try:
+        await wait_for(lambda: sender.in_flight == 1, what="the send to start")
+        (first,) = rows(db)
+        assert first.status == OutboxStatus.SENDING
+        clock.advance(seconds=10)  # far past the first lease
+
+        def renewed() -> bool:
+            (row,) = rows(db)
+            return row.lease_until is not None and row.lease_until > clock()
+
+        await wait_for(renewed, what="the heartbeat to renew the lease")
+        assert (
+            service.claim(db, owner="other", now=clock(), lease=lease, capacity=lambda d: 8) == []
+        )
+        gate.set()
+        await wait_for(lambda: transport.delivered, what="the delivery")
+    finally:
+        gate.set()
+        await sender.stop()
+
+
+async def test_a_slow_destination_holds_neither_its_other_lanes_nor_other_destinations(
+    db: Database,
+) -> None:
+    clock = FakeClock()
+    queue(db, "slow:a", "slow:incident:1", key="s1", now=clock())
+    queue(db, "slow:a", "slow:incident:1", key="s2", now=clock())  # behind s1 in its lane
+    queue(db, "fast:b", "fast:incident:1", key="f1", now=clock())
+    queue(db, "slow:a", "slow:incident:2", key="s3", now=clock())  # another lane
+    gate = asyncio.Event()
+    slow, fast = Recording(gate=gate), Recording()
+    sender = OutboxSender(db, {"slow": slow, "fast": fast}, clock=clock)
+    sender.start()
+    try:
+        await wait_for(lambda: fast.delivered, what="the other destination")
+        await wait_for(lambda: sender.in_flight == 2, what="both slow lanes in flight")
+        assert slow.delivered == []
+        gate.set()
+        await wait_for(lambda: len(slow.delivered) == 3, what="the slow lanes")
+    finally:
+        gate.set()
+        await sender.stop()
+    keys = [m.payload["key"] for m in slow.delivered]
+    assert keys.index("s1") < keys.index("s2")  # one lane, in order
+
+
+async def test_failures_are_retried_then_given_up_and_reported(db: Database) -> None:
+    clock = FakeClock()
+    queue(db, "test:a", "lane", key="k1", now=clock())
+    transport = Recording(fail=5)
+    sender = OutboxSender(db, {"test": transport}, clock=clock)
+    sender.start()
+    try:
+
+        def retried(attempts: int) -> bool:
+            (row,) = rows(db)
+            return row.status == OutboxStatus.PENDING and row.attempts == attempts
+
+        for attempts in (1, 2):  # the clock is the test's: let each backoff pass at once
+            await wait_for(lambda n=attempts: retried(n), what="a retry to be scheduled")
+            clock.advance(seconds=60)
+            sender.poke()
+        await wait_for(lambda: transport.given_up, what="giving up")
+    finally:
+        await sender.stop()
+    (row,) = rows(db)
+    assert (row.status, row.attempts) == (OutboxStatus.FAILED, 3)
+    assert transport.given_up == ["503 from the peer"]
+    assert transport.delivered == []
+
+
+def test_retry_rules() -> None:
+    import random
+
+    jitter = random.Random(1)
+    assert retry_delay(3, retry_after=7.0, jitter=jitter) == 7.0
+    assert all(retry_delay(n, retry_after=None, jitter=jitter) <= 30 for n in range(1, 40))
+    assert gives_up(attempts=1, max_attempts=None, permanent=True)
+    assert not gives_up(attempts=100, max_attempts=None, permanent=False)
+    assert gives_up(attempts=3, max_attempts=3, permanent=False)
+
+
+def test_the_pacer_allows_a_burst_then_one_a_second_and_honours_a_hold() -> None:
+    pacer = Pacer(rate=1.0, burst=3)
+    assert [pacer.reserve("C1", 0.0) for _ in range(5)] == [0.0, 0.0, 0.0, 1.0, 2.0]
+    assert pacer.reserve("C2", 0.0) == 0.0  # channels are paced apart
+    pacer.hold("C2", 30.0)
+    assert pacer.reserve("C2", 10.0) == 20.0

@@ -171,7 +171,7 @@ async def test_failures_are_retried_then_given_up_and_reported(db: Database) -> 
 def test_retry_rules() -> None:
     import random
 
-    jitter = random.Random(1)
+    jitter = random.Random(1)  # noqa: S311 - jitter, not security
     assert retry_delay(3, retry_after=7.0, jitter=jitter) == 7.0
     assert all(retry_delay(n, retry_after=None, jitter=jitter) <= 30 for n in range(1, 40))
     assert gives_up(attempts=1, max_attempts=None, permanent=True)

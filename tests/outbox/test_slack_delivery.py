@@ -1,0 +1,190 @@
+"""Chat's transport against the Slack stand-in: a send cut short is looked up, not posted
+twice; a second copy of a card is retired; pages waiting for one person go as one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from bot.chat import service as chat_service
+from bot.chat.service import ChatWrite
+from bot.chat.slack.client import SlackChat, web_client
+from bot.chat.transport import ChatTransport
+from bot.escalation import service as escalation
+from bot.escalation.hooks import EscalationHooks
+from bot.incidents import service as incidents
+from bot.outbox import service as outbox
+from bot.outbox.decide import Pacer
+from bot.outbox.worker import OutboxSender
+from storage.db import Database
+from storage.tables_chat import ChatCard
+from storage.tables_outbox import OutboxMessage, OutboxStatus
+from tests.escalation.support import FakeClock, open_incident, rules
+from tests.slack.standin import BOT_TOKEN, SlackStandIn, slack_standin
+
+LEASE = timedelta(seconds=5)
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    with slack_standin() as s:
+        yield s
+
+
+def chat_of(standin: SlackStandIn) -> SlackChat:
+    return SlackChat(web_client(BOT_TOKEN, standin.url))
+
+
+def transport(db: Database, standin: SlackStandIn, clock: FakeClock) -> ChatTransport:
+    return ChatTransport(
+        db,
+        chat_of(standin),
+        still_wanted=lambda i, once: escalation.page_still_wanted(db, i, once=once),
+        clock=clock,
+        pacer=Pacer(rate=0),
+    )
+
+
+def with_card(db: Database, clock: FakeClock, name: str = "HighErrorRate") -> int:
+    incident_id = open_incident(db, rules(), now=clock(), name=name)
+    with db.write() as session:
+        session.add(ChatCard(incident_id=incident_id, channel="CINC", updated_at=clock()))
+    return incident_id
+
+
+def queue(
+    db: Database, clock: FakeClock, incident_id: int, kind: str, lane: str, **payload: object
+) -> int:
+    with db.write() as session:
+        outbox.queue(
+            session,
+            destination="slack",
+            lane=lane,
+            kind=kind,
+            payload=dict(payload),
+            now=clock(),
+            incident_id=incident_id,
+        )
+    return max(r.id or 0 for r in outbox.messages_of(db, incident_id))
+
+
+async def deliver_all(db: Database, standin: SlackStandIn, clock: FakeClock) -> None:
+    sender = OutboxSender(db, {"slack": transport(db, standin, clock)}, clock=clock, lease=LEASE)
+    sender.start()
+    try:
+        await sender.drain(within=15)
+    finally:
+        await sender.stop()
+
+
+async def test_a_card_slack_already_has_is_adopted_not_posted_again(
+    db: Database, standin: SlackStandIn
+) -> None:
+    clock = FakeClock()
+    incident_id = with_card(db, clock)
+    row_id = queue(
+        db, clock, incident_id, ChatWrite.CARD_POST, chat_service.incident_lane(incident_id)
+    )
+    # A sender took the row and Slack took the card, then the sender died.
+    (held,) = outbox.claim(db, owner="crashed", now=clock(), lease=LEASE, capacity=lambda d: 8)
+    view = chat_service.view_of(db, incident_id, now=clock())
+    assert view is not None
+    first_ts = await chat_of(standin).post_card("CINC", view, suppressed=0, outbox_id=held.id)
+    clock.advance(seconds=6)
+    await deliver_all(db, standin, clock)
+    assert len(standin.of("chat.postMessage")) == 1
+    card = chat_service.card_of(db, incident_id)
+    assert card is not None
+    assert card.ts == first_ts
+    (row,) = [r for r in outbox.messages_of(db, incident_id) if r.id == row_id]
+    assert row.status == OutboxStatus.SENT
+
+
+async def test_a_card_posted_twice_is_retired_and_loses_its_buttons(
+    db: Database, standin: SlackStandIn
+) -> None:
+    clock = FakeClock()
+    incident_id = with_card(db, clock)
+    queue(db, clock, incident_id, ChatWrite.CARD_POST, chat_service.incident_lane(incident_id))
+    outbox.claim(db, owner="crashed", now=clock(), lease=LEASE, capacity=lambda d: 8)
+    view = chat_service.view_of(db, incident_id, now=clock())
+    assert view is not None
+    # An older copy Slack holds under another outbox row (a database restored from backup,
+    # a metadata lookup that failed): the live card is posted now, the stale one retired.
+    stale = await chat_of(standin).post_card("CINC", view, suppressed=0, outbox_id=9999)
+    clock.advance(seconds=6)
+    await deliver_all(db, standin, clock)
+    live = chat_service.card_of(db, incident_id)
+    assert live is not None
+    assert live.ts not in (None, stale)
+    (retired,) = [u for u in standin.of("chat.update") if u["ts"] == stale]
+    assert "posted twice" in retired["text"]
+    assert not any(b["type"] == "actions" for b in retired["blocks"])
+
+
+async def test_a_thread_message_cut_short_is_not_posted_twice(
+    db: Database, standin: SlackStandIn
+) -> None:
+    clock = FakeClock()
+    incident_id = with_card(db, clock)
+    card_ts = "1.000001"
+    with db.write() as session:
+        card = session.get(ChatCard, incident_id)
+        assert card is not None
+        card.ts = card_ts
+        session.add(card)
+    message = {"text": "a note", "detail": None, "buttons": [], "mentions": []}
+    queue(
+        db,
+        clock,
+        incident_id,
+        ChatWrite.THREAD,
+        chat_service.incident_lane(incident_id),
+        message=message,
+    )
+    (held,) = outbox.claim(db, owner="crashed", now=clock(), lease=LEASE, capacity=lambda d: 8)
+    from bot.chat.render import ChatMessage
+
+    await chat_of(standin).post("CINC", ChatMessage("a note"), thread=card_ts, outbox_id=held.id)
+    clock.advance(seconds=6)
+    await deliver_all(db, standin, clock)
+    assert len(standin.of("chat.postMessage")) == 1
+    assert len(standin.of("conversations.replies")) == 1
+
+
+async def test_pages_waiting_for_one_person_go_as_one_message_less_the_acknowledged(
+    db: Database, standin: SlackStandIn
+) -> None:
+    clock = FakeClock()
+    ids = [with_card(db, clock, name=f"Alert{n}") for n in range(4)]
+    lane = chat_service.person_lane("U1")
+    for incident_id in ids:
+        queue(
+            db,
+            clock,
+            incident_id,
+            ChatWrite.DM,
+            lane,
+            user="U1",
+            message={"text": f"page {incident_id}", "detail": None, "buttons": [], "mentions": []},
+            page={"incident_id": incident_id, "title": "t", "severity": "SEV3", "level": 1},
+            bundle="page:U1:checkout",
+            service="checkout",
+        )
+    incidents.acknowledge(db, ids[3], actor="ann", hooks=EscalationHooks(rules()), clock=clock)
+    await deliver_all(db, standin, clock)
+    (dm,) = standin.of("chat.postMessage")
+    assert dm["channel"] == "DU1"
+    assert "You are paged for 3 incidents of checkout" in dm["text"]
+    statuses = sorted(r.status for i in ids for r in outbox.messages_of(db, i) if r.kind == "dm")
+    assert statuses == [OutboxStatus.BUNDLED] * 3 + [OutboxStatus.SENT]
+    with db.session() as session:
+        from sqlmodel import col, select
+
+        first = session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "dm").order_by(col(OutboxMessage.id))
+        ).first()
+    assert first is not None
+    assert len(first.payload["bundled"]) == 3

@@ -4,6 +4,7 @@ destinations that never wait for each other, retries and giving up."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from datetime import timedelta
 
 from bot.outbox import service
@@ -156,7 +157,7 @@ async def test_failures_are_retried_then_given_up_and_reported(db: Database) -> 
             return row.status == OutboxStatus.PENDING and row.attempts == attempts
 
         for attempts in (1, 2):  # the clock is the test's: let each backoff pass at once
-            await wait_for(lambda n=attempts: retried(n), what="a retry to be scheduled")
+            await wait_for(partial(retried, attempts), what="a retry to be scheduled")
             clock.advance(seconds=60)
             sender.poke()
         await wait_for(lambda: transport.given_up, what="giving up")

@@ -135,7 +135,7 @@ async def test_a_thread_message_cut_short_is_not_posted_twice(
         assert card is not None
         card.ts = card_ts
         session.add(card)
-    message = {"text": "a note", "detail": None, "buttons": [], "mentions": []}
+    message: dict[str, object] = {"text": "a note", "detail": None, "buttons": [], "mentions": []}
     queue(
         db,
         clock,

@@ -1,0 +1,162 @@
+"""The outbox in the running service: a slow peer never holds the webhook's answer, chat
+projection misses nothing whatever order transactions commit in, and a storm of alerts
+is one thread message, not hundreds."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app.settings import Settings
+from bot.chat import service as chat_service
+from bot.chat.config import ChatConfig
+from bot.events import EventKind
+from storage import queries
+from storage.db import Database
+from storage.tables_chat import ChatCard
+from tests.automation.support import wait_for
+from tests.escalation.httpserver import http_server
+from tests.escalation.support import FakeClock, open_incident, rules
+from tests.slack.standin import BOT_TOKEN, SIGNING_SECRET, slack_standin
+from tests.support import alert, payload, running_app, settle
+
+PAGING = """\
+escalation:
+  tick: 100ms
+  policies:
+    - name: default
+      levels:
+        - targets: [{{webhook: pager}}]
+          delay: 1h
+  webhooks:
+    pager: {{url: "{url}/page", timeout: 30s}}
+"""
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path, sqlite_template: Path) -> Callable[..., Settings]:
+    import shutil
+
+    path = tmp_path / "fireline.db"
+    shutil.copy(sqlite_template, path)
+
+    def make(**overrides: Any) -> Settings:
+        return Settings(database_url=f"sqlite:///{path}", migrate_on_start=False, **overrides)
+
+    return make
+
+
+async def test_a_slow_pager_does_not_hold_the_webhooks_answer_on_sqlite(
+    sqlite_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    gate = threading.Event()  # the pager answers only when the test says so
+    with http_server(gate=gate) as pager:
+        config = tmp_path / "fireline.yml"
+        config.write_text(PAGING.format(url=pager.url))
+        runbooks = tmp_path / "runbooks"
+        runbooks.mkdir()
+        settings = sqlite_settings(config=config, runbook_dirs=[runbooks])
+        async with running_app(settings) as (app, client):
+            first = payload([alert("DiskFull", labels={"severity": "warning"})])
+            assert (await client.post("/webhooks/alertmanager", json=first)).status_code == 200
+            await wait_for(pager.arrived.is_set, what="the page to reach the pager")
+            # The pager now holds its answer. Another delivery is taken, stored and triaged,
+            # and its own page goes out, while the first page is still in flight.
+            second = payload([alert("CpuHot", labels={"severity": "warning"})])
+            started = time.monotonic()
+            response = await client.post("/webhooks/alertmanager", json=second)
+            answered_in = time.monotonic() - started
+            assert response.status_code == 200
+            assert not gate.is_set()
+            await settle(app)
+            await wait_for(lambda: len(pager.requests) == 2, what="the second page")
+            assert not gate.is_set()  # the first page's request is still open
+            print(f"webhook answered in {answered_in * 1000:.1f} ms with the pager holding")
+            gate.set()
+            await app.state.runtime.outbox.drain(within=15)
+
+
+def test_projection_misses_no_event_committed_out_of_id_order(postgres_url: str) -> None:
+    """Two transactions commit in the opposite order to their events' ids."""
+    db = Database(postgres_url)
+    try:
+        from tests.conftest import _truncate_all
+
+        _truncate_all(postgres_url)
+        clock = FakeClock()
+        incident_id = open_incident(db, rules(), now=clock())
+        with db.write() as session:
+            session.add(
+                ChatCard(incident_id=incident_id, channel="CINC", ts="1.1", updated_at=clock())
+            )
+        chat_rules = chat_service.ChatRules(default_channel="CINC", routes=ChatConfig())
+        chat_service.project(db, chat_rules, now=clock())
+
+        def note(session: Any, text: str, at: datetime) -> int | None:
+            return queries.add_event(
+                session,
+                incident_id=incident_id,
+                kind=EventKind.NOTE_ADDED,
+                text=text,
+                actor="ann",
+                at=at,
+                recorded_at=at,
+            )
+
+        with db.write() as slow:
+            early = note(slow, "written first, committed last", clock())
+            with db.write() as quick:
+                late = note(quick, "written second, committed first", clock())
+            assert early is not None
+            assert late is not None
+            assert early < late
+            chat_service.project(db, chat_rules, now=clock())  # sees only the later id
+        chat_service.project(db, chat_rules, now=clock())
+        texts = [
+            m.payload["message"]["text"]
+            for m in chat_service.messages(db, incident_id)
+            if m.kind == "thread"
+        ]
+        assert any("written first" in t for t in texts)
+        assert any("written second" in t for t in texts)
+    finally:
+        db.dispose()
+
+
+async def test_an_alert_storm_is_one_bundled_thread_message(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    with slack_standin() as standin:
+        runbooks = tmp_path / "runbooks"
+        runbooks.mkdir()
+        settings = make_settings(
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=standin.url,
+            slack_channel="CINC",
+            slack_major_severity=None,
+            slack_rate=0,
+            runbook_dirs=[runbooks],
+        )
+        storm = [
+            alert("ManyPods", fingerprint=f"{n:016x}", labels={"pod": f"web-{n}"})
+            for n in range(300)
+        ]
+        async with running_app(settings) as (app, client):
+            body = payload(storm)
+            assert (await client.post("/webhooks/alertmanager", json=body)).status_code == 200
+            await settle(app)
+            await app.state.runtime.chat.drain(within=30)
+            thread = [m for m in standin.of("chat.postMessage") if m.get("thread_ts")]
+            alerts = [m for m in thread if ":rotating_light:" in m["text"]]
+            assert 1 <= len(alerts) <= 3, [m["text"] for m in alerts]
+            assert (
+                sum(int(m["text"].split()[1]) if "alerts fired" in m["text"] else 1 for m in alerts)
+                == 300
+            )

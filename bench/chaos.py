@@ -82,10 +82,16 @@ def arrivals(hits: list[Hit]) -> list[Arrival]:
     return [Arrival(h.path, h.headers, h.json(), h.at) for h in hits]
 
 
-def slack_calls(standin: SlackStandIn, replies: dict[int, dict[str, Any]]) -> list[SlackCall]:
+def slack_calls(
+    standin: SlackStandIn, replies: dict[int, tuple[dict[str, Any], float]]
+) -> list[SlackCall]:
     with standin.lock:
         calls = list(standin.calls)
-    return [SlackCall(c.method, c.args, replies.get(id(c.args))) for c in calls]
+    out = []
+    for call in calls:
+        reply, at = replies.get(id(call.args), (None, None))
+        out.append(SlackCall(call.method, call.args, reply, at))
+    return out
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -137,7 +143,7 @@ class World:
 
     workdir: Path
     standin: SlackStandIn
-    replies: dict[int, dict[str, Any]]
+    replies: dict[int, tuple[dict[str, Any], float]]
     slack_seen: threading.Event
     pager: Recorder
     service: Recorder

@@ -24,6 +24,8 @@ figures out. The definitions, which bench/README.md repeats:
   (reported, no target: Slack offers no idempotency key for a post).
 - **Out of order**: matched thread messages outside the longest run that arrived in
   timeline order.
+- **Thread message delay** (no target; a Slack outage delays messages by design): from
+  the event's ``recorded_at`` to the arrival of its matched post.
 - **Page delay**: from the page's due time (``due_at`` in the ``escalation.notified``
   event; else the incident's opening for level 1 and the previous level's notification
   plus the policy's delay) to its first arrival at the pager.
@@ -63,6 +65,7 @@ class SlackCall:
     method: str
     args: dict[str, Any]
     reply: dict[str, Any] | None
+    at: float | None = None  # wall clock when the stand-in answered it
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,8 @@ class ChaosReport:
     out_of_order_thread: int = 0
     duplicate_dms: int = 0
     worst_page_delay: float | None = None
+    worst_thread_delay: float | None = None
+    median_thread_delay: float | None = None
     median_page_delay: float | None = None
     late_pages: int = 0
     pages_due_while_down: int = 0
@@ -314,9 +319,12 @@ def card_figures(
     return out
 
 
-def expected_thread(events: Sequence[Event], verbosity: Verbosity) -> dict[int, list[str]]:
-    """Per incident, the thread texts its timeline should produce, in order."""
-    out: dict[int, list[str]] = defaultdict(list)
+def expected_thread(
+    events: Sequence[Event], verbosity: Verbosity
+) -> dict[int, list[tuple[str, float]]]:
+    """Per incident, the thread texts its timeline should produce, in order, with when
+    each event was recorded."""
+    out: dict[int, list[tuple[str, float]]] = defaultdict(list)
     opened: set[int] = set()
     for event in sorted(events, key=lambda e: e.id):
         if event.kind == EventKind.INCIDENT_OPENED:
@@ -326,18 +334,20 @@ def expected_thread(events: Sequence[Event], verbosity: Verbosity) -> dict[int, 
             continue
         message = thread_message(event.kind, event.text, dict(event.data), verbosity)
         if message is not None:
-            out[event.incident_id].append(message_text(message))
+            out[event.incident_id].append((message_text(message), event.recorded_at.timestamp()))
     return out
 
 
-def received_thread(slack: Sequence[SlackCall], ts_of: dict[str, int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = defaultdict(list)
+def received_thread(
+    slack: Sequence[SlackCall], ts_of: dict[str, int]
+) -> dict[int, list[tuple[str, float | None]]]:
+    out: dict[int, list[tuple[str, float | None]]] = defaultdict(list)
     for call in slack:
         if call.method != "chat.postMessage":
             continue
         incident = ts_of.get(str(call.args.get("thread_ts") or ""))
         if incident is not None:
-            out[incident].append(str(call.args.get("text") or ""))
+            out[incident].append((str(call.args.get("text") or ""), call.at))
     return out
 
 
@@ -359,6 +369,8 @@ class ThreadFigures:
     lost: int = 0
     duplicates: int = 0
     out_of_order: int = 0
+    pairs: list[tuple[int, int]] = field(default_factory=list)  # (expected, received) index
+    delays: list[float] = field(default_factory=list)  # recorded -> arrived, matched ones
 
 
 def compare_thread(expected: Sequence[str], received: Sequence[str]) -> ThreadFigures:
@@ -367,11 +379,13 @@ def compare_thread(expected: Sequence[str], received: Sequence[str]) -> ThreadFi
         positions[text].append(index)
     used: Counter[str] = Counter()
     matched: list[int] = []
+    pairs: list[tuple[int, int]] = []
     duplicates = 0
-    for text in received:
+    for at, text in enumerate(received):
         slots = positions.get(text, [])
         if used[text] < len(slots):
             matched.append(slots[used[text]])
+            pairs.append((matched[-1], at))
             used[text] += 1
         else:
             duplicates += 1
@@ -381,6 +395,7 @@ def compare_thread(expected: Sequence[str], received: Sequence[str]) -> ThreadFi
         lost=len(expected) - len(matched),
         duplicates=duplicates,
         out_of_order=len(matched) - longest_increasing(matched),
+        pairs=pairs,
     )
 
 
@@ -391,7 +406,12 @@ def thread_figures(
     received = received_thread(slack, ts_of)
     total = ThreadFigures()
     for incident in set(expected) | set(received):
-        part = compare_thread(expected.get(incident, []), received.get(incident, []))
+        wanted, got = expected.get(incident, []), received.get(incident, [])
+        part = compare_thread([t for t, _ in wanted], [t for t, _ in got])
+        for want, came in part.pairs:
+            arrived = got[came][1]
+            if arrived is not None:
+                total.delays.append(max(0.0, arrived - wanted[want][1]))
         total.expected += part.expected
         total.received += part.received
         total.lost += part.lost
@@ -450,6 +470,10 @@ def analyse(obs: Observations) -> ChaosReport:
         duplicate_dms=duplicate_dms(obs.slack),
         worst_page_delay=delays[-1] if delays else None,
         median_page_delay=delays[len(delays) // 2] if delays else None,
+        worst_thread_delay=max(thread.delays, default=None),
+        median_thread_delay=sorted(thread.delays)[len(thread.delays) // 2]
+        if thread.delays
+        else None,
         late_pages=sum(1 for d in delays if d >= PAGE_DELAY_TARGET),
         pages_due_while_down=len(pages.across_crash),
         worst_delay_due_while_down=max(pages.across_crash, default=None),
@@ -504,6 +528,12 @@ def analyse(obs: Observations) -> ChaosReport:
         ),
         Figure("  duplicate thread messages", str(r.duplicate_thread), "", None),
         Figure("  duplicate paging DMs", str(r.duplicate_dms), "", None),
+        Figure(
+            "  thread message delay, median / worst",
+            f"{_seconds(r.median_thread_delay)} / {_seconds(r.worst_thread_delay)}",
+            "",
+            None,
+        ),
         Figure(
             "worst page delay (due -> pager)",
             _seconds(worst),

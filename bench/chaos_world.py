@@ -276,17 +276,19 @@ class Server:
 # --- Slack ----------------------------------------------------------------------------
 
 
-def record_replies(standin: SlackStandIn, seen: threading.Event) -> dict[int, dict[str, Any]]:
-    """What the stand-in answered to each recorded call (keyed by the call's ``args``
-    object), so that a card's ``ts`` can be tied to the thread posts under it; ``seen``
-    is set on every call."""
-    replies: dict[int, dict[str, Any]] = {}
+def record_replies(
+    standin: SlackStandIn, seen: threading.Event
+) -> dict[int, tuple[dict[str, Any], float]]:
+    """What the stand-in answered to each recorded call and when (wall clock), keyed by
+    the call's ``args`` object, so that a card's ``ts`` can be tied to the thread posts
+    under it; ``seen`` is set on every call."""
+    replies: dict[int, tuple[dict[str, Any], float]] = {}
     answer = standin.answer
 
     def recording(method: str, args: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         status, headers, body = answer(method, args)
         if status == 200 and isinstance(body, dict):
-            replies[id(args)] = body
+            replies[id(args)] = (body, time.time())
         seen.set()
         return status, headers, body
 

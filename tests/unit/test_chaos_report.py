@@ -15,6 +15,7 @@ from bench.chaos_report import (
     duplicate_steps,
     expected_thread,
     page_figures,
+    thread_figures,
 )
 from bot.events import EventKind
 
@@ -93,9 +94,12 @@ def test_the_expected_thread_follows_the_chat_projection() -> None:
         event(4, 1, EventKind.ALERT_FIRED, "X firing"),
         event(5, 1, EventKind.ESCALATION_NOTIFIED, "paged", targets=["user:U1"]),
     ]
-    assert expected_thread(events, "normal") == {
-        1: [":rotating_light: X firing", ":loudspeaker: paged <@U1>"]
-    }
+    expected = expected_thread(events, "normal")
+    assert [text for text, _at in expected[1]] == [
+        ":rotating_light: X firing",
+        ":loudspeaker: paged <@U1>",
+    ]
+    assert list(expected) == [1]
 
 
 def test_a_step_seen_twice_for_one_service_is_one_duplicate() -> None:
@@ -106,3 +110,19 @@ def test_a_step_seen_twice_for_one_service_is_one_duplicate() -> None:
         Arrival("/check", {"X-Service": "a"}, None, 2),
     ]
     assert duplicate_steps(hits) == 1
+
+
+def test_thread_delay_runs_from_the_event_to_the_matched_post() -> None:
+    events = [
+        event(1, 1, EventKind.INCIDENT_OPENED),
+        event(2, 1, EventKind.NOTE_ADDED, "note"),  # recorded at T0 + 2 s
+    ]
+    at = T0.timestamp()
+    calls = [
+        card(1, "1.1"),
+        SlackCall("chat.postMessage", {"thread_ts": "1.1", "text": ":memo: note"}, {}, at + 9),
+        SlackCall("chat.postMessage", {"thread_ts": "1.1", "text": ":memo: note"}, {}, at + 30),
+    ]
+    figures = thread_figures(events, calls, {"1.1": 1}, "normal")
+    assert (figures.lost, figures.duplicates) == (0, 1)
+    assert figures.delays == [7.0]

@@ -38,7 +38,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.chat.render import Verbosity, thread_message
@@ -203,11 +203,16 @@ def page_key(body: Any) -> PageKey | None:
         return None
 
 
+def epoch(moment: datetime) -> float:
+    """Seconds since the epoch; Fireline's times are UTC, with or without a zone."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 def _due(value: Any) -> float | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(str(value)).timestamp()
+        return epoch(datetime.fromisoformat(str(value)))
     except ValueError:
         return None
 
@@ -245,12 +250,12 @@ def page_figures(
     opened: dict[int, float] = {}
     for event in events:
         if event.kind == EventKind.INCIDENT_OPENED:
-            opened.setdefault(event.incident_id, event.recorded_at.timestamp())
+            opened.setdefault(event.incident_id, epoch(event.recorded_at))
         if event.kind != EventKind.ESCALATION_NOTIFIED:
             continue
         key = (event.incident_id, int(event.data.get("level", 0)), int(event.data.get("round", 0)))
         decided[key] += 1
-        notified_at.setdefault(key, event.recorded_at.timestamp())
+        notified_at.setdefault(key, epoch(event.recorded_at))
         when = _due(event.data.get("due_at"))
         if when is not None:
             due.setdefault(key, when)
@@ -334,7 +339,7 @@ def expected_thread(
             continue
         message = thread_message(event.kind, event.text, dict(event.data), verbosity)
         if message is not None:
-            out[event.incident_id].append((message_text(message), event.recorded_at.timestamp()))
+            out[event.incident_id].append((message_text(message), epoch(event.recorded_at)))
     return out
 
 

@@ -114,6 +114,9 @@ def server_env(workdir: Path, slack_url: str, files: dict[str, str]) -> dict[str
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "FIRELINE_SLACK_API_URL": slack_url,
         "FIRELINE_SLACK_CHANNEL": CHANNEL,
+        # The stand-in has no rate limit; Slack's own 1 a second per channel would make
+        # the 100 incidents' channel take minutes to drain.
+        "FIRELINE_SLACK_RATE": "50",
         **files,
     }
 

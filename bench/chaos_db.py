@@ -22,22 +22,22 @@ from storage.tables import AlertRecord, Incident, TimelineEvent, WebhookReceipt
 QUIET_FOR = 6.0
 
 
-BACKLOG = re.compile(r"^fireline_outbox_backlog\s+([0-9.e+]+)\s*$", re.MULTILINE)
+BACKLOG = re.compile(r"^fireline_outbox_backlog(?:\{[^}]*\})?\s+([0-9.e+]+)\s*$", re.MULTILINE)
 
 
 def outbox_backlog(base: str) -> float | None:
-    """The chat outbox backlog from ``/metrics``; None when the server does not say."""
+    """The outbox backlog from ``/metrics``, summed over destinations; None when the server
+    does not say."""
     try:
         text = httpx.get(f"{base}/metrics", timeout=5, trust_env=False).text
     except httpx.HTTPError:
         return None
-    found = BACKLOG.search(text)
-    return float(found.group(1)) if found else None
+    found = BACKLOG.findall(text)
+    return sum(float(value) for value in found) if found else None
 
 
 def pending_deliveries(db: Database) -> int:
-    """Rows waiting in any outbox table (``status = 'pending'``), whatever it is called,
-    so that a delivery rebuilt around another table is waited for too."""
+    """Rows waiting in the outbox (pending, or held by a sender)."""
     total = 0
     with db.engine.connect() as connection:
         for name in inspect(connection).get_table_names():
@@ -46,7 +46,9 @@ def pending_deliveries(db: Database) -> int:
             table = Table(name, MetaData(), autoload_with=connection)
             if "status" in table.c:
                 query = (
-                    sa_select(func.count()).select_from(table).where(table.c.status == "pending")
+                    sa_select(func.count())
+                    .select_from(table)
+                    .where(table.c.status.in_(("pending", "sending")))
                 )
                 total += int(connection.execute(query).scalar_one())
     return total

@@ -4,10 +4,13 @@ Pure: plain data in (recorder hits, the Slack stand-in's calls, timeline rows, c
 figures out. The definitions, which bench/README.md repeats:
 
 - **Duplicate step**: a (step, service) pair the service recorder saw more than once.
-- **Duplicate page**: for one (incident, level, round), arrivals at the pager beyond the
+- **Duplicate page**: for one (incident, level, round), pages at the pager beyond the
   number of times Fireline decided to page it (``escalation.notified`` events; at least
   one). A page sent by a transaction that a crash then rolled back, and sent again after
-  the restart, is a duplicate; a second, deliberate escalation is not.
+  the restart, is a duplicate; a second, deliberate escalation is not. The pager honours
+  ``Idempotency-Key`` as the webhook contract asks: a request repeating the key of one it
+  already took (a crash after the pager answered, before Fireline wrote that down) is
+  the same page delivered again, counted as a redelivery, not as a second page.
 - **Duplicate card**: a card ``chat.postMessage`` (no ``thread_ts``, the card's
   ``[SEVn] #ID`` text, in the incidents channel) beyond the first for an incident, unless
   that card was later marked superseded (``chat.delete`` of its ts, or a ``chat.update``
@@ -126,6 +129,7 @@ class ChaosReport:
     pages: int = 0
     pages_decided: int = 0
     duplicate_pages: int = 0
+    redelivered_pages: int = 0
     lost_pages: int = 0
     cards: int = 0
     duplicate_cards: int = 0
@@ -220,6 +224,7 @@ def _due(value: Any) -> float | None:
 @dataclass
 class PageFigures:
     arrivals: int = 0
+    redelivered: int = 0  # repeats of an Idempotency-Key the pager already took
     decided: int = 0
     duplicates: int = 0
     lost: int = 0
@@ -237,11 +242,18 @@ def page_figures(
     out = PageFigures()
     first_arrival: dict[PageKey, float] = {}
     arrived: Counter[PageKey] = Counter()
+    taken: set[str] = set()
     for hit in pages:
         key = page_key(hit.body)
         if key is None:
             continue
         out.arrivals += 1
+        idempotency = {k.lower(): v for k, v in hit.headers.items()}.get("idempotency-key")
+        if idempotency is not None and idempotency in taken:
+            out.redelivered += 1
+            continue
+        if idempotency is not None:
+            taken.add(idempotency)
         arrived[key] += 1
         first_arrival[key] = min(first_arrival.get(key, hit.at), hit.at)
     decided: Counter[PageKey] = Counter()
@@ -343,6 +355,29 @@ def expected_thread(
     return out
 
 
+ALERT_ICON = ":rotating_light:"
+ANY_ALERT = "\x00an alert counted in a bundle"  # matches any expected alert message
+BUNDLE = re.compile(rf"^{ALERT_ICON} (\d+) alerts (?:fired|resolved)$")
+MORE = re.compile(r"^… and (\d+) more$")
+
+
+def bundle_lines(call: SlackCall) -> list[str] | None:
+    """A storm's alerts message ("47 alerts fired", one line per alert in its detail and
+    "… and N more") as the alert messages it stands for; None for any other message."""
+    if not BUNDLE.match(str(call.args.get("text") or "")):
+        return None
+    blocks = call.args.get("blocks") or []
+    detail = str(blocks[1]["text"]["text"]).strip("`") if len(blocks) > 1 else ""
+    out: list[str] = []
+    for line in detail.splitlines():
+        more = MORE.match(line)
+        if more:
+            out += [ANY_ALERT] * int(more.group(1))
+        elif line:
+            out.append(f"{ALERT_ICON} {line}")
+    return out
+
+
 def received_thread(
     slack: Sequence[SlackCall], ts_of: dict[str, int]
 ) -> dict[int, list[tuple[str, float | None]]]:
@@ -351,8 +386,11 @@ def received_thread(
         if call.method != "chat.postMessage":
             continue
         incident = ts_of.get(str(call.args.get("thread_ts") or ""))
-        if incident is not None:
-            out[incident].append((str(call.args.get("text") or ""), call.at))
+        if incident is None:
+            continue
+        lines = bundle_lines(call)
+        texts = lines if lines is not None else [str(call.args.get("text") or "")]
+        out[incident] += [(text, call.at) for text in texts]
     return out
 
 
@@ -379,19 +417,23 @@ class ThreadFigures:
 
 
 def compare_thread(expected: Sequence[str], received: Sequence[str]) -> ThreadFigures:
+    """Match received texts to expected ones, the k-th copy to the k-th; an alert counted
+    in a bundle's "… and N more" takes the earliest alert message not yet matched."""
     positions: dict[str, list[int]] = defaultdict(list)
     for index, text in enumerate(expected):
         positions[text].append(index)
-    used: Counter[str] = Counter()
+    alerts = [i for i, text in enumerate(expected) if text.startswith(ALERT_ICON)]
+    used: set[int] = set()
     matched: list[int] = []
     pairs: list[tuple[int, int]] = []
     duplicates = 0
     for at, text in enumerate(received):
-        slots = positions.get(text, [])
-        if used[text] < len(slots):
-            matched.append(slots[used[text]])
-            pairs.append((matched[-1], at))
-            used[text] += 1
+        slots = alerts if text == ANY_ALERT else positions.get(text, [])
+        slot = next((i for i in slots if i not in used), None)
+        if slot is not None:
+            used.add(slot)
+            matched.append(slot)
+            pairs.append((slot, at))
         else:
             duplicates += 1
     return ThreadFigures(
@@ -462,6 +504,7 @@ def analyse(obs: Observations) -> ChaosReport:
         pages=pages.arrivals,
         pages_decided=pages.decided,
         duplicate_pages=pages.duplicates,
+        redelivered_pages=pages.redelivered,
         lost_pages=pages.lost,
         cards=cards.cards,
         duplicate_cards=cards.duplicates,
@@ -523,6 +566,7 @@ def analyse(obs: Observations) -> ChaosReport:
         Figure("  step executions seen", str(r.step_executions), "", None),
         Figure("duplicate pages", str(r.duplicate_pages), "0", r.duplicate_pages == 0),
         Figure("  pages arrived / decided", f"{r.pages} / {r.pages_decided}", "", None),
+        Figure("  redelivered (same Idempotency-Key)", str(r.redelivered_pages), "", None),
         Figure("duplicate cards", str(r.duplicate_cards), "0", r.duplicate_cards == 0),
         Figure("  cards posted / superseded", f"{r.cards} / {r.superseded_cards}", "", None),
         Figure(

@@ -7,7 +7,7 @@ lane go out one at a time in id order (an incident's thread, one person's pages)
 lanes, and destinations, never wait for each other. A sender holds a row by a short lease
 that it renews while the send is in flight, so a crashed sender's row is taken over within
 seconds; ``claimed_by`` still set when a row is claimed again means the previous attempt
-was interrupted and may have reached the peer.
+was interrupted and may have reached the peer (``uncertain``).
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ class OutboxMessage(SQLModel, table=True):
     idempotency_key: str | None = None
     status: str = OutboxStatus.PENDING
     attempts: int = 0  # attempts started
+    # An earlier attempt was cut short and may have reached the peer; kept until the row is
+    # sent, so a retry after a failed look-up still looks before sending again.
+    uncertain: bool = False
     suppressed: int = 0  # messages folded into this one (card redraws, alert storms)
     bundled_into: int | None = None
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)

@@ -36,7 +36,7 @@ class Outgoing:
     incident_id: int | None
     idempotency_key: str | None
     attempt: int  # 1 for the first attempt
-    # The previous attempt was cut short (a crash, a lost lease): it may have reached the
+    # An earlier attempt was cut short (a crash, a lost lease): it may have reached the
     # peer, so a transport that can look before sending again should.
     interrupted: bool
     suppressed: int

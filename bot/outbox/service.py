@@ -128,13 +128,13 @@ def claim(
             if limit <= 0:
                 continue
             for row in queries_outbox.claim(session, destination=destination, now=now, limit=limit):
-                interrupted = row.claimed_by is not None
+                row.uncertain = row.uncertain or row.claimed_by is not None
                 row.status = OutboxStatus.SENDING
                 row.claimed_by, row.lease_until = owner, now + lease
                 row.attempts += 1
                 _bundle(session, row)
                 session.add(row)
-                claimed.append(_outgoing(row, interrupted=interrupted))
+                claimed.append(_outgoing(row, interrupted=row.uncertain))
     return claimed
 
 
@@ -158,6 +158,7 @@ def sent(db: Database, message: Outgoing, *, now: datetime) -> None:
 
     def change(row: OutboxMessage) -> None:
         row.status, row.sent_at, row.error = OutboxStatus.SENT, now, None
+        row.uncertain = False
 
     _settle(db, message.id, change)
     if message.attempt > 1:

@@ -4,8 +4,8 @@ destinations that never wait for each other, retries and giving up."""
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from datetime import timedelta
+from functools import partial
 
 from bot.outbox import service
 from bot.outbox.decide import Pacer, gives_up, retry_delay

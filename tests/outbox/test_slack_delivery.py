@@ -21,6 +21,7 @@ from bot.outbox.worker import OutboxSender
 from storage.db import Database
 from storage.tables_chat import ChatCard
 from storage.tables_outbox import OutboxMessage, OutboxStatus
+from tests.automation.support import wait_for
 from tests.escalation.support import FakeClock, open_incident, rules
 from tests.slack.standin import BOT_TOKEN, SlackStandIn, slack_standin
 
@@ -188,3 +189,38 @@ async def test_pages_waiting_for_one_person_go_as_one_message_less_the_acknowled
         ).first()
     assert first is not None
     assert len(first.payload["bundled"]) == 3
+
+
+async def test_a_failed_look_up_is_tried_again_before_posting(
+    db: Database, standin: SlackStandIn
+) -> None:
+    clock = FakeClock()
+    incident_id = with_card(db, clock)
+    row_id = queue(
+        db, clock, incident_id, ChatWrite.CARD_POST, chat_service.incident_lane(incident_id)
+    )
+    (held,) = outbox.claim(db, owner="crashed", now=clock(), lease=LEASE, capacity=lambda d: 8)
+    view = chat_service.view_of(db, incident_id, now=clock())
+    assert view is not None
+    first_ts = await chat_of(standin).post_card("CINC", view, suppressed=0, outbox_id=held.id)
+    standin.errors["conversations.history"] = "internal_error"  # the first look-up fails
+    clock.advance(seconds=6)
+    sender = OutboxSender(db, {"slack": transport(db, standin, clock)}, clock=clock, lease=LEASE)
+    sender.start()
+    try:
+
+        def retrying() -> bool:
+            (row,) = [r for r in outbox.messages_of(db, incident_id) if r.id == row_id]
+            return row.status == OutboxStatus.PENDING and row.attempts == 2
+
+        await wait_for(retrying, what="the failed look-up to be retried")
+        clock.advance(seconds=60)
+        await sender.drain(within=15)
+    finally:
+        await sender.stop()
+    # The failed look-up, the one that found the card, and the look for second copies.
+    assert len(standin.of("conversations.history")) == 3
+    assert len(standin.of("chat.postMessage")) == 1
+    card = chat_service.card_of(db, incident_id)
+    assert card is not None
+    assert card.ts == first_ts

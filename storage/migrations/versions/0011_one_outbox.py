@@ -31,6 +31,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("lane", sa.String(), nullable=False, server_default=""))
         batch.add_column(sa.Column("idempotency_key", sa.String(), nullable=True))
         batch.add_column(sa.Column("bundled_into", sa.Integer(), nullable=True))
+        batch.add_column(
+            sa.Column("uncertain", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     op.execute(
         "UPDATE outbox_message SET lane = CASE WHEN incident_id IS NULL "
         "THEN 'slack:loose:' || CAST(id AS VARCHAR) "
@@ -60,6 +63,7 @@ def downgrade() -> None:
     op.drop_index("uq_outbox_idempotency_key", table_name="outbox_message")
     op.drop_index("ix_outbox_lane", table_name="outbox_message")
     with op.batch_alter_table("outbox_message") as batch:
+        batch.drop_column("uncertain")
         batch.drop_column("bundled_into")
         batch.drop_column("idempotency_key")
         batch.drop_column("lane")

@@ -29,7 +29,7 @@ figures out. The definitions, which bench/README.md repeats:
   timeline order.
 - **Thread message delay** (no target; a Slack outage delays messages by design): from
   the event's ``recorded_at`` to the arrival of its matched post.
-- **Page delay**: from the page's due time (``due_at`` in the ``escalation.notified``
+- **Page delay**: from the page's due time (``fired_due_at`` in the ``escalation.notified``
   event; else the incident's opening for level 1 and the previous level's notification
   plus the policy's delay) to its first arrival at the pager.
 """
@@ -268,7 +268,7 @@ def page_figures(
         key = (event.incident_id, int(event.data.get("level", 0)), int(event.data.get("round", 0)))
         decided[key] += 1
         notified_at.setdefault(key, epoch(event.recorded_at))
-        when = _due(event.data.get("due_at"))
+        when = _due(event.data.get("fired_due_at"))  # (``due_at`` is the next level's)
         if when is not None:
             due.setdefault(key, when)
     out.decided = sum(decided.values())

@@ -61,9 +61,14 @@ def waiting_to_fold(session: Session, *, lane: str, kind: str, last: bool) -> Ou
     return newest if newest is not None and newest.kind == kind else None
 
 
-def destinations_waiting(session: Session) -> list[str]:
+def destinations_due(session: Session, *, now: datetime) -> list[str]:
+    """Destinations with a waiting row that is due and not held by a live lease."""
     query = (
-        select(OutboxMessage.destination).where(col(OutboxMessage.status).in_(WAITING)).distinct()
+        select(OutboxMessage.destination)
+        .where(col(OutboxMessage.status).in_(WAITING))
+        .where(col(OutboxMessage.next_attempt_at) <= now)
+        .where(or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now))
+        .distinct()
     )
     return list(session.exec(query))
 

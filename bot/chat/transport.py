@@ -130,7 +130,15 @@ class ChatTransport:
 
     async def _find(self, channel: str, message: Outgoing, *, thread: str | None) -> str | None:
         since = (message.created_at - LOOKBACK).timestamp()
-        posted = await self.client.find_posted(channel, since=since, thread=thread)
+        try:
+            posted = await self.client.find_posted(channel, since=since, thread=thread)
+        except ChatError as exc:
+            if not exc.permanent:
+                raise  # an outage: look again on the next attempt
+            # No history scope (or no such conversation to read): sending again may
+            # duplicate the message, which is better than never sending it.
+            log.warning("outbox %s: cannot look for it in Slack (%s); sending", message.id, exc)
+            return None
         for p in posted:
             if p.outbox_id == message.id:
                 log.info("outbox %s was already in Slack (%s); not posted again", message.id, p.ts)
@@ -186,7 +194,14 @@ class ChatTransport:
         self, channel: str, incident_id: int, live: str, message: Outgoing
     ) -> None:
         since = (message.created_at - LOOKBACK).timestamp()
-        for p in await self.client.find_posted(channel, since=since):
+        try:
+            posted = await self.client.find_posted(channel, since=since)
+        except ChatError as exc:
+            log.warning(
+                "incident %s: cannot look for second copies of its card: %s", incident_id, exc
+            )
+            return
+        for p in posted:
             if p.card and p.incident_id == incident_id and p.ts != live:
                 log.warning(
                     "incident %s: retiring a second copy of its card (%s)", incident_id, p.ts

@@ -122,8 +122,12 @@ def claim(
     """Hold the next row of every free lane for ``owner``, each destination taking at most
     ``capacity(destination)`` rows."""
     claimed: list[Outgoing] = []
+    with db.session() as session:  # most cycles find nothing: no write lock for them
+        waiting = [d for d in queries_outbox.destinations_due(session, now=now) if capacity(d) > 0]
+    if not waiting:
+        return claimed
     with db.write() as session:
-        for destination in queries_outbox.destinations_waiting(session):
+        for destination in waiting:
             limit = capacity(destination)
             if limit <= 0:
                 continue

@@ -186,3 +186,29 @@ def test_the_pacer_allows_a_burst_then_one_a_second_and_honours_a_hold() -> None
     assert pacer.reserve("C2", 0.0) == 0.0  # channels are paced apart
     pacer.hold("C2", 30.0)
     assert pacer.reserve("C2", 10.0) == 20.0
+
+
+async def test_once_the_peer_answers_again_its_backlog_goes_at_once(db: Database) -> None:
+    clock = FakeClock()
+    for lane in ("lane:1", "lane:2", "lane:3"):
+        queue(db, "test:a", lane, key=lane, now=clock())
+    transport = Recording(fail=3)  # one failed attempt per lane: the peer is down
+    sender = OutboxSender(db, {"test": transport}, clock=clock)
+    sender.start()
+    try:
+
+        def all_backing_off() -> bool:
+            return all(r.status == OutboxStatus.PENDING and r.attempts == 1 for r in rows(db))
+
+        await wait_for(all_backing_off, what="every lane to fail once")
+        # The peer is back. One lane's backoff ends; its success lets the others go now,
+        # without waiting out their own backoff on the (frozen) clock.
+        with db.write() as session:
+            first = session.get(OutboxMessage, rows(db)[0].id)
+            assert first is not None
+            first.next_attempt_at = clock()
+            session.add(first)
+        sender.poke()
+        await wait_for(lambda: len(transport.delivered) == 3, what="the backlog")
+    finally:
+        await sender.stop()

@@ -33,7 +33,12 @@ def page(incident: int, level: int, at: float) -> Arrival:
 
 def notified(id: int, incident: int, level: int, due: datetime) -> Event:
     return event(
-        id, incident, EventKind.ESCALATION_NOTIFIED, level=level, round=0, due_at=due.isoformat()
+        id,
+        incident,
+        EventKind.ESCALATION_NOTIFIED,
+        level=level,
+        round=0,
+        fired_due_at=due.isoformat(),
     )
 
 

@@ -90,7 +90,7 @@ class SlackChat:
 
     async def retire_card(self, channel: str, ts: str, *, incident_id: int, current: str) -> None:
         text = (
-            f"Incident #{incident_id}: this card was posted twice; "
+            f"Superseded: incident #{incident_id}'s card was posted twice; "
             f"the live one is {self._link(channel, current)}."
         )
         await self._call(

@@ -132,7 +132,8 @@ class WebhookConfig(BaseModel):
     kind: Literal["generic", "pagerduty"] = "generic"
     routing_key_secret: str | None = None  # name of a secret in FIRELINE_SECRETS
     timeout: Duration = Field(default=timedelta(seconds=5))
-    attempts: int = Field(default=3, ge=1, le=10)
+    # Outbox attempts before the page is given up (backoff up to 30 s apart).
+    attempts: int = Field(default=10, ge=1, le=50)
 
     @model_validator(mode="after")
     def _pagerduty_needs_key(self) -> WebhookConfig:

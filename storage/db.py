@@ -82,6 +82,11 @@ class Database:
             self.write_engine = self.engine
 
     @property
+    def shown_url(self) -> str:
+        """The URL with its password hidden, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 

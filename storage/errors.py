@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-__all__ = ["IntegrityError", "SQLAlchemyError"]
+__all__ = ["DBAPIError", "IntegrityError", "SQLAlchemyError"]

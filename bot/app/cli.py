@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot import clienv
@@ -24,6 +25,7 @@ from bot.postmortem.service import DraftOptions
 from bot.runbooks.cli import runbooks_app
 from storage import migrate
 from storage.db import Database
+from storage.errors import DBAPIError, SQLAlchemyError
 
 app = typer.Typer(help="Fireline: incident response and runbook automation.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -40,6 +42,21 @@ def settings_or_exit(**overrides: object) -> Settings:
         raise typer.Exit(2) from exc
 
 
+def database_or_exit(settings: Settings) -> Database:
+    """The database, once it has answered; else one line naming the setting, exit 2."""
+    db = wiring.database(settings)
+    try:
+        db.ping()
+    except SQLAlchemyError as exc:
+        db.dispose()
+        cause = str(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc)
+        reason = cause.strip().splitlines()[0] if cause.strip() else type(exc).__name__
+        problem = f"FIRELINE_DATABASE_URL: cannot use {db.shown_url}: {reason}"
+        errors.print(f"[red]configuration error:[/red] {problem}", highlight=False)
+        raise typer.Exit(2) from None
+    return db
+
+
 class CliEnv:
     """What feature commands need, built from the settings when first asked for; it
     satisfies each feature's ``cli.py`` Protocol (see ``bot.clienv``)."""
@@ -54,7 +71,16 @@ class CliEnv:
         return self._settings
 
     def database(self) -> Database:
-        return wiring.database(self.settings)
+        db = database_or_exit(self.settings)
+        if not migrate.is_current(db):
+            db.dispose()
+            problem = (
+                f"FIRELINE_DATABASE_URL: {db.shown_url} is not at the current schema; "
+                "run `fireline db upgrade` first"
+            )
+            errors.print(f"[red]configuration error:[/red] {problem}", highlight=False)
+            raise typer.Exit(2)
+        return db
 
     def escalation_rules(self) -> EscalationRules:
         return wiring.escalation_rules(self.settings)
@@ -79,6 +105,7 @@ def serve(
     from bot.app.main import create_app
 
     settings = settings_or_exit(host=host, port=port)
+    database_or_exit(settings).dispose()  # a clear message now, not a traceback at startup
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secret_values())
     uvicorn.run(
         create_app(settings),
@@ -146,7 +173,13 @@ def simulate(
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"])
-            errors.print(f"[red]{payload}: {where}: {error['msg']}[/red]")
+            if error["type"] == "json_invalid":
+                # "Invalid JSON: expected value at line 1 column 1": say what the file is not.
+                reason = error["msg"].removeprefix("Invalid JSON: ")
+                line = f"{payload}: not an Alertmanager webhook body (JSON): {reason}"
+            else:
+                line = f"{payload}: {where or 'body'}: {error['msg']}"
+            errors.print(f"[red]{escape(line)}[/red]", highlight=False)
         raise typer.Exit(2) from exc
     library = load_library(None)
     result = run_simulation(
@@ -211,7 +244,7 @@ def _print_simulation(result: Any) -> None:
 def db_upgrade(revision: str = "head") -> None:
     """Apply the database migrations."""
     settings = settings_or_exit()
-    db = wiring.database(settings)
+    db = database_or_exit(settings)
     try:
         reached = migrate.upgrade(
             db,

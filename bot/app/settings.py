@@ -8,6 +8,7 @@ rules, and later escalation policies and schedules) comes from the YAML file nam
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,6 +20,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -27,6 +29,7 @@ from pydantic_settings import (
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from bot.chat.config import ChatConfig
@@ -102,6 +105,38 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
+def _http_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return value
+
+
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+def supported_database_url(value: str) -> str:
+    """``value`` if it names a database Fireline can use; else a ValueError saying why."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            "not a database URL (examples: sqlite:///./fireline.db, "
+            "postgresql://user:password@host:5432/fireline)"
+        ) from None
+    backend = url.get_backend_name()
+    if backend not in SUPPORTED_DATABASES:
+        raise ValueError(f"Fireline runs on SQLite or PostgreSQL, not {backend!r}")
+    if url.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"):
+        raise ValueError(f"driver {url.drivername!r} is not installed; use {backend}://")
+    return value
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -158,7 +193,27 @@ class Settings(BaseSettings):
     @field_validator("slack_api_url")
     @classmethod
     def _api_url_ends_with_slash(cls, value: str) -> str:
+        value = _http_url(value)
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("prometheus_url", "alertmanager_url", "kubernetes_url")
+    @classmethod
+    def _is_http_url(cls, value: str | None) -> str | None:
+        return _http_url(value) if value else None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_is_supported(cls, value: str) -> str:
+        return supported_database_url(value)
+
+    @field_validator("slack_bot_token", "slack_app_token")
+    @classmethod
+    def _slack_token_kind(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        prefix = "xoxb-" if info.field_name == "slack_bot_token" else "xapp-"
+        if value is not None and not value.get_secret_value().startswith(prefix):
+            kind = "bot token" if prefix == "xoxb-" else "app-level token"
+            raise ValueError(f"a Slack {kind} starts with {prefix!r}")
+        return value
 
     @field_validator("approvers", "http_allow", mode="before")
     @classmethod
@@ -315,6 +370,12 @@ def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning any validation error into one clear ConfigError."""
     try:
         return Settings(**overrides)
+    except SettingsError as exc:
+        # A value the environment source could not parse (JSON settings such as secrets).
+        field = re.search(r'field "(\w+)"', str(exc))
+        key = f"{ENV_PREFIX}{field.group(1).upper()}" if field else "a setting"
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise ConfigError(f"{key}: not valid JSON{cause}") from None
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Protocol
 
 import typer
@@ -12,6 +13,7 @@ from rich.text import Text
 from bot.clienv import cli_env
 from bot.errors import NotFoundError
 from bot.incidents import service as incident_service
+from bot.incidents.decide import IncidentStatus, Severity
 from bot.incidents.timeline import timeline_lines
 from storage.db import Database
 
@@ -29,13 +31,35 @@ def _env() -> IncidentsCliEnv:
     return env
 
 
+def one_of(*allowed: str) -> Callable[[list[str] | None], list[str] | None]:
+    """A repeatable option's check, as the API validates the same query: a value outside
+    ``allowed`` is an error (exit 2), not an empty table. Case does not matter."""
+
+    def check(values: list[str] | None) -> list[str] | None:
+        by_fold = {a.casefold(): a for a in allowed}
+        for value in values or ():
+            if value.casefold() not in by_fold:
+                raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
+        return [by_fold[v.casefold()] for v in values] if values else values
+
+    return check
+
+
+STATUS_CHOICE = one_of(*(s.value for s in IncidentStatus))
+SEVERITY_CHOICE = one_of(*(s.name for s in Severity))
 _STATUS_STYLE = {"open": "red", "acknowledged": "yellow", "resolved": "green"}
 
 
 @incidents_app.command("list")
 def incidents_list(
-    status: Annotated[list[str] | None, typer.Option(help="open, acknowledged, resolved")] = None,
-    severity: Annotated[list[str] | None, typer.Option(help="SEV1..SEV4")] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these statuses (repeatable).", callback=STATUS_CHOICE),
+    ] = None,
+    severity: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these severities (repeatable).", callback=SEVERITY_CHOICE),
+    ] = None,
     limit: int = 50,
 ) -> None:
     """List incidents, newest first."""

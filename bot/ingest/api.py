@@ -9,6 +9,7 @@ object) that an API route pays for; everything else about it is ordinary.
 from __future__ import annotations
 
 import json
+import logging
 from time import perf_counter
 from typing import Any, Protocol
 
@@ -23,6 +24,8 @@ from bot.errors import StorageUnavailableError
 from bot.ingest.model import WebhookPayload
 from bot.ingest.writer import ReceiptWriter
 from bot.security import bearer_matches
+
+log = logging.getLogger(__name__)
 
 
 class IngestSettings(Protocol):
@@ -64,13 +67,13 @@ class _Disconnected(Exception):
     pass
 
 
-def describe_validation_error(exc: ValidationError) -> list[dict[str, str]]:
+def describe_validation_error(exc: ValidationError) -> list[dict[str, Any]]:
+    """The problems in FastAPI's shape, so the webhook and the API answer alike:
+    ``{"loc": ["body", "alerts", 0, "labels"], "msg": ..., "type": ...}``."""
     problems = []
     for error in exc.errors(include_url=False):
-        path = ".".join(str(part) for part in error["loc"]) or "body"
-        if error["type"] == "json_invalid":
-            path = "body"
-        problems.append({"loc": path, "msg": error["msg"], "type": error["type"]})
+        where = [] if error["type"] == "json_invalid" else list(error["loc"])
+        problems.append({"loc": ["body", *where], "msg": error["msg"], "type": error["type"]})
     return problems
 
 
@@ -111,7 +114,11 @@ async def ingest(runtime: IngestRuntime, scope: Scope, receive: Receive) -> Answ
     """What the webhook answers; the receipt is committed before a 200."""
     settings = runtime.settings
     if not bearer_matches(_header(scope, b"authorization"), settings.webhook_token):
-        return _error(401, "missing or wrong bearer token", [(b"www-authenticate", b"Bearer")])
+        client = scope.get("client")
+        peer = f"{client[0]}:{client[1]}" if client else "an unknown peer"
+        log.warning("webhook refused from %s: missing or wrong bearer token", peer)
+        detail = "missing or wrong bearer token (FIRELINE_WEBHOOK_TOKEN)"
+        return _error(401, detail, [(b"www-authenticate", b"Bearer")])
     try:
         body = await _read_capped(scope, receive, settings.max_body_bytes)
     except _TooLarge:

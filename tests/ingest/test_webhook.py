@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -216,7 +217,9 @@ async def test_invalid_bodies_get_422_with_the_field_path(
     async with running_app(make_settings()) as (app, client):
         response = await post(client, body)
         assert response.status_code == 422
-        assert loc in [problem["loc"] for problem in response.json()["detail"]]
+        problems = response.json()["detail"]
+        assert all(problem["loc"][0] == "body" for problem in problems)  # FastAPI's shape
+        assert loc in [".".join(map(str, p["loc"][1:])) or "body" for p in problems]
         with app.state.runtime.db.session() as session:
             assert list(session.exec(select(WebhookReceipt))) == []
 
@@ -232,6 +235,21 @@ async def test_token_is_required_when_configured(make_settings: Callable[..., Se
         assert (await post(client, body)).status_code == 200
         with app.state.runtime.db.session() as session:
             assert len(list(session.exec(select(WebhookReceipt)))) == 1
+
+
+async def test_a_refused_webhook_names_the_setting_and_is_logged(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    body = load_fixture("am_firing.json")
+    async with running_app(make_settings(webhook_token=TOKEN)) as (_app, client):
+        with caplog.at_level(logging.WARNING, logger="bot.ingest.api"):
+            response = await post(client, body, headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 401
+    assert "FIRELINE_WEBHOOK_TOKEN" in response.json()["detail"]
+    (refused,) = [r for r in caplog.records if r.name == "bot.ingest.api"]
+    assert refused.levelno == logging.WARNING
+    assert "refused from 127.0.0.1:" in refused.getMessage()
+    assert "nope" not in refused.getMessage()
 
 
 async def test_oversized_body_gets_413(make_settings: Callable[..., Settings]) -> None:

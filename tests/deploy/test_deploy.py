@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -144,7 +145,10 @@ def test_the_demo_rules_are_answered_by_the_shipped_runbook() -> None:
 
 def test_each_kustomization_lists_every_file_beside_it() -> None:
     dirs = sorted(p.parent for p in K8S.rglob("kustomization.yaml"))
-    assert dirs == [BASE, OVERLAYS / "postgres", OVERLAYS / "sqlite"]
+    assert dirs == [
+        BASE,
+        *(OVERLAYS / name for name in ("postgres", "postgres-in-cluster", "sqlite")),
+    ]
     for folder in dirs:
         kustomization = load(folder / "kustomization.yaml")[0]
         listed = [r for r in kustomization["resources"] if not r.startswith("..")]
@@ -152,7 +156,10 @@ def test_each_kustomization_lists_every_file_beside_it() -> None:
         present = sorted(p.name for p in folder.glob("*.yaml") if p.name != "kustomization.yaml")
         assert sorted(listed) == present, folder
         if folder != BASE:
-            assert "../../base" in kustomization["resources"]
+            assert {"../../base", "../postgres"} & set(kustomization["resources"])
+
+
+OVERLAY_NAMES = ["sqlite", "postgres", "postgres-in-cluster"]
 
 
 def kubectl() -> str:
@@ -183,7 +190,7 @@ def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["name"]: e for e in container["env"]}
 
 
-@pytest.mark.parametrize("overlay", ["sqlite", "postgres"])
+@pytest.mark.parametrize("overlay", OVERLAY_NAMES)
 def test_each_overlay_renders_objects_the_kubernetes_schemas_accept(overlay: str) -> None:
     kubernetes_validate = pytest.importorskip("kubernetes_validate")
     objects = render(overlay)
@@ -191,11 +198,13 @@ def test_each_overlay_renders_objects_the_kubernetes_schemas_accept(overlay: str
         kubernetes_validate.validate(obj, kubernetes_validate.latest_version(), strict=True)
         if obj["kind"] not in {"Namespace", "ClusterRole", "ClusterRoleBinding"}:
             assert obj["metadata"]["namespace"] == "fireline", obj["metadata"]
+    names = [(o["kind"], o["metadata"]["name"]) for o in objects]
+    assert len(names) == len(set(names)), names
     container = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "fireline:0.1.0"
 
 
-@pytest.mark.parametrize("overlay", ["sqlite", "postgres"])
+@pytest.mark.parametrize("overlay", OVERLAY_NAMES)
 def test_the_deployment_uses_what_the_other_manifests_define(overlay: str, tmp_path: Path) -> None:
     objects = render(overlay)
     deployment = one(objects, "Deployment")
@@ -251,8 +260,9 @@ def test_the_sqlite_overlay_runs_one_replica_on_a_volume() -> None:
     assert not [o for o in objects if o["kind"] == "PodDisruptionBudget"]
 
 
-def test_the_postgres_overlay_runs_replicas_on_a_database_url_from_a_secret() -> None:
-    objects = render("postgres")
+@pytest.mark.parametrize("overlay", ["postgres", "postgres-in-cluster"])
+def test_the_postgres_overlays_run_replicas_on_a_database_url_from_a_secret(overlay: str) -> None:
+    objects = render(overlay)
     spec = one(objects, "Deployment")["spec"]
     assert spec["replicas"] >= 2
     container = spec["template"]["spec"]["containers"][0]
@@ -266,6 +276,39 @@ def test_the_postgres_overlay_runs_replicas_on_a_database_url_from_a_secret() ->
     selector = one(objects, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"]
     assert selector.items() <= spec["template"]["metadata"]["labels"].items()
     assert one(objects, "PodDisruptionBudget")["spec"]["minAvailable"] < spec["replicas"]
+
+
+def test_the_in_cluster_postgresql_is_the_one_the_database_url_names() -> None:
+    objects = render("postgres-in-cluster")
+    url = urlsplit(
+        next(o for o in objects if o["metadata"]["name"] == "fireline-database")["stringData"][
+            "database-url"
+        ]
+    )
+    service = next(
+        o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == url.hostname
+    )
+    [port] = service["spec"]["ports"]
+    assert port["port"] == url.port
+    statefulset = one(objects, "StatefulSet")
+    assert statefulset["spec"]["serviceName"] == service["metadata"]["name"]
+    assert (
+        service["spec"]["selector"].items()
+        <= statefulset["spec"]["template"]["metadata"]["labels"].items()
+    )
+    [container] = statefulset["spec"]["template"]["spec"]["containers"]
+    assert port["targetPort"] in {p["name"] for p in container["ports"]}
+    env = env_of(container)
+    assert env["POSTGRES_USER"]["value"] == url.username
+    assert env["POSTGRES_DB"]["value"] == url.path.lstrip("/")
+    ref = env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    [secret] = [
+        o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == ref["name"]
+    ]
+    assert secret["stringData"][ref["key"]] == url.password
+    assert statefulset["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] in {
+        m["name"] for m in container["volumeMounts"]
+    }
 
 
 def test_the_image_ships_the_runbooks_and_the_team_configmap_adds_to_them() -> None:

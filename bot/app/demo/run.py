@@ -260,16 +260,21 @@ class Demo:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
-        with suppress(NotImplementedError, RuntimeError):  # not the main thread, or Windows
+        previous = signal.getsignal(signal.SIGTERM)
+        handled = False
+        with suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
             loop.add_signal_handler(signal.SIGTERM, task.cancel)
+            handled = True
         workdir = Path(tempfile.mkdtemp(prefix="fireline-demo-"))
         try:
             with ExitStack() as stack:
                 return await self._run(stack, workdir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-            with suppress(NotImplementedError, RuntimeError):
+            if handled:
                 loop.remove_signal_handler(signal.SIGTERM)
+                if previous is not None:  # None: set outside Python, left as it is
+                    signal.signal(signal.SIGTERM, previous)
 
     async def _run(self, stack: ExitStack, workdir: Path) -> DemoResult:
         demo_url, demo_state = stack.enter_context(demo_service())

@@ -123,7 +123,11 @@ def demo(
         bool, typer.Option(help="Replay Alertmanager's webhooks even if it is installed.")
     ] = False,
     keep_serving: Annotated[
-        bool, typer.Option(help="Keep serving the API after the story ends, until Ctrl-C.")
+        bool,
+        typer.Option(
+            help="Keep serving the API and its database after the story ends, until Ctrl-C "
+            "or SIGTERM; it prints where the database is."
+        ),
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the resolution.")] = 180,
 ) -> None:

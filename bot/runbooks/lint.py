@@ -197,11 +197,19 @@ def _has_ref(value: Any) -> bool:
 
 def runbook_files(paths: Iterable[Path]) -> list[Path]:
     """The runbook files named: files as given, directories searched for ``*.md``
-    (their README.md is the format's reference, not a runbook)."""
+    (their README.md is the format's reference, not a runbook). Hidden entries are
+    skipped: a Kubernetes ConfigMap volume keeps each file twice, once under a hidden
+    ``..TIMESTAMP`` folder, and a runbook must load once."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*.md") if p.name != README and p.is_file())
+            found += sorted(
+                p
+                for p in path.rglob("*.md")
+                if p.name != README
+                and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
         else:
             found.append(path)
     return found

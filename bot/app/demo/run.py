@@ -5,7 +5,9 @@ runbooks, a demo escalation policy with short delays), and, when Debian's binari
 installed, Prometheus scraping the demo service and Alertmanager posting to Fireline.
 Without them it replays Alertmanager's payloads itself. Then it breaks the demo service
 and prints every timeline event as it happens, until the incident is resolved and the
-post-mortem draft is written. Everything it started is stopped on the way out.
+post-mortem draft is written. Everything it started is stopped on the way out, and its
+temporary folder removed, whether it ends, is interrupted (Ctrl-C) or is terminated
+(SIGTERM): both signals cancel the story, and the same ``finally`` blocks clean up.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import re
 import secrets
+import shlex
 import shutil
+import signal
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -27,9 +32,10 @@ from typing import Any
 
 import httpx
 import uvicorn
-from rich.console import Console
-from rich.markdown import Markdown
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markdown import Markdown, TableElement
 from rich.panel import Panel
+from rich.table import Table
 
 from bot.app.demo import monitoring
 from bot.app.demo.target import DemoState, make_server
@@ -125,6 +131,46 @@ class DemoError(Exception):
     pass
 
 
+class _FoldingTable(TableElement):
+    """A markdown table whose long words fold onto the next line instead of being cut
+    with "…": the draft's cells (alert names, step ids) must stay readable at 80 columns."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for part in super().__rich_console__(console, options):
+            if isinstance(part, Table):
+                for column in part.columns:
+                    column.overflow = "fold"
+            yield part
+
+
+class DraftMarkdown(Markdown):
+    elements = {**Markdown.elements, "table_open": _FoldingTable}
+
+
+def draft_panel(markdown: str) -> Panel:
+    """The post-mortem draft as the demo shows it."""
+    return Panel(DraftMarkdown(markdown), title="post-mortem draft")
+
+
+COMMAND = re.compile(r"`fireline [^`]*`")
+
+
+def without_commands(markdown: str) -> str:
+    """The draft's ``fireline`` commands act on the demo's database, which is deleted as
+    the demo exits; without ``--keep-serving`` the demo points at that option instead."""
+    return COMMAND.sub("`fireline demo --keep-serving` and the command it prints", markdown)
+
+
+class _Server(uvicorn.Server):
+    """Fireline inside the demo: the demo owns SIGINT and SIGTERM, and stops the server
+    itself once the story is over (uvicorn would otherwise take the signals, stop, and
+    raise them again after the demo's clean-up had been skipped)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def replay_payload(demo_url: str, *, status: str, starts_at: datetime) -> dict[str, Any]:
     """The webhook body Alertmanager sends for ``DemoServiceDown``, built the same way."""
     port = demo_url.rsplit(":", 1)[1]
@@ -209,12 +255,26 @@ class Demo:
         self.console.print(f"[bold]>[/bold] {text}")
 
     async def run(self) -> DemoResult:
+        """Cancelled by Ctrl-C (``asyncio.run``) or SIGTERM, it still stops everything it
+        started and removes its folder before the cancellation goes on."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        previous = signal.getsignal(signal.SIGTERM)
+        handled = False
+        with suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+            handled = True
         workdir = Path(tempfile.mkdtemp(prefix="fireline-demo-"))
         try:
             with ExitStack() as stack:
                 return await self._run(stack, workdir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+            if handled:
+                loop.remove_signal_handler(signal.SIGTERM)
+                if previous is not None:  # None: set outside Python, left as it is
+                    signal.signal(signal.SIGTERM, previous)
 
     async def _run(self, stack: ExitStack, workdir: Path) -> DemoResult:
         demo_url, demo_state = stack.enter_context(demo_service())
@@ -270,11 +330,12 @@ class Demo:
         server = await self._serve(settings)
         try:
             self.say(f"Fireline on {self.base} (API docs at {self.base}/docs)")
-            return await self._story(settings, demo_url, demo_state, replay=binaries is None)
-        finally:
+            result = await self._story(settings, demo_url, demo_state, replay=binaries is None)
             if self.keep_serving:
-                self.say("serving until Ctrl-C")
+                self._serving(settings, result)
                 await _forever()
+            return result
+        finally:
             chat = getattr(self._app.state, "runtime", None) and self._app.state.runtime.chat
             if chat is not None:
                 with contextlib.suppress(TimeoutError):
@@ -296,7 +357,7 @@ class Demo:
             access_log=False,
             lifespan="on",
         )
-        server = uvicorn.Server(config)
+        server = _Server(config)
         self._server_task = asyncio.create_task(server.serve())
         while not server.started:
             if self._server_task.done():
@@ -374,13 +435,23 @@ class Demo:
         runs = (await api.get(f"/api/incidents/{incident_id}/runs")).json()
         verification = runs[0]["verification"] if runs else None
         postmortem = (await api.get(f"/api/incidents/{incident_id}/postmortem")).text
-        self.console.print(Panel(Markdown(postmortem), title="post-mortem draft"))
+        shown = postmortem if self.keep_serving else without_commands(postmortem)
+        self.console.print(draft_panel(shown))
         resolved = incident["status"] == "resolved"
         self.say(
             f"incident {incident_id} {incident['status']}; verification {verification}; "
             f"the demo service was healed {demo_state.heals} time(s)"
         )
         return DemoResult(incident_id, resolved, verification, postmortem)
+
+    def _serving(self, settings: Settings, result: DemoResult) -> None:
+        """Where the kept database is, and a command that works against it meanwhile."""
+        url = settings.database_url
+        incident = result.incident_id if result.incident_id is not None else "ID"
+        self.say(f"Fireline keeps serving on {self.base}; its database is {url}")
+        command = f'fireline followups add {incident} "Alert on the demo service sooner"'
+        self.say(f"try: FIRELINE_DATABASE_URL={shlex.quote(url)} {command}")
+        self.say("serving until Ctrl-C or SIGTERM; the database is deleted then")
 
     def _show(self, event: dict[str, Any]) -> None:
         kind = str(event["kind"])
@@ -415,5 +486,5 @@ def run_demo(
     )
     try:
         return asyncio.run(demo.run())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, SIGTERM
         return DemoResult(None, False, None, None)

@@ -91,7 +91,9 @@ class AuthenticatedRoute(APIRoute):
 
 def protected_router(**kwargs: Any) -> APIRouter:
     """An ``APIRouter`` whose every route needs the API's credentials."""
-    responses = {401: {"description": "Missing or wrong bearer token"}}
+    responses: dict[int | str, dict[str, Any]] = {
+        401: {"description": "Missing or wrong bearer token"}
+    }
     responses.update(kwargs.pop("responses", {}))
     return APIRouter(route_class=AuthenticatedRoute, responses=responses, **kwargs)
 

@@ -38,6 +38,12 @@ def int_id_routes(app: FastAPI) -> list[tuple[str, str]]:
     ]
 
 
+async def noting_reads(read: list[bytes]) -> AsyncIterator[bytes]:
+    """A body of ``{`` that notes in ``read`` when the app reads it."""
+    read.append(b"{")
+    yield b"{"
+
+
 def with_ids(path: str, value: int) -> str:
     return re.sub(r"\{[a-z_]*_id\}", str(value), path).replace("{name}", "primary")
 
@@ -52,15 +58,10 @@ async def test_every_api_route_is_authenticated_before_its_body(
         assert unguarded == []
         for method, path in routes:
             read: list[bytes] = []
-
-            async def body() -> AsyncIterator[bytes]:
-                read.append(b"{")
-                yield b"{"
-
             response = await client.request(
                 method,
                 with_ids(path, 1),
-                content=body(),
+                content=noting_reads(read),
                 headers={"Content-Type": "application/json"},
             )
             assert response.status_code == 401, (method, path, response.text)

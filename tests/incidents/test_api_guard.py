@@ -26,7 +26,9 @@ def routes_of(app: FastAPI) -> list[APIRoute]:
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str]]:
-    return [(method, route.path) for route in routes_of(app) for method in sorted(route.methods)]
+    return [
+        (method, route.path) for route in routes_of(app) for method in sorted(route.methods or ())
+    ]
 
 
 def int_id_routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -34,7 +36,7 @@ def int_id_routes(app: FastAPI) -> list[tuple[str, str]]:
         (method, route.path)
         for route in routes_of(app)
         if any(p.field_info.annotation is int for p in route.dependant.path_params)
-        for method in sorted(route.methods)
+        for method in sorted(route.methods or ())
     ]
 
 

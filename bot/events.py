@@ -26,6 +26,7 @@ class EventKind(StrEnum):
     SEVERITY_CHANGED = "severity.changed"
     ALERT_FIRED = "alert.fired"
     ALERT_RESOLVED = "alert.resolved"
+    ALERT_TIME_CLAMPED = "alert.time_clamped"
     NOTE_ADDED = "note.added"
     RUNBOOK_SELECTED = "runbook.selected"
     RUNBOOK_NONE = "runbook.none"
@@ -151,6 +152,14 @@ class AlertResolved(TypedDict, total=False):
     alert_id: int
     fingerprint: str
     reason: str
+
+
+class AlertTimeClamped(TypedDict, total=False):
+    alert_id: int
+    fingerprint: str
+    fields: list[str]
+    sent: dict[str, str]
+    kept: dict[str, str]
 
 
 class RunbookSelected(TypedDict, total=False):
@@ -345,6 +354,11 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
         "alertmanager",
         "One of the incident's alerts resolved.",
         AlertResolved,
+    ),
+    EventKind.ALERT_TIME_CLAMPED: (
+        "fireline",
+        "An alert's startsAt or endsAt was outside [2000, now + 1 h] and was clamped.",
+        AlertTimeClamped,
     ),
     EventKind.NOTE_ADDED: ("person", "Someone wrote a note on the timeline.", Empty),
     EventKind.RUNBOOK_SELECTED: (

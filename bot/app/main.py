@@ -160,7 +160,7 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         return AsyncSocketModeHandler(slack, settings.slack_app_token.get_secret_value())
-    app.include_router(router_for(slack))
+    app.include_router(router_for(slack, runtime))
     return None
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Annotated as _Annotated
 from typing import Any, Protocol
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from bot.automation import service
 from bot.automation.runner import AutomationRunner
 from bot.durations import Duration
 from bot.incidents import service as incidents
-from bot.routing import ApiAuth, ServiceCore, call_service, runtime_of
+from bot.routing import Id, ServiceCore, call_service, protected_router, runtime_of
 from bot.runbooks.lint import is_under
 from bot.runbooks.loader import RunbookLibrary
 from storage.tables_automation import AutomationPause, RunbookRun, StepRun
@@ -41,7 +41,7 @@ class AutomationRuntime(ServiceCore, Protocol):
 
 RuntimeDep = _Annotated[AutomationRuntime, Depends(runtime_of)]
 
-router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["automation"])
+router = protected_router(prefix="/api", tags=["automation"])
 
 
 class DecisionIn(BaseModel):
@@ -125,14 +125,12 @@ def pause_out(row: AutomationPause) -> dict[str, Any]:
 
 
 @router.get("/incidents/{incident_id}/runs")
-async def incident_runs(incident_id: int, runtime: RuntimeDep) -> list[dict[str, Any]]:
+async def incident_runs(incident_id: Id, runtime: RuntimeDep) -> list[dict[str, Any]]:
     runs = await call_service(service.runs_of, runtime.db, incident_id)
     return [run_out(run, steps) for run, steps in runs]
 
 
-async def _decide(
-    step_run_id: int, body: DecisionIn, runtime: Any, approve: bool
-) -> dict[str, Any]:
+async def _decide(step_run_id: Id, body: DecisionIn, runtime: Any, approve: bool) -> dict[str, Any]:
     row = await call_service(
         service.decide_approval,
         runtime.db,
@@ -153,7 +151,7 @@ class RunIn(BaseModel):
 
 
 @router.post("/incidents/{incident_id}/runs", status_code=201)
-async def start_run(incident_id: int, body: RunIn, runtime: RuntimeDep) -> dict[str, Any]:
+async def start_run(incident_id: Id, body: RunIn, runtime: RuntimeDep) -> dict[str, Any]:
     """Run a runbook for the incident again (its current, loaded version)."""
     detail = await call_service(incidents.get_incident, runtime.db, incident_id)
     runbook_id = body.runbook_id or detail.incident.runbook_id
@@ -175,13 +173,13 @@ async def start_run(incident_id: int, body: RunIn, runtime: RuntimeDep) -> dict[
 
 
 @router.post("/steps/{step_run_id}/approve")
-async def approve_step(step_run_id: int, body: DecisionIn, runtime: RuntimeDep) -> dict[str, Any]:
+async def approve_step(step_run_id: Id, body: DecisionIn, runtime: RuntimeDep) -> dict[str, Any]:
     """Approve a step awaiting approval: only a listed approver, never the run's trigger."""
     return await _decide(step_run_id, body, runtime, approve=True)
 
 
 @router.post("/steps/{step_run_id}/reject")
-async def reject_step(step_run_id: int, body: DecisionIn, runtime: RuntimeDep) -> dict[str, Any]:
+async def reject_step(step_run_id: Id, body: DecisionIn, runtime: RuntimeDep) -> dict[str, Any]:
     return await _decide(step_run_id, body, runtime, approve=False)
 
 

@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Annotated, Protocol
 from typing import Annotated as _Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import Depends, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from bot.escalation import service
 from bot.escalation.oncall import add_override, on_call_now
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents.api import ActorIn, IncidentOut
-from bot.routing import ApiAuth, ServiceCore, call_service, runtime_of
+from bot.routing import Id, ServiceCore, call_service, protected_router, runtime_of
 
 
 class EscalationRuntime(ServiceCore, Protocol):
@@ -25,7 +25,7 @@ class EscalationRuntime(ServiceCore, Protocol):
 
 RuntimeDep = _Annotated[EscalationRuntime, Depends(runtime_of)]
 
-router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["escalation"])
+router = protected_router(prefix="/api", tags=["escalation"])
 
 
 class OnCallOut(BaseModel):
@@ -60,7 +60,7 @@ class OverrideOut(BaseModel):
 
 @router.post("/incidents/{incident_id}/escalate", response_model=IncidentOut)
 async def escalate(
-    incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
+    incident_id: Id, runtime: RuntimeDep, body: ActorIn | None = None
 ) -> IncidentOut:
     escalation = runtime.escalation
     incident = await call_service(

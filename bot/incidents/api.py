@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 from typing import Annotated as _Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from bot.incidents import service as incidents
 from bot.incidents.lifecycle import StatusHooks
-from bot.routing import ApiAuth, ServiceCore, call_service, runtime_of
+from bot.routing import Id, Offset, ServiceCore, call_service, protected_router, runtime_of
 from storage import queries
 from storage.tables import AlertRecord, Incident, TimelineEvent
 
@@ -32,7 +32,7 @@ class IncidentsRuntime(ServiceCore, Protocol):
 
 RuntimeDep = _Annotated[IncidentsRuntime, Depends(runtime_of)]
 
-router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["incidents"])
+router = protected_router(prefix="/api", tags=["incidents"])
 
 Status = Literal["open", "acknowledged", "resolved"]
 SeverityName = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
@@ -121,7 +121,7 @@ def list_incidents(
     status: Annotated[list[Status] | None, Query()] = None,
     severity: Annotated[list[SeverityName] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> IncidentPage:
     with runtime.db.session() as session:
         items, total = queries.list_incidents(
@@ -133,7 +133,7 @@ def list_incidents(
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetailOut)
-def get_incident(incident_id: int, runtime: RuntimeDep) -> IncidentDetailOut:
+def get_incident(incident_id: Id, runtime: RuntimeDep) -> IncidentDetailOut:
     detail = incidents.get_incident(runtime.db, incident_id)
     return IncidentDetailOut(
         **IncidentOut.of(detail.incident).model_dump(),
@@ -147,10 +147,10 @@ def get_incident(incident_id: int, runtime: RuntimeDep) -> IncidentDetailOut:
 
 @router.get("/incidents/{incident_id}/timeline", response_model=list[EventOut])
 def get_timeline(
-    incident_id: int,
+    incident_id: Id,
     runtime: RuntimeDep,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[EventOut]:
     events = incidents.get_timeline(runtime.db, incident_id, limit=limit, offset=offset)
     return [EventOut.of(e) for e in events]
@@ -158,7 +158,7 @@ def get_timeline(
 
 @router.post("/incidents/{incident_id}/acknowledge", response_model=IncidentOut)
 async def acknowledge(
-    incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
+    incident_id: Id, runtime: RuntimeDep, body: ActorIn | None = None
 ) -> IncidentOut:
     actor = (body or ActorIn()).actor
     incident = await call_service(
@@ -174,7 +174,7 @@ async def acknowledge(
 
 @router.post("/incidents/{incident_id}/unacknowledge", response_model=IncidentOut)
 async def unacknowledge(
-    incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
+    incident_id: Id, runtime: RuntimeDep, body: ActorIn | None = None
 ) -> IncidentOut:
     incident = await call_service(
         incidents.unacknowledge,
@@ -190,7 +190,7 @@ async def unacknowledge(
 
 @router.post("/incidents/{incident_id}/resolve", response_model=IncidentOut)
 async def resolve(
-    incident_id: int, runtime: RuntimeDep, body: ResolveIn | None = None
+    incident_id: Id, runtime: RuntimeDep, body: ResolveIn | None = None
 ) -> IncidentOut:
     body = body or ResolveIn()
     incident = await call_service(
@@ -206,7 +206,7 @@ async def resolve(
 
 
 @router.post("/incidents/{incident_id}/notes", response_model=EventOut, status_code=201)
-async def add_note(incident_id: int, body: NoteIn, runtime: RuntimeDep) -> EventOut:
+async def add_note(incident_id: Id, body: NoteIn, runtime: RuntimeDep) -> EventOut:
     event = await call_service(
         incidents.add_note,
         runtime.db,

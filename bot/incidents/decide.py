@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum, StrEnum
 
 from bot.errors import ConflictError
@@ -204,3 +204,43 @@ def unacknowledge(status: str) -> Transition:
 def resolve(status: str) -> Transition:
     current = IncidentStatus(status)
     return Transition(IncidentStatus.RESOLVED, current is not IncidentStatus.RESOLVED)
+
+
+EARLIEST_ALERT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+"""Before this an alert's time is a broken clock or Go's zero time, not a start."""
+
+FUTURE_TOLERANCE = timedelta(hours=1)
+"""How far ahead of Fireline's clock an alert's time may be (clock skew), and no more."""
+
+
+@dataclass(frozen=True)
+class AlertTimes:
+    """An alert's times as triage keeps them, and which of them were clamped."""
+
+    starts_at: datetime
+    ends_at: datetime | None
+    clamped: tuple[str, ...] = ()
+
+
+def sane_alert_times(
+    starts_at: datetime, ends_at: datetime | None, *, received_at: datetime
+) -> AlertTimes:
+    """Clamp an alert's times into ``[2000, received + 1 h]`` so no duration is negative.
+
+    A start or an end outside that window becomes the time the alert was received; an end
+    before the (clamped) start becomes the start. ``ends_at`` is only a resolved alert's.
+    """
+    latest = received_at + FUTURE_TOLERANCE
+    clamped: list[str] = []
+    if not EARLIEST_ALERT_TIME <= starts_at <= latest:
+        starts_at = received_at
+        clamped.append("startsAt")
+    if ends_at is not None:
+        if not EARLIEST_ALERT_TIME <= ends_at <= latest:
+            ends_at = received_at
+            clamped.append("endsAt")
+        if ends_at < starts_at:
+            ends_at = starts_at
+            if "endsAt" not in clamped:
+                clamped.append("endsAt")
+    return AlertTimes(starts_at, ends_at, tuple(clamped))

@@ -20,6 +20,7 @@ from bot.events import EventKind
 from bot.incidents import lifecycle
 from bot.incidents.decide import (
     AlertAction,
+    AlertTimes,
     GroupIncidentAction,
     Severity,
     TriageRule,
@@ -27,6 +28,7 @@ from bot.incidents.decide import (
     decide_alert,
     incident_for_firing_group,
     incident_title,
+    sane_alert_times,
 )
 from bot.incidents.lifecycle import StatusHooks
 from bot.ingest.model import Alert, WebhookPayload
@@ -100,11 +102,40 @@ def apply_payload(
 
 
 def _apply_alert(ctx: _Context, alert: Alert) -> None:
+    resolved = alert.status == "resolved"
+    times = sane_alert_times(
+        alert.starts_at, alert.ends_at if resolved else None, received_at=ctx.received_at
+    )
+    if not times.clamped:
+        _apply_sane_alert(ctx, alert)
+        return
+    sent = alert
+    update: dict[str, object] = {"startsAt": times.starts_at}
+    if resolved:
+        update["endsAt"] = times.ends_at
+    record = _apply_sane_alert(ctx, alert.model_copy(update=update), unknown_start=True)
+    if record is not None and record.incident_id is not None:
+        _note_times_clamped(ctx, record, sent, times)
+
+
+def _apply_sane_alert(
+    ctx: _Context, alert: Alert, *, unknown_start: bool = False
+) -> AlertRecord | None:
+    """Apply one alert whose times are sane; the episode it touched, if any.
+
+    With ``unknown_start`` (the sent start was clamped), the alert's own start cannot name
+    its episode, so it continues the fingerprint's latest firing one, if there is one.
+    """
     session, group = ctx.session, ctx.group
     assert group.id is not None
     stored = queries.find_episode(
         session, group_id=group.id, fingerprint=alert.fingerprint, starts_at=alert.starts_at
     )
+    if stored is None and unknown_start:
+        firing = queries.older_firing_episodes(
+            session, group_id=group.id, fingerprint=alert.fingerprint, starts_at=alert.starts_at
+        )
+        stored = max(firing, key=lambda r: r.starts_at, default=None)
     newer = stored is None and queries.newer_episode_exists(
         session, group_id=group.id, fingerprint=alert.fingerprint, starts_at=alert.starts_at
     )
@@ -114,17 +145,18 @@ def _apply_alert(ctx: _Context, alert: Alert) -> None:
         newer_episode_exists=newer,
     )
     if action is AlertAction.STALE:
-        return
+        return None
     if action is AlertAction.REFRESH:
         assert stored is not None
         stored.last_seen_at = ctx.received_at
         stored.annotations = dict(alert.annotations)
         session.add(stored)
-        return
+        return stored
     if action is AlertAction.RESOLVE:
         assert stored is not None
-        _resolve_alert(ctx, stored, alert.ends_at or ctx.received_at, reason="resolved")
-        return
+        ends_at = max(alert.ends_at or ctx.received_at, stored.starts_at)
+        _resolve_alert(ctx, stored, ends_at, reason="resolved")
+        return stored
     for older in queries.older_firing_episodes(
         session, group_id=group.id, fingerprint=alert.fingerprint, starts_at=alert.starts_at
     ):
@@ -138,6 +170,33 @@ def _apply_alert(ctx: _Context, alert: Alert) -> None:
         record = _new_record(ctx, alert, open_incident.id if open_incident else None)
         if open_incident is not None:
             _event_alert_resolved(ctx, record, reason="resolved")
+    return record
+
+
+def _note_times_clamped(ctx: _Context, record: AlertRecord, sent: Alert, times: AlertTimes) -> None:
+    assert record.incident_id is not None
+    assert record.id is not None
+    given = {"startsAt": sent.startsAt, "endsAt": sent.endsAt}
+    kept = {"startsAt": times.starts_at, "endsAt": times.ends_at}
+    name = record.labels.get("alertname", "alert")
+    shown = ", ".join(f"{f} {given[f]} as {kept[f]}" for f in times.clamped)
+    queries.add_event(
+        ctx.session,
+        incident_id=record.incident_id,
+        kind=EventKind.ALERT_TIME_CLAMPED,
+        text=f"{name}: an impossible time was clamped ({shown})",
+        actor="fireline",
+        at=ctx.received_at,
+        recorded_at=ctx.now,
+        data={
+            "alert_id": record.id,
+            "fingerprint": record.fingerprint,
+            "fields": list(times.clamped),
+            "sent": {f: str(given[f]) for f in times.clamped},
+            "kept": {f: str(kept[f]) for f in times.clamped},
+        },
+        dedupe_key=f"alert.time_clamped:{record.id}:{','.join(times.clamped)}",
+    )
 
 
 def _new_record(ctx: _Context, alert: Alert, incident_id: int | None) -> AlertRecord:
@@ -205,7 +264,8 @@ def _open_incident(ctx: _Context, alert: Alert) -> Incident:
         signal=decision.signal.value if decision.signal else None,
         labels=dict(payload.commonLabels or alert.labels),
         source_url=alert.generatorURL or payload.externalURL or None,
-        started_at=alert.starts_at,
+        # An impact cannot start after it was seen, whatever a skewed clock says.
+        started_at=min(alert.starts_at, ctx.received_at),
         opened_at=ctx.received_at,
         updated_at=ctx.now,
     )

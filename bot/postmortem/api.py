@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 from typing import Annotated as _Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from bot.errors import InvalidInputError
 from bot.postmortem import followups
 from bot.postmortem.reports import summary_report
 from bot.postmortem.service import DraftOptions, postmortem_data, postmortem_json, render_postmortem
-from bot.routing import ApiAuth, ServiceCore, call_service, runtime_of
+from bot.routing import Id, ServiceCore, call_service, protected_router, runtime_of
 from storage.tables_followups import FollowUp
 
 
@@ -27,7 +27,7 @@ class PostmortemRuntime(ServiceCore, Protocol):
 
 RuntimeDep = _Annotated[PostmortemRuntime, Depends(runtime_of)]
 
-router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["post-mortem"])
+router = protected_router(prefix="/api", tags=["post-mortem"])
 
 
 class FollowUpIn(BaseModel):
@@ -63,7 +63,7 @@ class FollowUpOut(BaseModel):
     responses={200: {"content": {"text/markdown": {}, "application/json": {}}}},
 )
 async def get_postmortem(
-    incident_id: int,
+    incident_id: Id,
     runtime: RuntimeDep,
     output: Annotated[Literal["markdown", "json"], Query(alias="format")] = "markdown",
 ) -> Response | dict[str, Any]:
@@ -76,7 +76,7 @@ async def get_postmortem(
 
 
 @router.post("/incidents/{incident_id}/followups", response_model=FollowUpOut, status_code=201)
-async def add_followup(incident_id: int, body: FollowUpIn, runtime: RuntimeDep) -> FollowUpOut:
+async def add_followup(incident_id: Id, body: FollowUpIn, runtime: RuntimeDep) -> FollowUpOut:
     item = await call_service(
         followups.add_followup,
         runtime.db,
@@ -101,7 +101,7 @@ def list_followups(
 
 @router.post("/followups/{followup_id}/done", response_model=FollowUpOut)
 async def mark_done(
-    followup_id: int, runtime: RuntimeDep, body: DoneIn | None = None
+    followup_id: Id, runtime: RuntimeDep, body: DoneIn | None = None
 ) -> FollowUpOut:
     actor = (body or DoneIn()).actor
     item = await call_service(

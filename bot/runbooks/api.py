@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated as _Annotated
 from typing import Any, Protocol
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import Depends, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from bot.routing import ApiAuth, runtime_of
+from bot.routing import protected_router, runtime_of
 from bot.runbooks.loader import LibrarySnapshot, RunbookLibrary
 from bot.runbooks.params import resolve_params
 from bot.runbooks.selection import select_runbook
@@ -24,7 +24,7 @@ class RunbooksRuntime(Protocol):
 
 RuntimeDep = _Annotated[RunbooksRuntime, Depends(runtime_of)]
 
-router = APIRouter(prefix="/api/runbooks", dependencies=[ApiAuth], tags=["runbooks"])
+router = protected_router(prefix="/api/runbooks", tags=["runbooks"])
 
 
 def _library(snapshot: LibrarySnapshot) -> dict[str, Any]:

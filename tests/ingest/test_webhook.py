@@ -232,6 +232,8 @@ async def test_token_is_required_when_configured(make_settings: Callable[..., Se
         assert (await post(client, body, headers=wrong)).status_code == 401
         basic = {"Authorization": f"Basic {TOKEN}"}
         assert (await post(client, body, headers=basic)).status_code == 401
+        broken = await client.post("/webhooks/alertmanager", content=b"{")
+        assert broken.status_code == 401, "the body of an unauthenticated request is not parsed"
         assert (await post(client, body)).status_code == 200
         with app.state.runtime.db.session() as session:
             assert len(list(session.exec(select(WebhookReceipt)))) == 1

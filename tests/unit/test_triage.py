@@ -8,6 +8,7 @@ import pytest
 
 from bot.incidents.decide import (
     AlertAction,
+    AlertTimes,
     GroupIncidentAction,
     Severity,
     Signal,
@@ -16,6 +17,7 @@ from bot.incidents.decide import (
     decide_alert,
     incident_for_firing_group,
     incident_title,
+    sane_alert_times,
     severity_from_label,
 )
 from bot.matchers import matchers_from_mapping
@@ -109,3 +111,53 @@ def test_group_incident_flap_window() -> None:
         decide(latest_status="resolved", latest_resolved_at=old, now=now, flap_window=window)
         is GroupIncidentAction.OPEN
     )
+
+
+RECEIVED = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def test_sane_times_pass_unchanged() -> None:
+    starts = RECEIVED - timedelta(minutes=4)
+    times = sane_alert_times(starts, RECEIVED, received_at=RECEIVED)
+    assert times == AlertTimes(starts, RECEIVED, ())
+    skewed = RECEIVED + timedelta(minutes=59)
+    assert sane_alert_times(skewed, None, received_at=RECEIVED).clamped == ()
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "kept", "clamped"),
+    [
+        (datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), None, (RECEIVED, None), ("startsAt",)),
+        (datetime(1970, 1, 1, tzinfo=UTC), None, (RECEIVED, None), ("startsAt",)),
+        (RECEIVED + timedelta(hours=1, seconds=1), None, (RECEIVED, None), ("startsAt",)),
+        (
+            RECEIVED - timedelta(minutes=5),
+            datetime(9999, 12, 31, tzinfo=UTC),
+            (RECEIVED - timedelta(minutes=5), RECEIVED),
+            ("endsAt",),
+        ),
+        (
+            datetime(9999, 12, 31, tzinfo=UTC),
+            RECEIVED - timedelta(minutes=5),
+            (RECEIVED, RECEIVED),
+            ("startsAt", "endsAt"),
+        ),
+        (
+            RECEIVED - timedelta(minutes=5),
+            RECEIVED - timedelta(minutes=10),
+            (RECEIVED - timedelta(minutes=5), RECEIVED - timedelta(minutes=5)),
+            ("endsAt",),
+        ),
+    ],
+)
+def test_impossible_times_are_clamped_so_no_duration_is_negative(
+    starts: datetime,
+    ends: datetime | None,
+    kept: tuple[datetime, datetime | None],
+    clamped: tuple[str, ...],
+) -> None:
+    times = sane_alert_times(starts, ends, received_at=RECEIVED)
+    assert (times.starts_at, times.ends_at) == kept
+    assert times.clamped == clamped
+    assert times.starts_at <= RECEIVED + timedelta(hours=1)
+    assert times.ends_at is None or times.ends_at >= times.starts_at

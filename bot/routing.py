@@ -37,11 +37,23 @@ async def runtime_of(request: Request) -> Any:
 
 
 async def require_api_token(request: Request) -> None:
-    token = request.app.state.runtime.settings.api_token
-    if not bearer_matches(request.headers.get("authorization"), token):
+    """Refuse an unauthenticated request. When the runtime has a people directory
+    (``identity_from_headers(headers) -> Identity | None``), the caller's identity is
+    kept in ``request.state.identity`` for the route."""
+    runtime = request.app.state.runtime
+    people = getattr(runtime, "people", None)
+    if people is not None:
+        identity = people.identity_from_headers(request.headers)
+        request.state.identity = identity
+        authenticated = identity is not None
+    else:
+        authenticated = bearer_matches(
+            request.headers.get("authorization"), runtime.settings.api_token
+        )
+    if not authenticated:
         raise HTTPException(
             status_code=401,
-            detail="missing or wrong bearer token (FIRELINE_API_TOKEN)",
+            detail="missing or wrong bearer token",
             headers={"WWW-Authenticate": "Bearer"},
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.silence import Silencer
 from bot.chat.slack.buttons import Buttons
@@ -18,6 +19,7 @@ from bot.chat.slack.client import web_client
 from bot.chat.slack.modals import Modals
 from bot.chat.slack.runtime import SlackRuntime
 from bot.chat.slack.slash import SlashCommand
+from bot.people.groups import Fetch, GroupMembers
 
 
 def build_app(runtime: SlackRuntime, silencer: Silencer | None) -> AsyncApp:
@@ -34,9 +36,22 @@ def build_app(runtime: SlackRuntime, silencer: Silencer | None) -> AsyncApp:
         # Fireline answers every request itself; bolt's lazy listeners are not used.
         process_before_response=True,
     )
+    groups = GroupMembers(user_group_members(client), clock=runtime.clock)
     for group in (Buttons, SlashCommand, Modals):
-        group(app, runtime, silencer).register()
+        group(app, runtime, silencer, groups).register()
     return app
+
+
+def user_group_members(client: AsyncWebClient) -> Fetch:
+    """``usergroups.users.list`` for one group (needs the ``usergroups:read`` scope)."""
+
+    async def fetch(group: str) -> frozenset[str]:
+        answer = await client.api_call(
+            "usergroups.users.list", http_verb="POST", data={"usergroup": group}
+        )
+        return frozenset(str(user) for user in answer.get("users") or [])
+
+    return fetch
 
 
 def router_for(app: AsyncApp) -> APIRouter:

@@ -174,7 +174,8 @@ async def incident_runs(incident_id: int, runtime: RuntimeDep) -> list[dict[str,
 async def _decide(
     step_run_id: int, body: DecisionIn, runtime: Any, who: Identity, approve: bool
 ) -> dict[str, Any]:
-    by = await _allowed(runtime, who, Action.APPROVE_STEP, body.by)
+    incident_id, _ = await call_service(service.approvers_of, runtime.db, step_run_id)
+    by = await _allowed(runtime, who, Action.APPROVE_STEP, body.by, incident_id)
     row = await call_service(
         service.decide_approval,
         runtime.db,

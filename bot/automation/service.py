@@ -917,11 +917,14 @@ def sweep(db: Database, *, rules: AutomationRules, now: datetime) -> int:
 # --- people -------------------------------------------------------------------------------
 
 
-def approvers_of(db: Database, step_run_id: int) -> tuple[str, ...]:
-    """Who the step's pending approval request names (empty when there is none), read
-    before deciding so user groups can be resolved outside the deciding transaction."""
+def approvers_of(db: Database, step_run_id: int) -> tuple[int | None, tuple[str, ...]]:
+    """The step's incident and who its approval request names (empty when there is none),
+    read before deciding so user groups are resolved outside the deciding transaction."""
     with db.session() as session:
-        return tuple(q.approvers_of(session, step_run_id))
+        row = session.get(StepRun, step_run_id)
+        if row is None:
+            return None, ()
+        return row.incident_id, tuple(q.approvers_of(session, step_run_id))
 
 
 def decide_approval(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from bot.app.settings import read_config_file
 from bot.automation.decide import ApprovalFacts, approval_refusal
+from bot.errors import ConfigError
 from bot.people.config import PeopleConfig
 from bot.people.decide import MINIMUM_ROLE, may, refusal
 from bot.people.directory import Directory
@@ -196,3 +199,19 @@ async def test_group_members_are_cached_for_their_ttl() -> None:
     assert await cache.groups_of("UBOB", ["SONCALL"]) == frozenset()
     assert calls[-1] == "SONCALL"
     assert len(calls) == 3
+
+
+def test_a_config_file_mistake_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "fireline.yaml"
+    path.write_text(
+        "people:\n"
+        "  directory:\n"
+        "    - {id: alice}\n"
+        "  tokens:\n"
+        "    - name: ci\n"
+        "      sha256: nothex\n"
+        "      service: ci\n"
+        "      role: admin\n"
+    )
+    with pytest.raises(ConfigError, match=r"fireline.yaml:\d+: people.tokens.0.sha256"):
+        read_config_file(path)

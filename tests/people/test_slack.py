@@ -123,12 +123,16 @@ async def test_an_approver_given_as_a_user_group_approves(
             buttons = next(b for b in approval["blocks"] if b["type"] == "actions")["elements"]
             value = buttons[0]["value"]
 
-            # A responder outside the group is not an approver.
+            # A viewer may not approve at all; a responder outside the group is no approver.
+            await send(client, button_press("approve", value, user="UVIEWER"))
+            await wait_for(lambda: standin.of("chat.postEphemeral"), what="a refusal")
             await send(client, button_press("approve", value, user="URESP"))
-            await wait_for(lambda: standin.of("chat.postEphemeral"), what="the refusal")
-            assert (
-                "not among this runbook's approvers" in standin.of("chat.postEphemeral")[0]["text"]
-            )
+            await wait_for(lambda: len(standin.of("chat.postEphemeral")) == 2, what="two")
+            refusals = standin.of("chat.postEphemeral")
+            assert "viewer; approve_step needs responder" in refusals[0]["text"]
+            assert "not among this runbook's approvers" in refusals[1]["text"]
+            refused = [e.data for e in events(app, 1) if e.kind == EventKind.ACCESS_REFUSED]
+            assert refused == [{"action": "approve_step", "role": "viewer", "by": "UVIEWER"}]
 
             await send(client, button_press("approve", value, user="ULEAD2"))
             await wait_for(lambda: demo.heals == 1, what="the heal")

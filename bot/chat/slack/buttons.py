@@ -83,8 +83,12 @@ class Buttons(Listeners):
         step_run_id, _, args_hash = str(body["actions"][0]["value"]).partition(":")
         user = body["user"]["id"]
         try:
-            approvers = await self.run(automation.approvers_of, self.db, int(step_run_id))
-            identity = await self.allowed(user, Action.APPROVE_STEP, groups=approvers)
+            incident_id, approvers = await self.run(
+                automation.approvers_of, self.db, int(step_run_id)
+            )
+            identity = await self.allowed(
+                user, Action.APPROVE_STEP, incident_id=incident_id, groups=approvers
+            )
             await self.run(
                 automation.decide_approval,
                 self.db,

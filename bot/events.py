@@ -54,6 +54,7 @@ class EventKind(StrEnum):
     AUTOMATION_REFUSED = "automation.refused"
     AUTOMATION_BREAKER_TRIPPED = "automation.breaker_tripped"
     APPROVAL_REFUSED = "approval.refused"
+    ACCESS_REFUSED = "access.refused"
     ESCALATION_STARTED = "escalation.started"
     ESCALATION_NOTIFIED = "escalation.notified"
     ESCALATION_LEVEL_CHANGED = "escalation.level_changed"
@@ -298,6 +299,12 @@ class Followup(TypedDict, total=False):
     text: str
 
 
+class AccessRefused(TypedDict, total=False):
+    action: str
+    role: str
+    by: str
+
+
 class ChatMessageAdded(TypedDict, total=False):
     author: str
     original_time: str
@@ -450,6 +457,11 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
         "person",
         "Someone not allowed tried to decide a step; `by` says who.",
         StepData,
+    ),
+    EventKind.ACCESS_REFUSED: (
+        "person",
+        "Someone tried an action their role does not allow (`action`, their `role`).",
+        AccessRefused,
     ),
     EventKind.ESCALATION_STARTED: (
         "fireline",

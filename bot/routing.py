@@ -19,7 +19,6 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from starlette.datastructures import Headers
 
 from bot.clock import Clock
 from bot.security import bearer_matches
@@ -55,13 +54,18 @@ async def runtime_of(request: Request) -> Any:
     return request.app.state.runtime
 
 
-def api_request_allowed(headers: Headers, settings: Any) -> bool:
-    """The one answer to "may this API request go on?", from its headers alone.
-
-    Today that is the shared ``FIRELINE_API_TOKEN`` (none configured: every request);
-    named tokens and roles replace the inside of this function, not its callers.
-    """
-    return bearer_matches(headers.get("authorization"), settings.api_token)
+def authenticated(request: Request) -> bool:
+    """The one answer to "may this API request go on?", from its headers alone (the body
+    is not read). With a people directory the caller's identity (named token, shared
+    token, or the local admin) is kept in ``request.state.identity`` for the route;
+    without one, the shared ``FIRELINE_API_TOKEN`` (none configured: every request)."""
+    runtime = request.app.state.runtime
+    people = getattr(runtime, "people", None)
+    if people is not None:
+        identity = people.identity_from_headers(request.headers)
+        request.state.identity = identity
+        return identity is not None
+    return bearer_matches(request.headers.get("authorization"), runtime.settings.api_token)
 
 
 UNAUTHORIZED_DETAIL = "missing or wrong bearer token (FIRELINE_API_TOKEN)"
@@ -82,7 +86,7 @@ class AuthenticatedRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
-            if not api_request_allowed(request.headers, request.app.state.runtime.settings):
+            if not authenticated(request):
                 return unauthorized()
             return await handler(request)
 

@@ -120,6 +120,13 @@ def approval_for(session: Session, step_run_id: int) -> ApprovalRequest | None:
     return session.exec(query.execution_options(populate_existing=True)).first()
 
 
+def approvers_of(session: Session, step_run_id: int) -> list[str]:
+    """The approvers a step's approval request names, read without a lock."""
+    query = select(ApprovalRequest).where(ApprovalRequest.step_run_id == step_run_id)
+    approval = session.exec(query).first()
+    return list(approval.approvers) if approval is not None else []
+
+
 # --- guards -------------------------------------------------------------------------------
 
 

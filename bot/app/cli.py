@@ -20,6 +20,7 @@ from bot.escalation.cli import oncall
 from bot.escalation.service import EscalationRules
 from bot.incidents.cli import incidents_app
 from bot.logs import configure_logging
+from bot.people.cli import people_app
 from bot.postmortem.cli import followups_app, postmortem, report
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.cli import runbooks_app
@@ -273,6 +274,7 @@ app.add_typer(followups_app, name="followups")
 app.command("report")(report)
 app.add_typer(runbooks_app, name="runbooks")
 app.add_typer(automation_app, name="automation")
+app.add_typer(people_app, name="people")
 app.command("oncall")(oncall)
 
 

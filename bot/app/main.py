@@ -36,6 +36,7 @@ from bot.logs import RequestIdMiddleware
 from bot.outbox.decide import Pacer
 from bot.outbox.model import Outgoing
 from bot.outbox.worker import OutboxSender
+from bot.people.directory import Directory
 from bot.postmortem import api as postmortem_api
 from bot.runbooks import api as runbooks_api
 from bot.runbooks.loader import RunbookLibrary
@@ -112,6 +113,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         http=http,
         drafts=wiring.draft_options(settings),
         hooks=hooks,
+        people=Directory(settings.people, settings.api_token),
     )
 
 

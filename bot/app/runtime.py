@@ -16,6 +16,7 @@ from bot.incidents.lifecycle import StatusHooks
 from bot.incidents.worker import TriageWorker
 from bot.ingest.writer import ReceiptWriter
 from bot.outbox.worker import OutboxSender
+from bot.people.directory import Directory, open_directory
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.loader import RunbookLibrary
 from storage.db import Database
@@ -42,3 +43,5 @@ class Runtime:
     drafts: DraftOptions = field(default_factory=DraftOptions)
     # Chat's projection of the timeline into the outbox, when Slack is configured.
     chat: ChatProjector | None = None
+    # Who a token or a Slack user is, and their role.
+    people: Directory = field(default_factory=open_directory)

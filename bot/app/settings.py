@@ -37,6 +37,7 @@ from bot.durations import Duration
 from bot.errors import ConfigError
 from bot.escalation.config import EscalationConfig, ScheduleConfig, check_file_sections
 from bot.incidents.config import TriageConfig
+from bot.people.config import PeopleConfig
 from bot.yamlpos import YamlError, load_located
 
 ENV_PREFIX = "FIRELINE_"
@@ -52,6 +53,7 @@ class FileConfig(BaseModel):
     triage: TriageConfig = Field(default_factory=TriageConfig)
     schedules: list[ScheduleConfig] = Field(default_factory=list)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    people: PeopleConfig = Field(default_factory=PeopleConfig)
 
     @model_validator(mode="after")
     def _escalation_names_schedules(self) -> FileConfig:
@@ -318,6 +320,7 @@ class Settings(BaseSettings):
     triage: TriageConfig = Field(default_factory=TriageConfig)
     schedules: list[ScheduleConfig] = Field(default_factory=list)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    people: PeopleConfig = Field(default_factory=PeopleConfig)
     # Named secrets (FIRELINE_SECRETS, a JSON object) that config refers to by name, such
     # as an outbound webhook's PagerDuty routing key.
     secrets: dict[str, SecretStr] = Field(default_factory=dict)

@@ -15,6 +15,9 @@ from bot.automation import service
 from bot.automation.runner import AutomationRunner
 from bot.durations import Duration
 from bot.incidents import service as incidents
+from bot.people.http import Caller
+from bot.people.model import Action, Identity
+from bot.people.service import authorize
 from bot.routing import Id, ServiceCore, call_service, protected_router, runtime_of
 from bot.runbooks.lint import is_under
 from bot.runbooks.loader import RunbookLibrary
@@ -45,7 +48,13 @@ router = protected_router(prefix="/api", tags=["automation"])
 
 
 class DecisionIn(BaseModel):
-    by: str = Field(min_length=1, max_length=200, description="The person deciding (Slack id)")
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who acts; taken only with the shared FIRELINE_API_TOKEN or without any "
+        "token, a named token acts as its own identity",
+    )
     args_hash: str | None = Field(
         default=None, description="The parameters hash the person was shown; must still match"
     )
@@ -55,7 +64,13 @@ class DecisionIn(BaseModel):
 class PauseIn(BaseModel):
     scope: str = Field(default="global", pattern="^(global|runbook|service)$")
     target: str = Field(default="", max_length=200)
-    by: str = Field(min_length=1, max_length=200)
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who acts; taken only with the shared FIRELINE_API_TOKEN or without any "
+        "token, a named token acts as its own identity",
+    )
     reason: str = Field(min_length=1, max_length=2000)
     for_: Duration | None = Field(
         default=None, alias="for", description="e.g. 2h; none: until resumed"
@@ -65,11 +80,23 @@ class PauseIn(BaseModel):
 class ResumeIn(BaseModel):
     scope: str = Field(default="global", pattern="^(global|runbook|service)$")
     target: str = Field(default="", max_length=200)
-    by: str = Field(min_length=1, max_length=200)
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who acts; taken only with the shared FIRELINE_API_TOKEN or without any "
+        "token, a named token acts as its own identity",
+    )
 
 
 class PromoteIn(BaseModel):
-    by: str = Field(min_length=1, max_length=200)
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who acts; taken only with the shared FIRELINE_API_TOKEN or without any "
+        "token, a named token acts as its own identity",
+    )
 
 
 def step_out(row: StepRun) -> dict[str, Any]:
@@ -124,18 +151,37 @@ def pause_out(row: AutomationPause) -> dict[str, Any]:
     }
 
 
+async def _allowed(
+    runtime: AutomationRuntime,
+    who: Identity,
+    action: Action,
+    claimed: str | None,
+    incident_id: int | None = None,
+) -> str:
+    """The actor to record, once ``who`` is allowed ``action`` (else 403)."""
+    await call_service(
+        authorize, runtime.db, who, action, incident_id=incident_id, now=runtime.clock()
+    )
+    return who.actor_for(claimed)
+
+
 @router.get("/incidents/{incident_id}/runs")
 async def incident_runs(incident_id: Id, runtime: RuntimeDep) -> list[dict[str, Any]]:
     runs = await call_service(service.runs_of, runtime.db, incident_id)
     return [run_out(run, steps) for run, steps in runs]
 
 
-async def _decide(step_run_id: Id, body: DecisionIn, runtime: Any, approve: bool) -> dict[str, Any]:
+async def _decide(
+    step_run_id: Id, body: DecisionIn, runtime: Any, who: Identity, approve: bool
+) -> dict[str, Any]:
+    incident_id, _ = await call_service(service.approvers_of, runtime.db, step_run_id)
+    by = await _allowed(runtime, who, Action.APPROVE_STEP, body.by, incident_id)
     row = await call_service(
         service.decide_approval,
         runtime.db,
         step_run_id,
-        by=body.by,
+        by=by,
+        by_aliases=who.aliases if by == who.actor else frozenset(),
         approve=approve,
         expected_hash=body.args_hash,
         note=body.note,
@@ -146,13 +192,22 @@ async def _decide(step_run_id: Id, body: DecisionIn, runtime: Any, approve: bool
 
 
 class RunIn(BaseModel):
-    by: str = Field(min_length=1, max_length=200)
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who acts; taken only with the shared FIRELINE_API_TOKEN or without any "
+        "token, a named token acts as its own identity",
+    )
     runbook_id: str | None = Field(default=None, description="Default: the incident's runbook")
 
 
 @router.post("/incidents/{incident_id}/runs", status_code=201)
-async def start_run(incident_id: Id, body: RunIn, runtime: RuntimeDep) -> dict[str, Any]:
+async def start_run(
+    incident_id: Id, body: RunIn, runtime: RuntimeDep, who: Caller
+) -> dict[str, Any]:
     """Run a runbook for the incident again (its current, loaded version)."""
+    by = await _allowed(runtime, who, Action.RUN_RUNBOOK, body.by, incident_id)
     detail = await call_service(incidents.get_incident, runtime.db, incident_id)
     runbook_id = body.runbook_id or detail.incident.runbook_id
     runbook = runtime.runbooks.snapshot.get(runbook_id) if runbook_id else None
@@ -164,7 +219,7 @@ async def start_run(incident_id: Id, body: RunIn, runtime: RuntimeDep) -> dict[s
         runtime.db,
         incident_id,
         runbook,
-        by=body.by,
+        by=by,
         trusted=trusted,
         now=runtime.clock(),
     )
@@ -173,14 +228,18 @@ async def start_run(incident_id: Id, body: RunIn, runtime: RuntimeDep) -> dict[s
 
 
 @router.post("/steps/{step_run_id}/approve")
-async def approve_step(step_run_id: Id, body: DecisionIn, runtime: RuntimeDep) -> dict[str, Any]:
+async def approve_step(
+    step_run_id: Id, body: DecisionIn, runtime: RuntimeDep, who: Caller
+) -> dict[str, Any]:
     """Approve a step awaiting approval: only a listed approver, never the run's trigger."""
-    return await _decide(step_run_id, body, runtime, approve=True)
+    return await _decide(step_run_id, body, runtime, who, approve=True)
 
 
 @router.post("/steps/{step_run_id}/reject")
-async def reject_step(step_run_id: Id, body: DecisionIn, runtime: RuntimeDep) -> dict[str, Any]:
-    return await _decide(step_run_id, body, runtime, approve=False)
+async def reject_step(
+    step_run_id: Id, body: DecisionIn, runtime: RuntimeDep, who: Caller
+) -> dict[str, Any]:
+    return await _decide(step_run_id, body, runtime, who, approve=False)
 
 
 @router.get("/automation")
@@ -195,7 +254,8 @@ async def automation_status(runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.post("/automation/pause", status_code=201)
-async def pause_automation(body: PauseIn, runtime: RuntimeDep) -> dict[str, Any]:
+async def pause_automation(body: PauseIn, runtime: RuntimeDep, who: Caller) -> dict[str, Any]:
+    by = await _allowed(runtime, who, Action.PAUSE_AUTOMATION, body.by)
     now: datetime = runtime.clock()
     until = now + body.for_ if body.for_ else None
     row = await call_service(
@@ -203,7 +263,7 @@ async def pause_automation(body: PauseIn, runtime: RuntimeDep) -> dict[str, Any]
         runtime.db,
         scope=body.scope,
         target=body.target,
-        by=body.by,
+        by=by,
         reason=body.reason,
         until=until,
         now=now,
@@ -212,13 +272,14 @@ async def pause_automation(body: PauseIn, runtime: RuntimeDep) -> dict[str, Any]
 
 
 @router.post("/automation/resume")
-async def resume_automation(body: ResumeIn, runtime: RuntimeDep) -> dict[str, Any]:
+async def resume_automation(body: ResumeIn, runtime: RuntimeDep, who: Caller) -> dict[str, Any]:
+    by = await _allowed(runtime, who, Action.RESUME_AUTOMATION, body.by)
     lifted = await call_service(
         service.resume,
         runtime.db,
         scope=body.scope,
         target=body.target,
-        by=body.by,
+        by=by,
         now=runtime.clock(),
     )
     runtime.automation.poke()
@@ -226,10 +287,13 @@ async def resume_automation(body: ResumeIn, runtime: RuntimeDep) -> dict[str, An
 
 
 @router.post("/runbooks/{runbook_id}/promote")
-async def promote_runbook(runbook_id: str, body: PromoteIn, runtime: RuntimeDep) -> dict[str, Any]:
+async def promote_runbook(
+    runbook_id: str, body: PromoteIn, runtime: RuntimeDep, who: Caller
+) -> dict[str, Any]:
     """Let this version (by content hash) of a runbook leave suggest mode."""
+    by = await _allowed(runtime, who, Action.PROMOTE_RUNBOOK, body.by)
     runbook = runtime.runbooks.snapshot.get(runbook_id)
     if runbook is None:
         raise HTTPException(status_code=404, detail=f"no loaded runbook {runbook_id!r}")
-    new = await call_service(service.promote, runtime.db, runbook, by=body.by, now=runtime.clock())
+    new = await call_service(service.promote, runtime.db, runbook, by=by, now=runtime.clock())
     return {"runbook_id": runbook.id, "runbook_hash": runbook.hash, "promoted": True, "new": new}

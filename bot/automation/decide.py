@@ -216,13 +216,21 @@ class ApprovalRefusal:
 
 
 def approval_refusal(
-    facts: ApprovalFacts, *, by: str, expected_hash: str | None, now: datetime
+    facts: ApprovalFacts,
+    *,
+    by: str,
+    expected_hash: str | None,
+    now: datetime,
+    by_aliases: frozenset[str] = frozenset(),
 ) -> ApprovalRefusal | None:
     """Whether ``by`` may approve or reject the step: the request has not expired, they
-    did not start the run, they are an approver, and the parameters are the ones asked."""
+    did not start the run, they are an approver, and the parameters are the ones asked.
+    ``by_aliases`` are the other names ``by`` is known by: their person id, Slack user and
+    the Slack user groups they are in, so an approver listed as a group matches."""
+    names = by_aliases | {by}
     if now >= facts.expires_at:
         return ApprovalRefusal("conflict", "the approval request has expired")
-    if by == facts.triggered_by:
+    if facts.triggered_by in names:
         return ApprovalRefusal("permission", f"{by} started this run and cannot approve its steps")
     if not facts.approvers:
         return ApprovalRefusal(
@@ -230,7 +238,7 @@ def approval_refusal(
             "no approvers are configured: list them in the runbook's approvers "
             "or in FIRELINE_APPROVERS",
         )
-    if by not in facts.approvers:
+    if not names.intersection(facts.approvers):
         return ApprovalRefusal("permission", f"{by} is not among this runbook's approvers")
     if expected_hash is not None and expected_hash != facts.args_hash:
         return ApprovalRefusal(

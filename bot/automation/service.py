@@ -917,6 +917,16 @@ def sweep(db: Database, *, rules: AutomationRules, now: datetime) -> int:
 # --- people -------------------------------------------------------------------------------
 
 
+def approvers_of(db: Database, step_run_id: int) -> tuple[int | None, tuple[str, ...]]:
+    """The step's incident and who its approval request names (empty when there is none),
+    read before deciding so user groups are resolved outside the deciding transaction."""
+    with db.session() as session:
+        row = session.get(StepRun, step_run_id)
+        if row is None:
+            return None, ()
+        return row.incident_id, tuple(q.approvers_of(session, step_run_id))
+
+
 def decide_approval(
     db: Database,
     step_run_id: int,
@@ -926,6 +936,7 @@ def decide_approval(
     expected_hash: str | None,
     note: str | None,
     now: datetime,
+    by_aliases: frozenset[str] = frozenset(),
 ) -> StepRun:
     """Approve or reject a step waiting for approval. A refusal (not allowed, own run,
     changed parameters, expired) is recorded on the timeline and raised."""
@@ -950,6 +961,7 @@ def decide_approval(
             by=by,
             expected_hash=expected_hash,
             now=now,
+            by_aliases=by_aliases,
         )
         if refused is not None:
             error = ConflictError if refused.kind == "conflict" else PermissionDeniedError

@@ -13,6 +13,9 @@ from bot.escalation import service
 from bot.escalation.oncall import add_override, on_call_now
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents.api import ActorIn, IncidentOut
+from bot.people.http import Caller
+from bot.people.model import Action
+from bot.people.service import authorize
 from bot.routing import Id, ServiceCore, call_service, protected_router, runtime_of
 
 
@@ -60,14 +63,17 @@ class OverrideOut(BaseModel):
 
 @router.post("/incidents/{incident_id}/escalate", response_model=IncidentOut)
 async def escalate(
-    incident_id: Id, runtime: RuntimeDep, body: ActorIn | None = None
+    incident_id: Id, runtime: RuntimeDep, who: Caller, body: ActorIn | None = None
 ) -> IncidentOut:
     escalation = runtime.escalation
+    await call_service(
+        authorize, runtime.db, who, Action.ESCALATE, incident_id=incident_id, now=runtime.clock()
+    )
     incident = await call_service(
         service.escalate,
         runtime.db,
         incident_id,
-        actor=(body or ActorIn()).actor,
+        actor=who.actor_for(body.actor if body else None),
         rules=escalation.rules,
         clock=runtime.clock,
     )
@@ -98,7 +104,12 @@ async def oncall(
 
 
 @router.post("/schedules/{name}/overrides", response_model=OverrideOut, status_code=201)
-async def create_override(name: str, body: OverrideIn, runtime: RuntimeDep) -> OverrideOut:
+async def create_override(
+    name: str, body: OverrideIn, runtime: RuntimeDep, who: Caller
+) -> OverrideOut:
+    await call_service(
+        authorize, runtime.db, who, Action.EDIT_SCHEDULES, incident_id=None, now=runtime.clock()
+    )
     row = await call_service(
         add_override,
         runtime.db,
@@ -107,7 +118,7 @@ async def create_override(name: str, body: OverrideIn, runtime: RuntimeDep) -> O
         user=body.user,
         start=body.start,
         end=body.end,
-        actor=body.actor,
+        actor=who.actor_for(body.actor),
         clock=runtime.clock,
     )
     return OverrideOut(

@@ -11,6 +11,9 @@ from pydantic import BaseModel, Field
 
 from bot.incidents import service as incidents
 from bot.incidents.lifecycle import StatusHooks
+from bot.people.http import Caller
+from bot.people.model import Action
+from bot.people.service import authorize
 from bot.routing import Id, Offset, ServiceCore, call_service, protected_router, runtime_of
 from storage import queries
 from storage.tables import AlertRecord, Incident, TimelineEvent
@@ -104,7 +107,13 @@ class EventOut(BaseModel):
 
 
 class ActorIn(BaseModel):
-    actor: str = Field(default="api", min_length=1, max_length=200)
+    actor: str = Field(
+        default="api",
+        min_length=1,
+        max_length=200,
+        description="Taken only with the shared FIRELINE_API_TOKEN or without any token; "
+        "a named token acts as its own identity",
+    )
 
 
 class ResolveIn(ActorIn):
@@ -113,6 +122,20 @@ class ResolveIn(ActorIn):
 
 class NoteIn(ActorIn):
     text: str = Field(min_length=1, max_length=10_000)
+
+
+async def _allowed(
+    runtime: IncidentsRuntime,
+    who: Caller,
+    action: Action,
+    incident_id: int,
+    body: ActorIn | None,
+) -> str:
+    """The actor to record, once ``who`` is allowed ``action`` (else 403, on the timeline)."""
+    await call_service(
+        authorize, runtime.db, who, action, incident_id=incident_id, now=runtime.clock()
+    )
+    return who.actor_for(body.actor if body else None)
 
 
 @router.get("/incidents", response_model=IncidentPage)
@@ -158,9 +181,9 @@ def get_timeline(
 
 @router.post("/incidents/{incident_id}/acknowledge", response_model=IncidentOut)
 async def acknowledge(
-    incident_id: Id, runtime: RuntimeDep, body: ActorIn | None = None
+    incident_id: Id, runtime: RuntimeDep, who: Caller, body: ActorIn | None = None
 ) -> IncidentOut:
-    actor = (body or ActorIn()).actor
+    actor = await _allowed(runtime, who, Action.ACKNOWLEDGE, incident_id, body)
     incident = await call_service(
         incidents.acknowledge,
         runtime.db,
@@ -174,13 +197,14 @@ async def acknowledge(
 
 @router.post("/incidents/{incident_id}/unacknowledge", response_model=IncidentOut)
 async def unacknowledge(
-    incident_id: Id, runtime: RuntimeDep, body: ActorIn | None = None
+    incident_id: Id, runtime: RuntimeDep, who: Caller, body: ActorIn | None = None
 ) -> IncidentOut:
+    actor = await _allowed(runtime, who, Action.UNACKNOWLEDGE, incident_id, body)
     incident = await call_service(
         incidents.unacknowledge,
         runtime.db,
         incident_id,
-        actor=(body or ActorIn()).actor,
+        actor=actor,
         hooks=runtime.hooks,
         clock=runtime.clock,
     )
@@ -190,14 +214,15 @@ async def unacknowledge(
 
 @router.post("/incidents/{incident_id}/resolve", response_model=IncidentOut)
 async def resolve(
-    incident_id: Id, runtime: RuntimeDep, body: ResolveIn | None = None
+    incident_id: Id, runtime: RuntimeDep, who: Caller, body: ResolveIn | None = None
 ) -> IncidentOut:
     body = body or ResolveIn()
+    actor = await _allowed(runtime, who, Action.RESOLVE, incident_id, body)
     incident = await call_service(
         incidents.resolve,
         runtime.db,
         incident_id,
-        actor=body.actor,
+        actor=actor,
         reason=body.reason,
         hooks=runtime.hooks,
         clock=runtime.clock,
@@ -206,12 +231,13 @@ async def resolve(
 
 
 @router.post("/incidents/{incident_id}/notes", response_model=EventOut, status_code=201)
-async def add_note(incident_id: Id, body: NoteIn, runtime: RuntimeDep) -> EventOut:
+async def add_note(incident_id: Id, body: NoteIn, runtime: RuntimeDep, who: Caller) -> EventOut:
+    actor = await _allowed(runtime, who, Action.ADD_NOTE, incident_id, body)
     event = await call_service(
         incidents.add_note,
         runtime.db,
         incident_id,
-        actor=body.actor,
+        actor=actor,
         text=body.text,
         clock=runtime.clock,
     )

@@ -11,6 +11,9 @@ from fastapi import Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from bot.errors import InvalidInputError
+from bot.people.http import Caller
+from bot.people.model import Action
+from bot.people.service import authorize
 from bot.postmortem import followups
 from bot.postmortem.reports import summary_report
 from bot.postmortem.service import DraftOptions, postmortem_data, postmortem_json, render_postmortem
@@ -76,13 +79,18 @@ async def get_postmortem(
 
 
 @router.post("/incidents/{incident_id}/followups", response_model=FollowUpOut, status_code=201)
-async def add_followup(incident_id: Id, body: FollowUpIn, runtime: RuntimeDep) -> FollowUpOut:
+async def add_followup(
+    incident_id: Id, body: FollowUpIn, runtime: RuntimeDep, who: Caller
+) -> FollowUpOut:
+    await call_service(
+        authorize, runtime.db, who, Action.ADD_NOTE, incident_id=incident_id, now=runtime.clock()
+    )
     item = await call_service(
         followups.add_followup,
         runtime.db,
         incident_id,
         text=body.text,
-        actor=body.actor,
+        actor=who.actor_for(body.actor),
         owner=body.owner,
         clock=runtime.clock,
     )
@@ -101,9 +109,12 @@ def list_followups(
 
 @router.post("/followups/{followup_id}/done", response_model=FollowUpOut)
 async def mark_done(
-    followup_id: Id, runtime: RuntimeDep, body: DoneIn | None = None
+    followup_id: Id, runtime: RuntimeDep, who: Caller, body: DoneIn | None = None
 ) -> FollowUpOut:
-    actor = (body or DoneIn()).actor
+    await call_service(
+        authorize, runtime.db, who, Action.ADD_NOTE, incident_id=None, now=runtime.clock()
+    )
+    actor = who.actor_for((body or DoneIn()).actor)
     item = await call_service(
         followups.mark_done, runtime.db, followup_id, actor=actor, clock=runtime.clock
     )

@@ -42,6 +42,8 @@ class SlackStandIn:
     uploads: dict[str, bytes] = field(default_factory=dict)
     # What Slack holds: every posted message by channel, with its metadata and thread.
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Slack user groups: group id -> member user ids, for usergroups.users.list.
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
 
     def of(self, method: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -90,6 +92,10 @@ class SlackStandIn:
                 "ts": args.get("ts") or ts,
                 "message": {"text": args.get("text")},
             }
+        elif method == "usergroups.users.list":
+            with self.lock:
+                users = list(self.usergroups.get(str(args.get("usergroup")), []))
+            body = {"ok": True, "users": users}
         elif method == "chat.postEphemeral":
             body = {"ok": True, "message_ts": ts}
         elif method == "conversations.open":

@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.silence import Silencer
 from bot.chat.slack.buttons import Buttons
@@ -26,6 +27,7 @@ from bot.chat.slack.client import web_client
 from bot.chat.slack.modals import Modals
 from bot.chat.slack.runtime import SlackRuntime
 from bot.chat.slack.slash import SlashCommand
+from bot.people.groups import Fetch, GroupMembers
 from bot.security import SLACK_WINDOW, slack_signature_valid, slack_timestamp
 from storage import queries_security
 from storage.db import Database
@@ -45,9 +47,22 @@ def build_app(runtime: SlackRuntime, silencer: Silencer | None) -> AsyncApp:
         # Fireline answers every request itself; bolt's lazy listeners are not used.
         process_before_response=True,
     )
+    groups = GroupMembers(user_group_members(client), clock=runtime.clock)
     for group in (Buttons, SlashCommand, Modals):
-        group(app, runtime, silencer).register()
+        group(app, runtime, silencer, groups).register()
     return app
+
+
+def user_group_members(client: AsyncWebClient) -> Fetch:
+    """``usergroups.users.list`` for one group (needs the ``usergroups:read`` scope)."""
+
+    async def fetch(group: str) -> frozenset[str]:
+        answer = await client.api_call(
+            "usergroups.users.list", http_verb="POST", data={"usergroup": group}
+        )
+        return frozenset(str(user) for user in answer.get("users") or [])
+
+    return fetch
 
 
 def first_sighting(db: Database, signature: str, expires_at: datetime, now: datetime) -> bool:

@@ -8,6 +8,7 @@ from bot.automation import service as automation
 from bot.chat.slack.listeners import REFUSALS, Listeners
 from bot.escalation import service as escalation
 from bot.incidents import service as incidents
+from bot.people.model import Action
 
 
 class Buttons(Listeners):
@@ -19,39 +20,55 @@ class Buttons(Listeners):
         self.app.action("approve")(self.on_approve)
         self.app.action("reject")(self.on_reject)
 
-    async def incident_action(self, body: dict[str, Any], call: Any, **kwargs: Any) -> None:
+    async def incident_action(
+        self, body: dict[str, Any], action: Action, call: Any, **kwargs: Any
+    ) -> bool:
+        """Run ``call`` for the pressed incident when the user may; False when refused."""
         user = body["user"]["id"]
         incident_id = int(body["actions"][0]["value"])
         try:
+            await self.allowed(user, action, incident_id=incident_id)
             await self.run(call, self.db, incident_id, actor=user, clock=self.clock, **kwargs)
         except REFUSALS as exc:
             await self.refuse(body, f"Not done: {exc}")
+            return False
+        return True
 
     async def on_acknowledge(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        await self.incident_action(body, incidents.acknowledge, hooks=self.runtime.hooks)
-        if self.silencer is not None and self.settings.slack_silence_on_ack:
+        done = await self.incident_action(
+            body, Action.ACKNOWLEDGE, incidents.acknowledge, hooks=self.runtime.hooks
+        )
+        if done and self.silencer is not None and self.settings.slack_silence_on_ack:
             await self.silence(body)
 
     async def on_resolve(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
         await self.incident_action(
-            body, incidents.resolve, reason="resolved from Slack", hooks=self.runtime.hooks
+            body,
+            Action.RESOLVE,
+            incidents.resolve,
+            reason="resolved from Slack",
+            hooks=self.runtime.hooks,
         )
 
     async def on_escalate(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        await self.incident_action(body, escalation.escalate, rules=self.runtime.escalation.rules)
+        await self.incident_action(
+            body, Action.ESCALATE, escalation.escalate, rules=self.runtime.escalation.rules
+        )
         self.runtime.escalation.poke()
 
     async def silence(self, body: dict[str, Any]) -> None:
         if self.silencer is None:
             await self.refuse(body, "Silencing needs FIRELINE_ALERTMANAGER_URL")
             return
+        incident_id = int(body["actions"][0]["value"])
         try:
+            await self.allowed(body["user"]["id"], Action.SILENCE, incident_id=incident_id)
             await self.silencer.silence(
                 self.db,
-                int(body["actions"][0]["value"]),
+                incident_id,
                 by=body["user"]["id"],
                 duration=self.settings.slack_silence_duration,
             )
@@ -64,12 +81,20 @@ class Buttons(Listeners):
 
     async def decide(self, body: dict[str, Any], approve: bool) -> None:
         step_run_id, _, args_hash = str(body["actions"][0]["value"]).partition(":")
+        user = body["user"]["id"]
         try:
+            incident_id, approvers = await self.run(
+                automation.approvers_of, self.db, int(step_run_id)
+            )
+            identity = await self.allowed(
+                user, Action.APPROVE_STEP, incident_id=incident_id, groups=approvers
+            )
             await self.run(
                 automation.decide_approval,
                 self.db,
                 int(step_run_id),
-                by=body["user"]["id"],
+                by=user,
+                by_aliases=identity.aliases,
                 approve=approve,
                 expected_hash=args_hash or None,
                 note="from Slack",

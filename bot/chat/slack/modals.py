@@ -7,8 +7,9 @@ from typing import Any
 
 from bot.chat import service as chat
 from bot.chat.commands import help_text
-from bot.chat.slack.listeners import Listeners
+from bot.chat.slack.listeners import REFUSALS, Listeners
 from bot.incidents import service as incidents
+from bot.people.model import Action
 
 DECLARE_VIEW = "declare_incident"
 
@@ -25,6 +26,11 @@ class Modals(Listeners):
         severity = values["severity"]["severity"]["selected_option"]["value"]
         if not title.strip():
             await ack(response_action="errors", errors={"title": "An incident needs a title"})
+            return
+        try:
+            await self.allowed(body["user"]["id"], Action.DECLARE)
+        except REFUSALS as exc:
+            await ack(response_action="errors", errors={"title": f"Not declared: {exc}"})
             return
         await ack()
         await self.run(
@@ -49,6 +55,11 @@ class Modals(Listeners):
             )
         if incident_id is None:
             await self.refuse(body, "This message is not in an incident's channel or thread.")
+            return
+        try:
+            await self.allowed(body["user"]["id"], Action.ADD_NOTE, incident_id=incident_id)
+        except REFUSALS as exc:
+            await self.refuse(body, f"Not added: {exc}")
             return
         author = message.get("user") or message.get("username") or "someone"
         await self.run(

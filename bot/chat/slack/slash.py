@@ -14,8 +14,26 @@ from bot.errors import NotFoundError
 from bot.escalation import service as escalation
 from bot.escalation.oncall import on_call_now
 from bot.incidents import service as incidents
+from bot.people.model import Action
 from bot.postmortem import followups
 from bot.postmortem.service import render_postmortem
+
+# What each subcommand needs of the decision table (bot.people.decide).
+ACTIONS: dict[str, Action] = {
+    "help": Action.VIEW,
+    "oncall": Action.VIEW,
+    "status": Action.VIEW,
+    "postmortem": Action.VIEW,
+    "declare": Action.DECLARE,
+    "pause": Action.PAUSE_AUTOMATION,
+    "resume": Action.RESUME_AUTOMATION,
+    "ack": Action.ACKNOWLEDGE,
+    "resolve": Action.RESOLVE,
+    "escalate": Action.ESCALATE,
+    "commander": Action.ASSIGN_COMMANDER,
+    "note": Action.ADD_NOTE,
+    "followup": Action.ADD_NOTE,
+}
 
 
 class SlashCommand(Listeners):
@@ -30,6 +48,7 @@ class SlashCommand(Listeners):
                 body.get("text", ""), channel_incident=here, command=self.settings.slack_command
             )
             if command.name == "declare" and not command.text:
+                await self.allowed(body["user_id"], Action.DECLARE)
                 await ack()
                 await client.views_open(trigger_id=body["trigger_id"], view=declare_view())
                 return
@@ -44,6 +63,9 @@ class SlashCommand(Listeners):
 
     async def execute(self, command: Command, user: str) -> str:
         """The answer shown to the person; refusals raise."""
+        await self.allowed(
+            user, ACTIONS.get(command.name, Action.VIEW), incident_id=command.incident_id
+        )
         general = {
             "help": self.help,
             "declare": self.declare,

@@ -1,0 +1,90 @@
+"""The people directory: who a bearer token or a Slack user is, and with what role."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from bot.people.config import PeopleConfig, PersonConfig
+from bot.people.model import LEGACY_ADMIN, LOCAL_ADMIN, Identity, Role
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    scheme, _, token = (headers.get("authorization") or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _highest(roles: Iterable[Role]) -> Role | None:
+    return max(roles, key=lambda role: role.rank, default=None)
+
+
+@dataclass(frozen=True)
+class Directory:
+    config: PeopleConfig
+    legacy_token: SecretStr | None = None
+
+    @property
+    def group_ids(self) -> frozenset[str]:
+        """The user groups whose members hold a role."""
+        return frozenset(g.slack_group for g in self.config.groups)
+
+    def person(self, person_id: str) -> PersonConfig | None:
+        return next((p for p in self.config.directory if p.id == person_id), None)
+
+    def identity_from_headers(self, headers: Mapping[str, str]) -> Identity | None:
+        """The caller of an API request, or None when it is not authenticated.
+
+        A named token is matched by its SHA-256, compared in constant time with every
+        configured hash; the shared ``FIRELINE_API_TOKEN`` acts as an admin that may name
+        its actor. With neither configured the API is open (loopback only, as the settings
+        check): the caller is the local admin."""
+        token = bearer_token(headers)
+        if token is not None:
+            digest = hashlib.sha256(token.encode()).hexdigest().encode()
+            found = None
+            for grant in self.config.tokens:
+                if hmac.compare_digest(digest, grant.sha256.encode()):
+                    found = grant
+            if found is not None:
+                if found.service is not None:
+                    return Identity(found.service, found.role, "service", frozenset())
+                assert found.person is not None
+                return Identity(found.person, found.role, "person", self._aliases(found.person))
+            legacy = self.legacy_token
+            if legacy is not None and hmac.compare_digest(
+                token.encode(), legacy.get_secret_value().encode()
+            ):
+                return LEGACY_ADMIN
+        if self.legacy_token is None and not self.config.tokens:
+            return LOCAL_ADMIN
+        return None
+
+    def _aliases(self, person_id: str) -> frozenset[str]:
+        person = self.person(person_id)
+        if person is None:
+            return frozenset({person_id})
+        return frozenset(filter(None, (person.id, person.slack)))
+
+    def slack_identity(self, user: str, groups: frozenset[str] = frozenset()) -> Identity:
+        """A Slack user, given the user groups (of ``group_ids`` or approvers) they are in."""
+        person = next((p for p in self.config.directory if p.slack == user), None)
+        granted = [g.role for g in self.config.groups if g.slack_group in groups]
+        if person is not None and person.role is not None:
+            granted.append(person.role)
+        role = _highest(granted) or self.config.slack_default_role
+        if role is None:
+            role = Role.VIEWER if self.config.configured else Role.COMMANDER
+        aliases = frozenset({user, *groups, *([person.id] if person else [])})
+        return Identity(user, role, "slack", aliases)
+
+
+def open_directory() -> Directory:
+    """No people configured and no token: everyone on loopback is the local admin."""
+    return Directory(PeopleConfig())
+
+
+__all__ = ["LOCAL_ADMIN", "Directory", "bearer_token", "open_directory"]

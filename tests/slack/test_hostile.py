@@ -16,7 +16,8 @@ from bot.app.settings import Settings
 from bot.chat.slack.text import cut, escape, link
 from tests.automation.support import post_alert, wait_for
 from tests.automation.test_simulate import simulate
-from tests.slack.standin import BOT_TOKEN, SIGNING_SECRET, SlackStandIn, slack_standin
+from tests.slack.standin import BOT_TOKEN, SIGNING_SECRET, SlackStandIn, slack_standin, slash
+from tests.slack.test_slack import send
 from tests.support import alert, payload, running_app
 
 BROADCASTS = "<!channel> <!here> <@U123> <!subteam^S1> <https://evil.example/login|Click>"
@@ -210,3 +211,24 @@ def test_cuts_end_in_an_ellipsis_and_never_split_an_entity() -> None:
         assert re.fullmatch(r"(&amp;)*\u2026", shown)
     assert cut("short", 10) == "short"
     assert escape("<@U1> & <!here>") == "&lt;@U1&gt; &amp; &lt;!here&gt;"
+
+
+async def test_slash_command_answers_show_titles_as_text(
+    make_settings: Callable[..., Settings], standin: SlackStandIn
+) -> None:
+    settings = make_settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=standin.url,
+        slack_channel="CINC",
+        http_allow=["127.0.0.0/8"],
+    )
+    async with running_app(settings) as (_app, client):
+        declared = await send(
+            client, slash("declare <!channel> <https://evil.example|x> SEV3", user="UIC0001")
+        )
+        assert declared.text == (
+            "Declared incident #1: &lt;!channel&gt; &lt;https://evil.example|x&gt;"
+        )
+        status = await send(client, slash("status 1", user="UIC0001"))
+        assert status.text.startswith("#1 [SEV3] &lt;!channel&gt; &lt;https://evil.example|x&gt;")

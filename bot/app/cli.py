@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from bot import clienv
 from bot.app import wiring
@@ -168,6 +167,7 @@ def simulate(
     from bot.ingest.model import WebhookPayload
     from bot.runbooks.cli import load_library
     from bot.simulate.service import simulate as run_simulation
+    from bot.simulate.terminal import print_simulation
 
     settings = settings_or_exit()
     try:
@@ -200,49 +200,11 @@ def simulate(
     if as_json:
         print(json.dumps(result.as_json(), indent=2, default=str))
     else:
-        _print_simulation(result)
+        print_simulation(console, result)
     if require_runbook and result.unmatched:
         names = ", ".join(a.alertname for a in result.unmatched)
         errors.print(f"[red]no runbook for: {names}[/red]")
         raise typer.Exit(1)
-
-
-def _print_simulation(result: Any) -> None:
-    console.print(f"[bold]group[/bold] {result.receiver} / {result.group_key}")
-    for alert in result.alerts:
-        console.print()
-        console.print(
-            f"[bold]{alert.alertname}[/bold] ({alert.status}, {alert.fingerprint}) -> "
-            f"incident [{alert.severity}] {alert.title}",
-            highlight=False,
-        )
-        facts = [f"service {alert.service}"] if alert.service else []
-        facts += [f"signal {alert.signal}"] if alert.signal else []
-        facts += [f"rules {', '.join(alert.triage_rules)}"] if alert.triage_rules else []
-        if facts:
-            console.print("  triage: " + "; ".join(facts), highlight=False)
-        console.print(f"  runbook: {alert.runbook or 'none'} ({alert.selection})", highlight=False)
-        for name, value in alert.params.items():
-            console.print(f"    param {name} = {value!r}", highlight=False)
-        for name, problem in alert.param_errors.items():
-            console.print(f"    [red]param {name} refused: {problem}[/red]", highlight=False)
-        if alert.steps:
-            table = Table("step", "kind", "action", "gate", "why", "arguments")
-            for step in alert.steps:
-                args = ", ".join(f"{k}={v}" for k, v in step.args.items())
-                table.add_row(step.step_id, step.kind, step.action, step.gate, step.reason, args)
-            console.print(table)
-        if alert.escalation_policy:
-            console.print(f"  escalation: policy {alert.escalation_policy} if nobody acknowledges")
-            for rung in alert.escalation:
-                console.print(
-                    f"    +{rung.after:>6}  level {rung.level} (round {rung.round + 1}): "
-                    + ", ".join(rung.targets),
-                    highlight=False,
-                )
-        console.print("  slack:")
-        for message in alert.slack:
-            console.print(f"    {message}", highlight=False)
 
 
 @db_app.command("upgrade")

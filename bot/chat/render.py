@@ -90,6 +90,8 @@ NORMAL = QUIET | frozenset(
         EventKind.CHAT_MESSAGE_ADDED,
         EventKind.FOLLOWUP_ADDED,
         EventKind.ESCALATION_HELD,
+        EventKind.ALERT_TIME_CLAMPED,  # the alert's clock was off: worth saying once
+        EventKind.ACCESS_REFUSED,  # someone tried to act on the incident without the role
     }
 )
 DEBUG_EXTRA = frozenset(
@@ -203,8 +205,7 @@ def thread_message(
     if kind == EventKind.STEP_AWAITING_APPROVAL:
         return approval_message(text, data)
     if kind == EventKind.ESCALATION_NOTIFIED:
-        targets = tuple(str(t) for t in data.get("targets") or ())
-        return ChatMessage(f"{ICONS['escalation']} {text}", mentions=targets)
+        return escalation_message(text, data)
     wanted = QUIET if verbosity == "quiet" else NORMAL
     if verbosity == "debug":
         wanted = wanted | DEBUG_EXTRA
@@ -216,6 +217,29 @@ def thread_message(
     if verbosity == "debug" and output:
         detail = str(output)[:2500]
     return ChatMessage(f"{icon} {text}", detail=detail)
+
+
+def escalation_message(text: str, data: dict[str, Any]) -> ChatMessage:
+    """The thread line of a page: its text as data, the people it names as mentions.
+
+    The event's text names whom it notified in Slack's own markup; that part is taken out
+    and the resolved users and groups become ``mentions``, so the adapter can escape
+    everything else (the title and reason come from the alert and people).
+    """
+    users = [str(u) for u in data.get("users") or ()]
+    groups = [str(g) for g in data.get("groups") or ()]
+    mentions = (*(f"user:{u}" for u in users), *(f"group:{g}" for g in groups))
+    if "users" not in data and "groups" not in data:  # recorded before they were
+        targets = (str(t) for t in data.get("targets") or ())
+        mentions = tuple(t for t in targets if t.startswith(("user:", "group:")))
+    if not mentions:
+        return ChatMessage(f"{ICONS['escalation']} {text}")
+    who = ", ".join([*(f"<@{u}>" for u in users), *(f"<!subteam^{g}>" for g in groups)])
+    at = text.rfind(f" notifies {who}")
+    if at >= 0:
+        rest = text[at + len(f" notifies {who}") :]
+        text = f"{text[:at]}{rest} notifies"
+    return ChatMessage(f"{ICONS['escalation']} {text}", mentions=mentions)
 
 
 def approval_message(text: str, data: dict[str, Any]) -> ChatMessage:

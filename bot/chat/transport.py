@@ -161,7 +161,8 @@ class ChatTransport:
             )
             notice = ChatMessage(
                 f":fire: Major incident #{view.id} [{view.severity}] {view.title}: "
-                f"it has a channel of its own, <#{channel}>"
+                "it has a channel of its own,",
+                mentions=(f"channel:{channel}",),
             )
             with contextlib.suppress(ChatError):
                 await self.client.post(str(message.payload.get("notify") or card.channel), notice)

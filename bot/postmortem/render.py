@@ -1,7 +1,15 @@
-"""Markdown from post-mortem data through Jinja2: the shipped template or the user's own."""
+"""Markdown from post-mortem data through Jinja2: the shipped template or the user's own.
+
+Values come from alerts and people, so every ``{{ value }}`` is made text, not Markdown:
+characters that start inline markup or HTML are backslash-escaped and line breaks folded
+(Jinja's ``finalize``). ``code`` puts a value in a code span it cannot close, ``prose``
+keeps the code spans of Fireline's own sentences; ``cell`` (kept for user templates) is
+the same escaping as every value.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -11,10 +19,52 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, S
 from jinja2 import Template as JinjaTemplate
 
 from bot.errors import ConfigError
-from bot.incidents.timeline import format_seconds, format_time, is_utc, markdown_cell
+from bot.incidents.timeline import format_seconds, format_time, is_utc, one_line
 from bot.postmortem.model import PostmortemData
+from bot.printable import visible
 
 SHIPPED_TEMPLATE = "postmortem.md.j2"
+
+
+# Inline markup and HTML starters; "_" inside a word (a_b) starts no emphasis, so stays.
+_MARKUP = re.compile(r"([\\`*\[\]<>|~&]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+
+
+class Markdown(str):
+    """Text already made safe for Markdown: ``finalize`` passes it through."""
+
+
+def as_text(value: object) -> object:
+    """A value as Markdown that shows it literally (numbers and ``Markdown`` untouched)."""
+    if isinstance(value, Markdown) or not isinstance(value, str):
+        return value
+    return Markdown(_MARKUP.sub(r"\\\1", visible(one_line(value))))
+
+
+def cell(value: object) -> Markdown:
+    """Text that stays inside one cell of a Markdown table, as text."""
+    shown = as_text(str(value))
+    assert isinstance(shown, Markdown)
+    return shown
+
+
+def code(value: object) -> Markdown:
+    """A code span around the value, fenced by more backticks than it holds."""
+    text = visible(one_line(str(value)))
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return Markdown(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def prose(value: object) -> Markdown:
+    """Fireline's own sentences: their `code spans` kept, everything else escaped as text."""
+    parts = re.split(r"(`[^`]+`)", visible(one_line(str(value))))
+    return Markdown(
+        "".join(
+            part if index % 2 else _MARKUP.sub(r"\\\1", part) for index, part in enumerate(parts)
+        )
+    )
 
 
 def _labels(labels: dict[str, str]) -> str:
@@ -26,7 +76,7 @@ def _params(params: dict[str, Any]) -> str:
 
 
 def _environment(loader: Any) -> Environment:
-    # Markdown, not HTML: table cells are made safe by the `cell` filter.
+    # Markdown, not HTML: each value is escaped by `finalize`.
     env = Environment(
         loader=loader,
         undefined=StrictUndefined,
@@ -34,8 +84,11 @@ def _environment(loader: Any) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,  # noqa: S701
+        finalize=as_text,
     )
-    env.filters["cell"] = markdown_cell
+    env.filters["cell"] = cell
+    env.filters["code"] = code
+    env.filters["prose"] = prose
     return env
 
 

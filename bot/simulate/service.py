@@ -16,6 +16,7 @@ from typing import Any
 from actions.gates import Limits, Mode, effective_mode
 from actions.registry import ActionRegistry, is_mutating
 from bot.automation.decide import StepFacts, assumed_results, decide_step
+from bot.chat.slack.text import escape
 from bot.durations import format_duration
 from bot.escalation import decide as policy_math
 from bot.escalation.schedules import Schedule, on_call
@@ -223,21 +224,22 @@ def _target(target: str, schedules: Mapping[str, Schedule], at: datetime) -> str
 
 
 def slack_messages(preview: AlertPreview) -> list[str]:
-    """The messages the incident would get, in order, as plain text."""
+    """The messages the incident would get, in order, with the payload's text escaped as
+    Slack will get it (so ``<!channel>`` in a label shows as ``&lt;!channel&gt;``)."""
     if preview.status != "firing":
-        return [f"thread: {preview.alertname} resolved"]
-    card = f"card: [{preview.severity}] {preview.title}"
+        return [f"thread: {escape(preview.alertname)} resolved"]
+    card = f"card: [{preview.severity}] {escape(preview.title)}"
     if preview.service:
-        card += f" · service {preview.service}"
+        card += f" · service {escape(preview.service)}"
     card += f" · runbook {preview.runbook or 'none'} · buttons: Acknowledge, Escalate, Resolve"
     out = [card]
     if preview.runbook is None:
-        out.append(f"thread: no runbook ({preview.selection})")
+        out.append(f"thread: no runbook ({escape(preview.selection)})")
         return out
-    out.append(f"thread: runbook {preview.runbook} chosen ({preview.selection})")
+    out.append(f"thread: runbook {preview.runbook} chosen ({escape(preview.selection)})")
     if preview.param_errors:
         bad = "; ".join(f"{k}: {v}" for k, v in preview.param_errors.items())
-        out.append(f"thread: automation refused, parameters: {bad}")
+        out.append(f"thread: automation refused, parameters: {escape(bad)}")
         return out
     for step in preview.steps:
         if step.gate == "approval":
@@ -248,5 +250,7 @@ def slack_messages(preview: AlertPreview) -> list[str]:
         elif step.gate == "run":
             out.append(f"thread: step {step.step_id} ({step.action}) runs, then its result")
         else:
-            out.append(f"thread: step {step.step_id} ({step.action}) {step.gate}: {step.reason}")
+            out.append(
+                f"thread: step {step.step_id} ({step.action}) {step.gate}: {escape(step.reason)}"
+            )
     return out

@@ -5,7 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from bot.chat.render import KEY_LABELS, Button, ChatMessage, IncidentView
+from bot.chat.slack.text import (
+    BUTTON,
+    FIELD,
+    HEADER,
+    MESSAGE,
+    SECTION,
+    cut,
+    escape,
+    link,
+    mrkdwn,
+    plain,
+    within_limits,
+)
 from bot.incidents.timeline import format_delta
+
+LABEL_VALUE = 200  # characters of one label's value on the card
+FENCE = "```"
+BROKEN_FENCE = "`\u200b``"  # looks like a fence, closes none
 
 SEVERITY_ICON = {
     "SEV1": ":red_circle:",
@@ -28,27 +45,37 @@ STEP_ICON = {
 }
 
 
+def _slack_id(name: str) -> bool:
+    return name.isascii() and name.isalnum() and name.upper() == name
+
+
 def mention(target: str) -> str:
-    """``user:U1`` → ``<@U1>``, ``group:S1`` → ``<!subteam^S1>``; anything else as text."""
+    """``user:U1`` → ``<@U1>``, ``group:S1`` → ``<!subteam^S1>``, ``channel:C1`` →
+    ``<#C1>``: the only markup of people Fireline writes. Anything else is escaped text."""
     kind, _, name = target.partition(":")
-    if kind == "user":
-        return f"<@{name}>"
-    if kind == "group":
-        return f"<!subteam^{name}>"
-    return target
+    if _slack_id(name):
+        if kind == "user":
+            return f"<@{name}>"
+        if kind == "group":
+            return f"<!subteam^{name}>"
+        if kind == "channel":
+            return f"<#{name}>"
+    return escape(target)
 
 
 def _person(name: str | None) -> str:
     if not name:
         return "nobody"
-    return f"<@{name}>" if name[:1] in ("U", "W") and name[1:].isalnum() else name
+    if name[:1] in ("U", "W") and _slack_id(name[1:]):
+        return f"<@{name}>"
+    return escape(name)
 
 
 def button(b: Button) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "button",
         "action_id": b.action,
-        "text": {"type": "plain_text", "text": b.label},
+        "text": {"type": "plain_text", "text": plain(b.label, BUTTON)},
         "value": b.value,
     }
     if b.style:
@@ -57,21 +84,22 @@ def button(b: Button) -> dict[str, Any]:
 
 
 def card_text(view: IncidentView) -> str:
-    return f"[{view.severity}] #{view.id} {view.title} ({view.status})"
+    title = cut(escape(view.title), SECTION)
+    return f"[{escape(view.severity)}] #{view.id} {title} ({escape(view.status)})"
 
 
 def card_blocks(
     view: IncidentView, *, can_silence: bool, suppressed: int = 0
 ) -> list[dict[str, Any]]:
-    status = f"{STATUS_ICON.get(view.status, '')} *{view.status}*"
+    status = f"{STATUS_ICON.get(view.status, '')} *{escape(view.status)}*"
     if view.status == "acknowledged":
         status += f" by {_person(view.acknowledged_by)}"
     now = view.now or view.opened_at
     open_for = format_delta((view.resolved_at or now) - view.opened_at)
     fields = [
-        f"*Severity*\n{SEVERITY_ICON.get(view.severity, '')} {view.severity}",
+        f"*Severity*\n{SEVERITY_ICON.get(view.severity, '')} {escape(view.severity)}",
         f"*Status*\n{status}",
-        f"*Service*\n{view.service or '-'}",
+        f"*Service*\n{escape(view.service or '-')}",
         f"*Open for*\n{open_for}",
         f"*Alerts*\n{view.alerts_firing} firing of {view.alerts_total}",
         f"*Commander*\n{_person(view.commander)}",
@@ -79,40 +107,41 @@ def card_blocks(
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": f"#{view.id} {view.title}"[:150]},
+            "text": {"type": "plain_text", "text": plain(f"#{view.id} {view.title}", HEADER)},
         },
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        {"type": "section", "fields": [mrkdwn(f, FIELD) for f in fields]},
     ]
-    labels = [f"`{k}={view.labels[k]}`" for k in KEY_LABELS if view.labels.get(k)]
+    labels = [
+        f"`{k}={cut(escape(view.labels[k]), LABEL_VALUE)}`"
+        for k in KEY_LABELS
+        if view.labels.get(k)
+    ]
     if labels:
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": " ".join(labels)}]}
-        )
-    runbook = f"*Runbook* {view.runbook_id or 'none'}"
+        blocks.append({"type": "context", "elements": [mrkdwn(" ".join(labels))]})
+    runbook = f"*Runbook* {escape(view.runbook_id or 'none')}"
     if view.run_status:
-        runbook += f" · run {view.run_status}"
+        runbook += f" · run {escape(view.run_status)}"
     if view.verification:
-        runbook += f" · verification {view.verification}"
+        runbook += f" · verification {escape(view.verification)}"
     if view.steps:
         runbook += "\n" + "  ".join(
-            f"{STEP_ICON.get(s.state, '')} `{s.step_id}` {s.state}" for s in view.steps
+            f"{STEP_ICON.get(s.state, '')} `{escape(s.step_id)}` {escape(s.state)}"
+            for s in view.steps
         )
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": runbook}})
+    blocks.append({"type": "section", "text": mrkdwn(runbook)})
     people = []
     if view.responders:
         people.append("*Paged* " + ", ".join(_person(p) for p in view.responders))
     if view.escalation_level:
         people.append(f"*Escalation* level {view.escalation_level}")
     if view.source_url:
-        people.append(f"<{view.source_url}|alert source>")
+        people.append(link(view.source_url, "alert source"))
     if view.silenced:
         people.append(":no_bell: silenced")
     if suppressed:
         people.append(f"{suppressed} updates suppressed")
     if people:
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(people)}]}
-        )
+        blocks.append({"type": "context", "elements": [mrkdwn(" · ".join(people))]})
     buttons = view.buttons(can_silence=can_silence)
     if buttons:
         blocks.append(
@@ -122,30 +151,31 @@ def card_blocks(
                 "elements": [button(b) for b in buttons],
             }
         )
-    return blocks
+    return within_limits(blocks)
+
+
+def _code(detail: str) -> str:
+    """A preformatted block that its text cannot close early."""
+    inner = escape(detail).replace(FENCE, BROKEN_FENCE)
+    return FENCE + cut(inner, SECTION - 2 * len(FENCE)) + FENCE
+
+
+def _with_mentions(message: ChatMessage, limit: int) -> str:
+    """The escaped, cut text, then the mentions Fireline decided on (never cut away)."""
+    tail = "".join(" " + mention(m) for m in message.mentions)
+    return cut(escape(message.text), max(limit - len(tail), 100)) + tail
 
 
 def message_blocks(message: ChatMessage) -> list[dict[str, Any]]:
-    text = message.text
-    if message.mentions:
-        text += " " + " ".join(mention(m) for m in message.mentions)
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}
+        {"type": "section", "text": mrkdwn(_with_mentions(message, SECTION))}
     ]
     if message.detail:
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f"```{message.detail[:2800]}```"},
-            }
-        )
+        blocks.append({"type": "section", "text": mrkdwn(_code(message.detail))})
     if message.buttons:
         blocks.append({"type": "actions", "elements": [button(b) for b in message.buttons]})
-    return blocks
+    return within_limits(blocks)
 
 
 def message_text(message: ChatMessage) -> str:
-    text = message.text
-    if message.mentions:
-        text += " " + " ".join(mention(m) for m in message.mentions)
-    return text[:3000]
+    return _with_mentions(message, MESSAGE)

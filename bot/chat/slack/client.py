@@ -17,6 +17,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat.client import ChatError, Posted
 from bot.chat.render import ChatMessage, IncidentView
 from bot.chat.slack.blocks import card_blocks, card_text, message_blocks, message_text
+from bot.chat.slack.text import escape, plain
+
+FILE_NAME = 250  # characters of a file's name and title
 
 # Errors that no retry will fix.
 PERMANENT = frozenset(
@@ -209,8 +212,8 @@ class SlackChat:
             await self.client.files_upload_v2(
                 channel=channel,
                 thread_ts=thread,
-                filename=filename,
-                title=title,
+                filename=plain(filename, FILE_NAME),
+                title=escape(plain(title, FILE_NAME)),
                 content=content,
             )
         except SlackApiError as exc:

@@ -10,6 +10,7 @@ from bot.chat import service as chat
 from bot.chat.commands import Command, CommandError, help_text, parse_command
 from bot.chat.slack.listeners import REFUSALS, Listeners
 from bot.chat.slack.modals import declare_view
+from bot.chat.slack.text import escape
 from bot.errors import NotFoundError
 from bot.escalation import service as escalation
 from bot.escalation.oncall import on_call_now
@@ -104,7 +105,7 @@ class SlashCommand(Listeners):
             clock=self.clock,
         )
         self.runtime.escalation.poke()
-        return f"Declared incident #{incident.id}: {incident.title}"
+        return f"Declared incident #{incident.id}: {escape(incident.title)}"
 
     async def pause(self, command: Command, user: str) -> str:
         await self.run(
@@ -229,7 +230,7 @@ class SlashCommand(Listeners):
         if view is None:
             raise NotFoundError(f"incident {incident_id} does not exist")
         steps = ", ".join(f"{s.step_id} {s.state}" for s in view.steps) or "no steps"
-        return (
+        return escape(
             f"#{view.id} [{view.severity}] {view.title}: {view.status}; "
             f"runbook {view.runbook_id or 'none'} ({steps}); "
             f"commander {view.commander or 'nobody'}"

@@ -105,6 +105,7 @@ def card_blocks(
         people.append(f"*Escalation* level {view.escalation_level}")
     if view.source_url:
         people.append(f"<{view.source_url}|alert source>")
+    people.extend(f"<{url}|{name}>" for name, url in view.links.items())
     if view.silenced:
         people.append(":no_bell: silenced")
     if suppressed:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from bot.clock import Clock
 from bot.security import bearer_matches
@@ -47,6 +48,31 @@ async def require_api_token(request: Request) -> None:
 
 
 ApiAuth = Depends(require_api_token)
+
+
+class Problem(BaseModel):
+    """The body of every refusal: a sentence, or for a rejected request the fields named."""
+
+    detail: str | list[dict[str, Any]]
+
+
+REFUSALS = {
+    401: "Missing or wrong bearer token",
+    403: "The actor may not do this",
+    404: "No such thing",
+    409: "Does not fit the current state",
+    422: "The request or its content is refused; the problem named",
+    503: "The database is unavailable; retry later",
+}
+
+
+def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for the OpenAPI document: each status with the ``{"detail": ...}`` body."""
+    return {s: {"model": Problem, "description": REFUSALS[s]} for s in statuses}
+
+
+API_REFUSALS = refusals(401, 422, 503)
+"""What every route behind the API token can answer besides its own refusals."""
 
 
 async def call_service(call: Any, *args: Any, **kwargs: Any) -> Any:

@@ -15,7 +15,7 @@ from bot.automation import service
 from bot.automation.runner import AutomationRunner
 from bot.durations import Duration
 from bot.incidents import service as incidents
-from bot.routing import ApiAuth, ServiceCore, call_service, runtime_of
+from bot.routing import API_REFUSALS, ApiAuth, ServiceCore, call_service, refusals, runtime_of
 from bot.runbooks.lint import is_under
 from bot.runbooks.loader import RunbookLibrary
 from storage.tables_automation import AutomationPause, RunbookRun, StepRun
@@ -41,7 +41,9 @@ class AutomationRuntime(ServiceCore, Protocol):
 
 RuntimeDep = _Annotated[AutomationRuntime, Depends(runtime_of)]
 
-router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["automation"])
+router = APIRouter(
+    prefix="/api", dependencies=[ApiAuth], tags=["automation"], responses=API_REFUSALS
+)
 
 
 class DecisionIn(BaseModel):
@@ -124,7 +126,7 @@ def pause_out(row: AutomationPause) -> dict[str, Any]:
     }
 
 
-@router.get("/incidents/{incident_id}/runs")
+@router.get("/incidents/{incident_id}/runs", responses=refusals(404))
 async def incident_runs(incident_id: int, runtime: RuntimeDep) -> list[dict[str, Any]]:
     runs = await call_service(service.runs_of, runtime.db, incident_id)
     return [run_out(run, steps) for run, steps in runs]
@@ -152,7 +154,7 @@ class RunIn(BaseModel):
     runbook_id: str | None = Field(default=None, description="Default: the incident's runbook")
 
 
-@router.post("/incidents/{incident_id}/runs", status_code=201)
+@router.post("/incidents/{incident_id}/runs", status_code=201, responses=refusals(404, 409))
 async def start_run(incident_id: int, body: RunIn, runtime: RuntimeDep) -> dict[str, Any]:
     """Run a runbook for the incident again (its current, loaded version)."""
     detail = await call_service(incidents.get_incident, runtime.db, incident_id)
@@ -174,13 +176,13 @@ async def start_run(incident_id: int, body: RunIn, runtime: RuntimeDep) -> dict[
     return run_out(run, [])
 
 
-@router.post("/steps/{step_run_id}/approve")
+@router.post("/steps/{step_run_id}/approve", responses=refusals(403, 404, 409))
 async def approve_step(step_run_id: int, body: DecisionIn, runtime: RuntimeDep) -> dict[str, Any]:
     """Approve a step awaiting approval: only a listed approver, never the run's trigger."""
     return await _decide(step_run_id, body, runtime, approve=True)
 
 
-@router.post("/steps/{step_run_id}/reject")
+@router.post("/steps/{step_run_id}/reject", responses=refusals(403, 404, 409))
 async def reject_step(step_run_id: int, body: DecisionIn, runtime: RuntimeDep) -> dict[str, Any]:
     return await _decide(step_run_id, body, runtime, approve=False)
 
@@ -227,7 +229,7 @@ async def resume_automation(body: ResumeIn, runtime: RuntimeDep) -> dict[str, An
     return {"lifted": [pause_out(p) for p in lifted]}
 
 
-@router.post("/runbooks/{runbook_id}/promote")
+@router.post("/runbooks/{runbook_id}/promote", responses=refusals(404))
 async def promote_runbook(runbook_id: str, body: PromoteIn, runtime: RuntimeDep) -> dict[str, Any]:
     """Let this version (by content hash) of a runbook leave suggest mode."""
     runbook = runtime.runbooks.snapshot.get(runbook_id)

@@ -13,7 +13,7 @@ from bot.escalation import service
 from bot.escalation.oncall import add_override, on_call_now
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents.api import ActorIn, IncidentOut
-from bot.routing import ApiAuth, ServiceCore, call_service, runtime_of
+from bot.routing import API_REFUSALS, ApiAuth, ServiceCore, call_service, refusals, runtime_of
 
 
 class EscalationRuntime(ServiceCore, Protocol):
@@ -25,7 +25,9 @@ class EscalationRuntime(ServiceCore, Protocol):
 
 RuntimeDep = _Annotated[EscalationRuntime, Depends(runtime_of)]
 
-router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["escalation"])
+router = APIRouter(
+    prefix="/api", dependencies=[ApiAuth], tags=["escalation"], responses=API_REFUSALS
+)
 
 
 class OnCallOut(BaseModel):
@@ -58,7 +60,9 @@ class OverrideOut(BaseModel):
     created_by: str
 
 
-@router.post("/incidents/{incident_id}/escalate", response_model=IncidentOut)
+@router.post(
+    "/incidents/{incident_id}/escalate", response_model=IncidentOut, responses=refusals(404, 409)
+)
 async def escalate(
     incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
 ) -> IncidentOut:
@@ -81,7 +85,7 @@ def _at(runtime: EscalationRuntime, at: datetime | None) -> datetime:
     return at or runtime.clock()
 
 
-@router.get("/oncall", response_model=list[OnCallOut])
+@router.get("/oncall", response_model=list[OnCallOut], responses=refusals(404))
 async def oncall(
     runtime: RuntimeDep,
     schedule: Annotated[str | None, Query()] = None,
@@ -97,7 +101,12 @@ async def oncall(
     ]
 
 
-@router.post("/schedules/{name}/overrides", response_model=OverrideOut, status_code=201)
+@router.post(
+    "/schedules/{name}/overrides",
+    response_model=OverrideOut,
+    status_code=201,
+    responses=refusals(404),
+)
 async def create_override(name: str, body: OverrideIn, runtime: RuntimeDep) -> OverrideOut:
     row = await call_service(
         add_override,

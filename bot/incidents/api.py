@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from bot.incidents import service as incidents
 from bot.incidents.lifecycle import StatusHooks
-from bot.routing import ApiAuth, ServiceCore, call_service, runtime_of
+from bot.routing import API_REFUSALS, ApiAuth, ServiceCore, call_service, refusals, runtime_of
 from storage import queries
 from storage.tables import AlertRecord, Incident, TimelineEvent
 
@@ -32,7 +32,9 @@ class IncidentsRuntime(ServiceCore, Protocol):
 
 RuntimeDep = _Annotated[IncidentsRuntime, Depends(runtime_of)]
 
-router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["incidents"])
+router = APIRouter(
+    prefix="/api", dependencies=[ApiAuth], tags=["incidents"], responses=API_REFUSALS
+)
 
 Status = Literal["open", "acknowledged", "resolved"]
 SeverityName = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
@@ -132,7 +134,7 @@ def list_incidents(
     )
 
 
-@router.get("/incidents/{incident_id}", response_model=IncidentDetailOut)
+@router.get("/incidents/{incident_id}", response_model=IncidentDetailOut, responses=refusals(404))
 def get_incident(incident_id: int, runtime: RuntimeDep) -> IncidentDetailOut:
     detail = incidents.get_incident(runtime.db, incident_id)
     return IncidentDetailOut(
@@ -145,7 +147,9 @@ def get_incident(incident_id: int, runtime: RuntimeDep) -> IncidentDetailOut:
     )
 
 
-@router.get("/incidents/{incident_id}/timeline", response_model=list[EventOut])
+@router.get(
+    "/incidents/{incident_id}/timeline", response_model=list[EventOut], responses=refusals(404)
+)
 def get_timeline(
     incident_id: int,
     runtime: RuntimeDep,
@@ -156,7 +160,9 @@ def get_timeline(
     return [EventOut.of(e) for e in events]
 
 
-@router.post("/incidents/{incident_id}/acknowledge", response_model=IncidentOut)
+@router.post(
+    "/incidents/{incident_id}/acknowledge", response_model=IncidentOut, responses=refusals(404, 409)
+)
 async def acknowledge(
     incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
 ) -> IncidentOut:
@@ -172,7 +178,11 @@ async def acknowledge(
     return IncidentOut.of(incident)
 
 
-@router.post("/incidents/{incident_id}/unacknowledge", response_model=IncidentOut)
+@router.post(
+    "/incidents/{incident_id}/unacknowledge",
+    response_model=IncidentOut,
+    responses=refusals(404, 409),
+)
 async def unacknowledge(
     incident_id: int, runtime: RuntimeDep, body: ActorIn | None = None
 ) -> IncidentOut:
@@ -188,7 +198,9 @@ async def unacknowledge(
     return IncidentOut.of(incident)
 
 
-@router.post("/incidents/{incident_id}/resolve", response_model=IncidentOut)
+@router.post(
+    "/incidents/{incident_id}/resolve", response_model=IncidentOut, responses=refusals(404, 409)
+)
 async def resolve(
     incident_id: int, runtime: RuntimeDep, body: ResolveIn | None = None
 ) -> IncidentOut:
@@ -205,7 +217,12 @@ async def resolve(
     return IncidentOut.of(incident)
 
 
-@router.post("/incidents/{incident_id}/notes", response_model=EventOut, status_code=201)
+@router.post(
+    "/incidents/{incident_id}/notes",
+    response_model=EventOut,
+    status_code=201,
+    responses=refusals(404),
+)
 async def add_note(incident_id: int, body: NoteIn, runtime: RuntimeDep) -> EventOut:
     event = await call_service(
         incidents.add_note,

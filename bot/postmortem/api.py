@@ -14,7 +14,7 @@ from bot.errors import InvalidInputError
 from bot.postmortem import followups
 from bot.postmortem.reports import summary_report
 from bot.postmortem.service import DraftOptions, postmortem_data, postmortem_json, render_postmortem
-from bot.routing import ApiAuth, ServiceCore, call_service, runtime_of
+from bot.routing import API_REFUSALS, ApiAuth, ServiceCore, call_service, refusals, runtime_of
 from storage.tables_followups import FollowUp
 
 
@@ -27,7 +27,9 @@ class PostmortemRuntime(ServiceCore, Protocol):
 
 RuntimeDep = _Annotated[PostmortemRuntime, Depends(runtime_of)]
 
-router = APIRouter(prefix="/api", dependencies=[ApiAuth], tags=["post-mortem"])
+router = APIRouter(
+    prefix="/api", dependencies=[ApiAuth], tags=["post-mortem"], responses=API_REFUSALS
+)
 
 
 class FollowUpIn(BaseModel):
@@ -60,7 +62,7 @@ class FollowUpOut(BaseModel):
     "/incidents/{incident_id}/postmortem",
     summary="The post-mortem draft (Markdown), or the data behind it with ?format=json",
     response_model=None,
-    responses={200: {"content": {"text/markdown": {}, "application/json": {}}}},
+    responses={200: {"content": {"text/markdown": {}, "application/json": {}}}, **refusals(404)},
 )
 async def get_postmortem(
     incident_id: int,
@@ -75,7 +77,12 @@ async def get_postmortem(
     return Response(text, media_type="text/markdown; charset=utf-8")
 
 
-@router.post("/incidents/{incident_id}/followups", response_model=FollowUpOut, status_code=201)
+@router.post(
+    "/incidents/{incident_id}/followups",
+    response_model=FollowUpOut,
+    status_code=201,
+    responses=refusals(404),
+)
 async def add_followup(incident_id: int, body: FollowUpIn, runtime: RuntimeDep) -> FollowUpOut:
     item = await call_service(
         followups.add_followup,
@@ -99,7 +106,7 @@ def list_followups(
     return [FollowUpOut.of(i) for i in items]
 
 
-@router.post("/followups/{followup_id}/done", response_model=FollowUpOut)
+@router.post("/followups/{followup_id}/done", response_model=FollowUpOut, responses=refusals(404))
 async def mark_done(
     followup_id: int, runtime: RuntimeDep, body: DoneIn | None = None
 ) -> FollowUpOut:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from bot.routing import ApiAuth, runtime_of
+from bot.routing import API_REFUSALS, ApiAuth, refusals, runtime_of
 from bot.runbooks.loader import LibrarySnapshot, RunbookLibrary
 from bot.runbooks.params import resolve_params
 from bot.runbooks.selection import select_runbook
@@ -24,7 +24,9 @@ class RunbooksRuntime(Protocol):
 
 RuntimeDep = _Annotated[RunbooksRuntime, Depends(runtime_of)]
 
-router = APIRouter(prefix="/api/runbooks", dependencies=[ApiAuth], tags=["runbooks"])
+router = APIRouter(
+    prefix="/api/runbooks", dependencies=[ApiAuth], tags=["runbooks"], responses=API_REFUSALS
+)
 
 
 def _library(snapshot: LibrarySnapshot) -> dict[str, Any]:
@@ -73,7 +75,7 @@ def match_runbook(body: MatchRequest, runtime: RuntimeDep) -> dict[str, Any]:
     return out
 
 
-@router.get("/{runbook_id}")
+@router.get("/{runbook_id}", responses=refusals(404))
 def get_runbook(runbook_id: str, runtime: RuntimeDep) -> dict[str, Any]:
     runbook = runtime.runbooks.snapshot.get(runbook_id)
     if runbook is None:

@@ -25,16 +25,17 @@ SECURITY_SCHEMES = {
 
 
 def build(app: FastAPI) -> dict[str, Any]:
-    """The document for ``app``: routes answering 401 are marked as needing the API token."""
+    """The document for ``app``: ``/api`` routes answering 401 need the API token (Slack's
+    route answers 401 too, but it checks Slack's signature, not a bearer token)."""
     schema = get_openapi(
         title=app.title, version=app.version, summary=app.summary, routes=app.routes
     )
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
     components["securitySchemes"] = SECURITY_SCHEMES
-    for path_item in schema.get("paths", {}).values():
+    for path, path_item in schema.get("paths", {}).items():
         for operation in path_item.values():
-            if "401" in operation.get("responses", {}):
+            if path.startswith("/api/") and "401" in operation.get("responses", {}):
                 operation.setdefault("security", [{"apiToken": []}])
     webhook.describe_webhook(schema)
     return schema

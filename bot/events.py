@@ -100,6 +100,7 @@ def as_data(payload: Mapping[str, Any]) -> dict[str, Any]:
 class IncidentOpened(TypedDict, total=False):
     receiver: str
     group_key: str
+    payload_version: str
     declared_by: str
     reason: str
 

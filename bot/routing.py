@@ -19,6 +19,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from bot.clock import Clock
 from bot.security import bearer_matches
@@ -93,11 +94,35 @@ class AuthenticatedRoute(APIRoute):
         return guarded
 
 
+class Problem(BaseModel):
+    """The body of every refusal: a sentence, or for a rejected request the fields named."""
+
+    detail: str | list[dict[str, Any]]
+
+
+REFUSALS = {
+    401: "Missing or wrong bearer token",
+    403: "The actor may not do this",
+    404: "No such thing",
+    409: "Does not fit the current state",
+    422: "The request or its content is refused; the problem named",
+    503: "The database is unavailable; retry later",
+}
+
+
+def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for the OpenAPI document: each status with the ``{"detail": ...}`` body."""
+    return {s: {"model": Problem, "description": REFUSALS[s]} for s in statuses}
+
+
+API_REFUSALS = refusals(401, 422, 503)
+"""What every route behind the API token can answer besides its own refusals."""
+
+
 def protected_router(**kwargs: Any) -> APIRouter:
-    """An ``APIRouter`` whose every route needs the API's credentials."""
-    responses: dict[int | str, dict[str, Any]] = {
-        401: {"description": "Missing or wrong bearer token"}
-    }
+    """An ``APIRouter`` whose every route needs the API's credentials (checked before the
+    body is read) and documents what every such route can answer."""
+    responses = dict(API_REFUSALS)
     responses.update(kwargs.pop("responses", {}))
     return APIRouter(route_class=AuthenticatedRoute, responses=responses, **kwargs)
 

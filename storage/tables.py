@@ -89,6 +89,8 @@ class AlertRecord(SQLModel, table=True):
     starts_at: datetime = _time()
     ends_at: datetime | None = _time(nullable=True)
     generator_url: str = ""
+    # links the sender gave besides generatorURL (Grafana's dashboard, panel, silence)
+    links: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSONDocument))
     first_seen_at: datetime = _time()
     last_seen_at: datetime = _time()
 

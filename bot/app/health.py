@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from bot.app.runtime import Runtime
-from bot.routing import runtime_of
+from bot.routing import refusals, runtime_of
 from storage import migrate
 from storage.errors import SQLAlchemyError
 
@@ -23,7 +23,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=refusals(503))
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     def check() -> tuple[bool, str]:
         try:

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from actions.context import Endpoints
 from actions.registry import default_registry
-from bot.app import health, metrics, wiring
+from bot.app import health, metrics, openapi, wiring
 from bot.app.metrics import Metrics
 from bot.app.runtime import Runtime
 from bot.app.settings import Settings
@@ -251,7 +251,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     )
     # First in the table: the ingest hot path matches before anything else is tried.
     app.router.routes.insert(0, webhook.route)
-    webhook.add_to_openapi(app)
+    openapi.install(app)
     # The webhook is the hot path (thousands of requests a second in a storm) and logs by
     # receipt id; everything else gets a request id.
     app.add_middleware(RequestIdMiddleware, skip=(webhook.PATH,))

@@ -18,7 +18,14 @@ from bot.incidents import service as incidents
 from bot.people.http import Caller
 from bot.people.model import Action, Identity
 from bot.people.service import authorize
-from bot.routing import Id, ServiceCore, call_service, protected_router, runtime_of
+from bot.routing import (
+    Id,
+    ServiceCore,
+    call_service,
+    protected_router,
+    refusals,
+    runtime_of,
+)
 from bot.runbooks.lint import is_under
 from bot.runbooks.loader import RunbookLibrary
 from storage.tables_automation import AutomationPause, RunbookRun, StepRun
@@ -165,7 +172,7 @@ async def _allowed(
     return who.actor_for(claimed)
 
 
-@router.get("/incidents/{incident_id}/runs")
+@router.get("/incidents/{incident_id}/runs", responses=refusals(404))
 async def incident_runs(incident_id: Id, runtime: RuntimeDep) -> list[dict[str, Any]]:
     runs = await call_service(service.runs_of, runtime.db, incident_id)
     return [run_out(run, steps) for run, steps in runs]
@@ -202,7 +209,7 @@ class RunIn(BaseModel):
     runbook_id: str | None = Field(default=None, description="Default: the incident's runbook")
 
 
-@router.post("/incidents/{incident_id}/runs", status_code=201)
+@router.post("/incidents/{incident_id}/runs", status_code=201, responses=refusals(403, 404, 409))
 async def start_run(
     incident_id: Id, body: RunIn, runtime: RuntimeDep, who: Caller
 ) -> dict[str, Any]:
@@ -227,7 +234,7 @@ async def start_run(
     return run_out(run, [])
 
 
-@router.post("/steps/{step_run_id}/approve")
+@router.post("/steps/{step_run_id}/approve", responses=refusals(403, 404, 409))
 async def approve_step(
     step_run_id: Id, body: DecisionIn, runtime: RuntimeDep, who: Caller
 ) -> dict[str, Any]:
@@ -235,7 +242,7 @@ async def approve_step(
     return await _decide(step_run_id, body, runtime, who, approve=True)
 
 
-@router.post("/steps/{step_run_id}/reject")
+@router.post("/steps/{step_run_id}/reject", responses=refusals(403, 404, 409))
 async def reject_step(
     step_run_id: Id, body: DecisionIn, runtime: RuntimeDep, who: Caller
 ) -> dict[str, Any]:
@@ -286,7 +293,7 @@ async def resume_automation(body: ResumeIn, runtime: RuntimeDep, who: Caller) ->
     return {"lifted": [pause_out(p) for p in lifted]}
 
 
-@router.post("/runbooks/{runbook_id}/promote")
+@router.post("/runbooks/{runbook_id}/promote", responses=refusals(403, 404))
 async def promote_runbook(
     runbook_id: str, body: PromoteIn, runtime: RuntimeDep, who: Caller
 ) -> dict[str, Any]:

@@ -180,6 +180,7 @@ class IncidentView:
     suppressed: int = 0
     silenced: bool = False
     now: datetime | None = None
+    links: dict[str, str] = field(default_factory=dict)
 
     def buttons(self, *, can_silence: bool) -> list[Button]:
         value = str(self.id)

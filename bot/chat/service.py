@@ -346,6 +346,7 @@ def load_view(session: Session, incident_id: int, *, now: datetime) -> IncidentV
         escalation_level=(timer.level + 1) if timer and timer.status != "stopped" else None,
         silenced=silenced,
         now=now,
+        links=next((dict(a.links) for a in alerts if a.links), {}),
     )
 
 

@@ -16,7 +16,14 @@ from bot.incidents.api import ActorIn, IncidentOut
 from bot.people.http import Caller
 from bot.people.model import Action
 from bot.people.service import authorize
-from bot.routing import Id, ServiceCore, call_service, protected_router, runtime_of
+from bot.routing import (
+    Id,
+    ServiceCore,
+    call_service,
+    protected_router,
+    refusals,
+    runtime_of,
+)
 
 
 class EscalationRuntime(ServiceCore, Protocol):
@@ -61,7 +68,9 @@ class OverrideOut(BaseModel):
     created_by: str
 
 
-@router.post("/incidents/{incident_id}/escalate", response_model=IncidentOut)
+@router.post(
+    "/incidents/{incident_id}/escalate", response_model=IncidentOut, responses=refusals(404, 409)
+)
 async def escalate(
     incident_id: Id, runtime: RuntimeDep, who: Caller, body: ActorIn | None = None
 ) -> IncidentOut:
@@ -87,7 +96,7 @@ def _at(runtime: EscalationRuntime, at: datetime | None) -> datetime:
     return at or runtime.clock()
 
 
-@router.get("/oncall", response_model=list[OnCallOut])
+@router.get("/oncall", response_model=list[OnCallOut], responses=refusals(404))
 async def oncall(
     runtime: RuntimeDep,
     schedule: Annotated[str | None, Query()] = None,
@@ -103,7 +112,12 @@ async def oncall(
     ]
 
 
-@router.post("/schedules/{name}/overrides", response_model=OverrideOut, status_code=201)
+@router.post(
+    "/schedules/{name}/overrides",
+    response_model=OverrideOut,
+    status_code=201,
+    responses=refusals(403, 404),
+)
 async def create_override(
     name: str, body: OverrideIn, runtime: RuntimeDep, who: Caller
 ) -> OverrideOut:

@@ -14,7 +14,15 @@ from bot.incidents.lifecycle import StatusHooks
 from bot.people.http import Caller
 from bot.people.model import Action
 from bot.people.service import authorize
-from bot.routing import Id, Offset, ServiceCore, call_service, protected_router, runtime_of
+from bot.routing import (
+    Id,
+    Offset,
+    ServiceCore,
+    call_service,
+    protected_router,
+    refusals,
+    runtime_of,
+)
 from storage import queries
 from storage.tables import AlertRecord, Incident, TimelineEvent
 
@@ -155,7 +163,7 @@ def list_incidents(
     )
 
 
-@router.get("/incidents/{incident_id}", response_model=IncidentDetailOut)
+@router.get("/incidents/{incident_id}", response_model=IncidentDetailOut, responses=refusals(404))
 def get_incident(incident_id: Id, runtime: RuntimeDep) -> IncidentDetailOut:
     detail = incidents.get_incident(runtime.db, incident_id)
     return IncidentDetailOut(
@@ -168,7 +176,9 @@ def get_incident(incident_id: Id, runtime: RuntimeDep) -> IncidentDetailOut:
     )
 
 
-@router.get("/incidents/{incident_id}/timeline", response_model=list[EventOut])
+@router.get(
+    "/incidents/{incident_id}/timeline", response_model=list[EventOut], responses=refusals(404)
+)
 def get_timeline(
     incident_id: Id,
     runtime: RuntimeDep,
@@ -179,7 +189,9 @@ def get_timeline(
     return [EventOut.of(e) for e in events]
 
 
-@router.post("/incidents/{incident_id}/acknowledge", response_model=IncidentOut)
+@router.post(
+    "/incidents/{incident_id}/acknowledge", response_model=IncidentOut, responses=refusals(404, 409)
+)
 async def acknowledge(
     incident_id: Id, runtime: RuntimeDep, who: Caller, body: ActorIn | None = None
 ) -> IncidentOut:
@@ -195,7 +207,11 @@ async def acknowledge(
     return IncidentOut.of(incident)
 
 
-@router.post("/incidents/{incident_id}/unacknowledge", response_model=IncidentOut)
+@router.post(
+    "/incidents/{incident_id}/unacknowledge",
+    response_model=IncidentOut,
+    responses=refusals(404, 409),
+)
 async def unacknowledge(
     incident_id: Id, runtime: RuntimeDep, who: Caller, body: ActorIn | None = None
 ) -> IncidentOut:
@@ -212,7 +228,9 @@ async def unacknowledge(
     return IncidentOut.of(incident)
 
 
-@router.post("/incidents/{incident_id}/resolve", response_model=IncidentOut)
+@router.post(
+    "/incidents/{incident_id}/resolve", response_model=IncidentOut, responses=refusals(404, 409)
+)
 async def resolve(
     incident_id: Id, runtime: RuntimeDep, who: Caller, body: ResolveIn | None = None
 ) -> IncidentOut:
@@ -230,7 +248,12 @@ async def resolve(
     return IncidentOut.of(incident)
 
 
-@router.post("/incidents/{incident_id}/notes", response_model=EventOut, status_code=201)
+@router.post(
+    "/incidents/{incident_id}/notes",
+    response_model=EventOut,
+    status_code=201,
+    responses=refusals(403, 404),
+)
 async def add_note(incident_id: Id, body: NoteIn, runtime: RuntimeDep, who: Caller) -> EventOut:
     actor = await _allowed(runtime, who, Action.ADD_NOTE, incident_id, body)
     event = await call_service(

@@ -150,6 +150,7 @@ def _apply_sane_alert(
         assert stored is not None
         stored.last_seen_at = ctx.received_at
         stored.annotations = dict(alert.annotations)
+        stored.links = alert.links or stored.links
         session.add(stored)
         return stored
     if action is AlertAction.RESOLVE:
@@ -211,6 +212,7 @@ def _new_record(ctx: _Context, alert: Alert, incident_id: int | None) -> AlertRe
         starts_at=alert.starts_at,
         ends_at=alert.ends_at if alert.status == "resolved" else None,
         generator_url=alert.generatorURL,
+        links=alert.links,
         first_seen_at=ctx.received_at,
         last_seen_at=ctx.received_at,
     )
@@ -283,7 +285,11 @@ def _open_incident(ctx: _Context, alert: Alert) -> Incident:
         actor=ACTOR,
         at=ctx.received_at,
         recorded_at=ctx.now,
-        data={"receiver": payload.receiver, "group_key": payload.groupKey},
+        data={
+            "receiver": payload.receiver,
+            "group_key": payload.groupKey,
+            "payload_version": payload.version,
+        },
     )
     queries.add_event(
         ctx.session,

@@ -13,8 +13,6 @@ import logging
 from time import perf_counter
 from typing import Any, Protocol
 
-from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from pydantic import SecretStr, ValidationError
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -172,40 +170,44 @@ class AlertmanagerWebhook:
 route = Route(PATH, AlertmanagerWebhook(), methods=["POST"], name="alertmanager_webhook")
 
 
-def add_to_openapi(app: FastAPI) -> None:
-    """List the webhook in the OpenAPI document, which only sees framework routes."""
+def describe_webhook(schema: dict[str, Any]) -> None:
+    """Add the webhook to an OpenAPI document, which only sees framework routes."""
+    payload = WebhookPayload.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(payload.pop("$defs", {}))
+    components["WebhookPayload"] = payload
+    problem = {"$ref": "#/components/schemas/Problem"}
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            payload = WebhookPayload.model_json_schema(ref_template="#/components/schemas/{model}")
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(payload.pop("$defs", {}))
-            components["WebhookPayload"] = payload
-            responses = {
-                "200": {"description": "Stored; triage follows"},
-                "401": {"description": "Missing or wrong bearer token"},
-                "413": {"description": "Body larger than FIRELINE_MAX_BODY_BYTES"},
-                "422": {"description": "Not an Alertmanager version 4 payload; fields named"},
-                "503": {"description": "The database is unavailable; Alertmanager will retry"},
-            }
-            schema.setdefault("paths", {})[PATH] = {
-                "post": {
-                    "tags": ["ingest"],
-                    "summary": "Receive an Alertmanager webhook (version 4)",
-                    "operationId": "receive_alertmanager",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/WebhookPayload"}
-                            }
-                        },
-                    },
-                    "responses": responses,
-                }
-            }
-            app.openapi_schema = schema
-        return app.openapi_schema
+    def refusal(description: str) -> dict[str, Any]:
+        return {"description": description, "content": {"application/json": {"schema": problem}}}
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    accepted = {
+        "type": "object",
+        "properties": {"status": {"const": "accepted"}, "alerts": {"type": "integer"}},
+        "required": ["status", "alerts"],
+    }
+    responses = {
+        "200": {
+            "description": "Stored; triage follows",
+            "content": {"application/json": {"schema": accepted}},
+        },
+        "401": refusal("Missing or wrong bearer token (FIRELINE_WEBHOOK_TOKEN)"),
+        "413": refusal("Body larger than FIRELINE_MAX_BODY_BYTES"),
+        "422": refusal("Not an Alertmanager-family payload; the fields named"),
+        "503": refusal("The database is unavailable; Alertmanager will retry"),
+    }
+    schema.setdefault("paths", {})[PATH] = {
+        "post": {
+            "tags": ["ingest"],
+            "summary": "Receive an Alertmanager or Grafana webhook",
+            "operationId": "receive_alertmanager",
+            "security": [{"webhookToken": []}],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/WebhookPayload"}}
+                },
+            },
+            "responses": responses,
+        }
+    }

@@ -17,7 +17,14 @@ from bot.people.service import authorize
 from bot.postmortem import followups
 from bot.postmortem.reports import summary_report
 from bot.postmortem.service import DraftOptions, postmortem_data, postmortem_json, render_postmortem
-from bot.routing import Id, ServiceCore, call_service, protected_router, runtime_of
+from bot.routing import (
+    Id,
+    ServiceCore,
+    call_service,
+    protected_router,
+    refusals,
+    runtime_of,
+)
 from storage.tables_followups import FollowUp
 
 
@@ -63,7 +70,7 @@ class FollowUpOut(BaseModel):
     "/incidents/{incident_id}/postmortem",
     summary="The post-mortem draft (Markdown), or the data behind it with ?format=json",
     response_model=None,
-    responses={200: {"content": {"text/markdown": {}, "application/json": {}}}},
+    responses={200: {"content": {"text/markdown": {}, "application/json": {}}}, **refusals(404)},
 )
 async def get_postmortem(
     incident_id: Id,
@@ -78,7 +85,12 @@ async def get_postmortem(
     return Response(text, media_type="text/markdown; charset=utf-8")
 
 
-@router.post("/incidents/{incident_id}/followups", response_model=FollowUpOut, status_code=201)
+@router.post(
+    "/incidents/{incident_id}/followups",
+    response_model=FollowUpOut,
+    status_code=201,
+    responses=refusals(403, 404),
+)
 async def add_followup(
     incident_id: Id, body: FollowUpIn, runtime: RuntimeDep, who: Caller
 ) -> FollowUpOut:
@@ -107,7 +119,7 @@ def list_followups(
     return [FollowUpOut.of(i) for i in items]
 
 
-@router.post("/followups/{followup_id}/done", response_model=FollowUpOut)
+@router.post("/followups/{followup_id}/done", response_model=FollowUpOut, responses=refusals(404))
 async def mark_done(
     followup_id: Id, runtime: RuntimeDep, who: Caller, body: DoneIn | None = None
 ) -> FollowUpOut:

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from bot.routing import protected_router, runtime_of
+from bot.routing import protected_router, refusals, runtime_of
 from bot.runbooks.loader import LibrarySnapshot, RunbookLibrary
 from bot.runbooks.params import resolve_params
 from bot.runbooks.selection import select_runbook
@@ -73,7 +73,7 @@ def match_runbook(body: MatchRequest, runtime: RuntimeDep) -> dict[str, Any]:
     return out
 
 
-@router.get("/{runbook_id}")
+@router.get("/{runbook_id}", responses=refusals(404))
 def get_runbook(runbook_id: str, runtime: RuntimeDep) -> dict[str, Any]:
     runbook = runtime.runbooks.snapshot.get(runbook_id)
     if runbook is None:

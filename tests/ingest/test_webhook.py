@@ -195,7 +195,7 @@ async def test_thousand_alert_payload(make_settings: Callable[..., Settings]) ->
     [
         (b"{not json", "body"),
         (b"[]", "body"),
-        (json.dumps({**payload([alert()]), "version": "3"}).encode(), "version"),
+        (json.dumps({**payload([alert()]), "version": ["4"]}).encode(), "version"),
         (json.dumps({**payload([alert()]), "alerts": "many"}).encode(), "alerts"),
         (
             json.dumps(payload([{**alert(), "startsAt": "yesterday"}])).encode(),
@@ -206,8 +206,15 @@ async def test_thousand_alert_payload(make_settings: Callable[..., Settings]) ->
             "alerts.0.labels.a",
         ),
         (
-            json.dumps({k: v for k, v in payload([alert()]).items() if k != "groupKey"}).encode(),
-            "groupKey",
+            json.dumps({k: v for k, v in payload([alert()]).items() if k != "receiver"}).encode(),
+            "receiver",
+        ),
+        (json.dumps({**payload([alert()]), "groupKey": {"a": 1}}).encode(), "groupKey"),
+        (
+            json.dumps(
+                {**payload([alert()]), "alerts": [{**alert(), "labels": ["x"], "fingerprint": ""}]}
+            ).encode(),
+            "alerts.0.labels",
         ),
     ],
 )

@@ -136,6 +136,7 @@ def card_blocks(
         people.append(f"*Escalation* level {view.escalation_level}")
     if view.source_url:
         people.append(link(view.source_url, "alert source"))
+    people.extend(link(url, name) for name, url in view.links.items())
     if view.silenced:
         people.append(":no_bell: silenced")
     if suppressed:

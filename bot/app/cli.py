@@ -20,6 +20,7 @@ from bot.escalation.service import EscalationRules
 from bot.incidents.cli import incidents_app
 from bot.logs import configure_logging
 from bot.people.cli import people_app
+from bot.people.config import PeopleConfig
 from bot.postmortem.cli import followups_app, postmortem, report
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.cli import runbooks_app
@@ -87,6 +88,9 @@ class CliEnv:
 
     def draft_options(self) -> DraftOptions:
         return wiring.draft_options(self.settings)
+
+    def people(self) -> PeopleConfig:
+        return self.settings.people
 
 
 @app.callback()

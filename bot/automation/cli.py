@@ -15,6 +15,9 @@ from bot.clienv import cli_env
 from bot.clock import utcnow
 from bot.durations import parse_duration
 from bot.errors import InvalidInputError
+from bot.people.cli import allowed_or_exit
+from bot.people.config import PeopleConfig
+from bot.people.model import Action
 from bot.runbooks.cli import load_library
 from storage import queries_automation as automation_q
 from storage.db import Database, sqlite_file_exists
@@ -44,6 +47,8 @@ class AutomationSettings(Protocol):
 class AutomationCliEnv(Protocol):
     @property
     def settings(self) -> AutomationSettings: ...
+
+    def people(self) -> PeopleConfig: ...
 
     def database(self) -> Database: ...
 
@@ -84,10 +89,12 @@ def pause(
 ) -> None:
     """Stop every mutating step in scope before it starts."""
     now = utcnow()
+    db = _database()
+    by = allowed_or_exit(db, _env().people(), by, Action.PAUSE_AUTOMATION)
     try:
         until = now + parse_duration(for_) if for_ else None
         row = service.pause(
-            _database(), scope=scope, target=target, by=by, reason=reason, until=until, now=now
+            db, scope=scope, target=target, by=by, reason=reason, until=until, now=now
         )
     except (ValueError, InvalidInputError) as exc:
         errors.print(f"[red]{exc}[/red]")
@@ -99,7 +106,9 @@ def pause(
 @automation_app.command("resume")
 def resume(by: By, scope: Scope = "global", target: Target = "") -> None:
     """Lift the pauses in scope; a tripped circuit breaker is reset the same way."""
-    lifted = service.resume(_database(), scope=scope, target=target, by=by, now=utcnow())
+    db = _database()
+    by = allowed_or_exit(db, _env().people(), by, Action.RESUME_AUTOMATION)
+    lifted = service.resume(db, scope=scope, target=target, by=by, now=utcnow())
     if not lifted:
         console.print(f"nothing was paused for {scope} {target}".strip())
         return
@@ -136,6 +145,8 @@ def promote(
     if runbook is None:
         errors.print(f"[red]no loaded runbook {runbook_id!r}[/red]")
         raise typer.Exit(1)
-    new = service.promote(_database(), runbook, by=by, now=utcnow())
+    db = _database()
+    by = allowed_or_exit(db, _env().people(), by, Action.PROMOTE_RUNBOOK)
+    new = service.promote(db, runbook, by=by, now=utcnow())
     state = "promoted" if new else "was already promoted"
     console.print(f"{runbook.id} {runbook.hash[:12]} {state}")

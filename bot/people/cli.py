@@ -12,11 +12,38 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.clienv import cli_env
+from bot.clock import utcnow
+from bot.errors import PermissionDeniedError
 from bot.people.config import PeopleConfig
 from bot.people.decide import MINIMUM_ROLE
+from bot.people.directory import Directory
+from bot.people.model import Action
+from bot.people.service import authorize
+from storage.db import Database
 
 people_app = typer.Typer(help="People, roles and API tokens.", no_args_is_help=True)
 console = Console()
+errors = Console(stderr=True)
+
+
+def allowed_or_exit(
+    db: Database,
+    people: PeopleConfig,
+    by: str,
+    action: Action,
+    *,
+    incident_id: int | None = None,
+) -> str:
+    """What a write command records as its actor, once the person ``--by`` names may do
+    ``action`` (the same decision table as the API and Slack); else exit 1, the refusal on
+    the incident's timeline."""
+    identity = Directory(people).command_identity(by)
+    try:
+        authorize(db, identity, action, incident_id=incident_id, now=utcnow())
+    except PermissionDeniedError as exc:
+        errors.print(f"[red]refused:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    return identity.actor
 
 
 class PeopleSettings(Protocol):

@@ -81,6 +81,20 @@ class Directory:
         aliases = frozenset({user, *groups, *([person.id] if person else [])})
         return Identity(user, role, "slack", aliases)
 
+    def command_identity(self, name: str) -> Identity:
+        """Who a command run on this machine acts as: the person ``--by`` names.
+
+        Without a people section, whoever runs a command is the local admin (they hold the
+        database's credentials), recorded under the name given. With one, the person with
+        that id or Slack user acts with their role, and a name the directory does not know
+        is a viewer, so the CLI is refused what the API and Slack would refuse."""
+        if not self.config.configured:
+            return Identity(name, Role.ADMIN, "local", frozenset({name}))
+        person = next((p for p in self.config.directory if name in (p.id, p.slack)), None)
+        if person is None:
+            return Identity(name, Role.VIEWER, "person", frozenset({name}))
+        return Identity(person.id, person.role or Role.VIEWER, "person", self._aliases(person.id))
+
 
 def open_directory() -> Directory:
     """No people configured and no token: everyone on loopback is the local admin."""

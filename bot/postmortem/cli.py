@@ -14,6 +14,9 @@ from rich.text import Text
 from bot.clienv import cli_env
 from bot.clock import utcnow
 from bot.errors import FirelineError, InvalidInputError, NotFoundError
+from bot.people.cli import allowed_or_exit
+from bot.people.config import PeopleConfig
+from bot.people.model import Action
 from bot.postmortem import followups
 from bot.postmortem.reports import parse_since, report_lines, summary_report
 from bot.postmortem.service import DraftOptions, render_postmortem
@@ -26,6 +29,8 @@ errors = Console(stderr=True)
 
 class PostmortemCliEnv(Protocol):
     def database(self) -> Database: ...
+
+    def people(self) -> PeopleConfig: ...
 
     def draft_options(self) -> DraftOptions: ...
 
@@ -64,6 +69,7 @@ def followups_add(
 ) -> None:
     """Add a follow-up item to an incident."""
     db = _env().database()
+    actor = allowed_or_exit(db, _env().people(), actor, Action.ADD_NOTE, incident_id=incident_id)
     try:
         item = followups.add_followup(db, incident_id, text=text, actor=actor, owner=owner)
     except FirelineError as exc:
@@ -100,6 +106,7 @@ def followups_done(
 ) -> None:
     """Mark a follow-up item done."""
     db = _env().database()
+    actor = allowed_or_exit(db, _env().people(), actor, Action.ADD_NOTE)
     try:
         followups.mark_done(db, followup_id, actor=actor)
     except NotFoundError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -29,6 +29,7 @@ from bot.escalation.hooks import EscalationHooks
 from bot.escalation.notify import WEBHOOK, Notification, WebhookTransport
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents import api
+from bot.incidents.triage import TriageOutcome
 from bot.incidents.worker import TriageWorker
 from bot.ingest import api as webhook
 from bot.ingest.writer import ReceiptWriter
@@ -85,6 +86,18 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         tick=settings.automation_tick.total_seconds(),
         on_change=escalation.poke,
     )
+    # Told after each triage commit (from triage's thread; every poke is thread-safe): a new
+    # incident's runbook and first page start at once, and chat's projector (added by
+    # start_chat) posts the card without waiting for its tick.
+    wake_after_triage: list[Callable[[], None]] = []
+
+    def after_triage(outcome: TriageOutcome) -> None:
+        if outcome.opened:
+            automation.poke()
+            escalation.poke()
+        for wake in wake_after_triage:
+            wake()
+
     triage = TriageWorker(
         db,
         rules=settings.triage.compiled(),
@@ -94,7 +107,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         selector=LibrarySelector(
             lambda: runbooks.index, planner=TriagePlanner(settings.trusted_runbook_dirs)
         ),
-        on_outcome=lambda outcome: automation.poke() if outcome.opened else None,
+        on_outcome=lambda outcome: after_triage(outcome),
         escalation=hooks,
     )
     writer = ReceiptWriter(db, batch_size=settings.ingest_batch_size, on_commit=triage.poke)
@@ -114,6 +127,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         drafts=wiring.draft_options(settings),
         hooks=hooks,
         people=Directory(settings.people, settings.api_token),
+        wake_after_triage=wake_after_triage,
     )
 
 
@@ -158,6 +172,7 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
         ),
     )
     runtime.chat = ChatProjector(db, rules, runtime.outbox, clock=runtime.clock)
+    runtime.wake_after_triage.append(runtime.chat.poke)
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

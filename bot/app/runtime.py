@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -41,6 +42,8 @@ class Runtime:
     hooks: StatusHooks | None = None
     # How post-mortem drafts are shown.
     drafts: DraftOptions = field(default_factory=DraftOptions)
+    # Called after each triage commit (chat's projector joins when Slack is configured).
+    wake_after_triage: list[Callable[[], None]] = field(default_factory=list)
     # Chat's projection of the timeline into the outbox, when Slack is configured.
     chat: ChatProjector | None = None
     # Who a token or a Slack user is, and their role.

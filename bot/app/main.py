@@ -87,14 +87,13 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         on_change=escalation.poke,
     )
     # Told after each triage commit (from triage's thread; every poke is thread-safe): a new
-    # incident's runbook and first page start at once, and chat's projector (added by
-    # start_chat) posts the card without waiting for its tick.
+    # incident's runbook starts at once, and chat's projector (added by start_chat) posts
+    # the card without waiting for its tick. Escalation keeps its own tick.
     wake_after_triage: list[Callable[[], None]] = []
 
     def after_triage(outcome: TriageOutcome) -> None:
         if outcome.opened:
             automation.poke()
-            escalation.poke()
         for wake in wake_after_triage:
             wake()
 

@@ -15,9 +15,8 @@ from bot.automation import service
 from bot.automation.runner import AutomationRunner
 from bot.durations import Duration
 from bot.incidents import service as incidents
-from bot.people.http import Caller
+from bot.people.http import Caller, allowed
 from bot.people.model import Action, Identity
-from bot.people.service import authorize
 from bot.routing import (
     Id,
     ServiceCore,
@@ -54,14 +53,20 @@ RuntimeDep = _Annotated[AutomationRuntime, Depends(runtime_of)]
 router = protected_router(prefix="/api", tags=["automation"])
 
 
-class DecisionIn(BaseModel):
-    by: str | None = Field(
-        default=None,
+# Who acts, as the body names them; taken only with the shared token or none.
+ClaimedBy = _Annotated[
+    str | None,
+    Field(
         min_length=1,
         max_length=200,
         description="Who acts; taken only with the shared FIRELINE_API_TOKEN or without any "
         "token, a named token acts as its own identity",
-    )
+    ),
+]
+
+
+class DecisionIn(BaseModel):
+    by: ClaimedBy = None
     args_hash: str | None = Field(
         default=None, description="The parameters hash the person was shown; must still match"
     )
@@ -71,13 +76,7 @@ class DecisionIn(BaseModel):
 class PauseIn(BaseModel):
     scope: str = Field(default="global", pattern="^(global|runbook|service)$")
     target: str = Field(default="", max_length=200)
-    by: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="Who acts; taken only with the shared FIRELINE_API_TOKEN or without any "
-        "token, a named token acts as its own identity",
-    )
+    by: ClaimedBy = None
     reason: str = Field(min_length=1, max_length=2000)
     for_: Duration | None = Field(
         default=None, alias="for", description="e.g. 2h; none: until resumed"
@@ -87,23 +86,11 @@ class PauseIn(BaseModel):
 class ResumeIn(BaseModel):
     scope: str = Field(default="global", pattern="^(global|runbook|service)$")
     target: str = Field(default="", max_length=200)
-    by: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="Who acts; taken only with the shared FIRELINE_API_TOKEN or without any "
-        "token, a named token acts as its own identity",
-    )
+    by: ClaimedBy = None
 
 
 class PromoteIn(BaseModel):
-    by: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="Who acts; taken only with the shared FIRELINE_API_TOKEN or without any "
-        "token, a named token acts as its own identity",
-    )
+    by: ClaimedBy = None
 
 
 def step_out(row: StepRun) -> dict[str, Any]:
@@ -158,20 +145,6 @@ def pause_out(row: AutomationPause) -> dict[str, Any]:
     }
 
 
-async def _allowed(
-    runtime: AutomationRuntime,
-    who: Identity,
-    action: Action,
-    claimed: str | None,
-    incident_id: int | None = None,
-) -> str:
-    """The actor to record, once ``who`` is allowed ``action`` (else 403)."""
-    await call_service(
-        authorize, runtime.db, who, action, incident_id=incident_id, now=runtime.clock()
-    )
-    return who.actor_for(claimed)
-
-
 @router.get("/incidents/{incident_id}/runs", responses=refusals(404))
 async def incident_runs(incident_id: Id, runtime: RuntimeDep) -> list[dict[str, Any]]:
     runs = await call_service(service.runs_of, runtime.db, incident_id)
@@ -182,7 +155,7 @@ async def _decide(
     step_run_id: Id, body: DecisionIn, runtime: Any, who: Identity, approve: bool
 ) -> dict[str, Any]:
     incident_id, _ = await call_service(service.approvers_of, runtime.db, step_run_id)
-    by = await _allowed(runtime, who, Action.APPROVE_STEP, body.by, incident_id)
+    by = await allowed(runtime, who, Action.APPROVE_STEP, incident_id=incident_id, claimed=body.by)
     row = await call_service(
         service.decide_approval,
         runtime.db,
@@ -199,13 +172,7 @@ async def _decide(
 
 
 class RunIn(BaseModel):
-    by: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="Who acts; taken only with the shared FIRELINE_API_TOKEN or without any "
-        "token, a named token acts as its own identity",
-    )
+    by: ClaimedBy = None
     runbook_id: str | None = Field(default=None, description="Default: the incident's runbook")
 
 
@@ -214,7 +181,7 @@ async def start_run(
     incident_id: Id, body: RunIn, runtime: RuntimeDep, who: Caller
 ) -> dict[str, Any]:
     """Run a runbook for the incident again (its current, loaded version)."""
-    by = await _allowed(runtime, who, Action.RUN_RUNBOOK, body.by, incident_id)
+    by = await allowed(runtime, who, Action.RUN_RUNBOOK, incident_id=incident_id, claimed=body.by)
     detail = await call_service(incidents.get_incident, runtime.db, incident_id)
     runbook_id = body.runbook_id or detail.incident.runbook_id
     runbook = runtime.runbooks.snapshot.get(runbook_id) if runbook_id else None
@@ -262,7 +229,7 @@ async def automation_status(runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.post("/automation/pause", status_code=201)
 async def pause_automation(body: PauseIn, runtime: RuntimeDep, who: Caller) -> dict[str, Any]:
-    by = await _allowed(runtime, who, Action.PAUSE_AUTOMATION, body.by)
+    by = await allowed(runtime, who, Action.PAUSE_AUTOMATION, claimed=body.by)
     now: datetime = runtime.clock()
     until = now + body.for_ if body.for_ else None
     row = await call_service(
@@ -280,7 +247,7 @@ async def pause_automation(body: PauseIn, runtime: RuntimeDep, who: Caller) -> d
 
 @router.post("/automation/resume")
 async def resume_automation(body: ResumeIn, runtime: RuntimeDep, who: Caller) -> dict[str, Any]:
-    by = await _allowed(runtime, who, Action.RESUME_AUTOMATION, body.by)
+    by = await allowed(runtime, who, Action.RESUME_AUTOMATION, claimed=body.by)
     lifted = await call_service(
         service.resume,
         runtime.db,
@@ -298,7 +265,7 @@ async def promote_runbook(
     runbook_id: str, body: PromoteIn, runtime: RuntimeDep, who: Caller
 ) -> dict[str, Any]:
     """Let this version (by content hash) of a runbook leave suggest mode."""
-    by = await _allowed(runtime, who, Action.PROMOTE_RUNBOOK, body.by)
+    by = await allowed(runtime, who, Action.PROMOTE_RUNBOOK, claimed=body.by)
     runbook = runtime.runbooks.snapshot.get(runbook_id)
     if runbook is None:
         raise HTTPException(status_code=404, detail=f"no loaded runbook {runbook_id!r}")

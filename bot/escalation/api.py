@@ -13,9 +13,8 @@ from bot.escalation import service
 from bot.escalation.oncall import add_override, on_call_now
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents.api import ActorIn, IncidentOut
-from bot.people.http import Caller
+from bot.people.http import Caller, allowed
 from bot.people.model import Action
-from bot.people.service import authorize
 from bot.routing import (
     Id,
     ServiceCore,
@@ -75,9 +74,7 @@ async def escalate(
     incident_id: Id, runtime: RuntimeDep, who: Caller, body: ActorIn | None = None
 ) -> IncidentOut:
     escalation = runtime.escalation
-    await call_service(
-        authorize, runtime.db, who, Action.ESCALATE, incident_id=incident_id, now=runtime.clock()
-    )
+    await allowed(runtime, who, Action.ESCALATE, incident_id=incident_id)
     incident = await call_service(
         service.escalate,
         runtime.db,
@@ -121,9 +118,7 @@ async def oncall(
 async def create_override(
     name: str, body: OverrideIn, runtime: RuntimeDep, who: Caller
 ) -> OverrideOut:
-    await call_service(
-        authorize, runtime.db, who, Action.EDIT_SCHEDULES, incident_id=None, now=runtime.clock()
-    )
+    await allowed(runtime, who, Action.EDIT_SCHEDULES, incident_id=None)
     row = await call_service(
         add_override,
         runtime.db,

@@ -176,18 +176,9 @@ def severity_raised(
         service=incident.service,
         now=now,
     )
-    if change is None:
-        return
-    policy, position = change
-    reason = f"severity raised to {incident.severity}"
-    if policy.name != timer.policy:
-        timer.policy = policy.name
-        timer.current_level = None
-        _record_start(
-            session, incident.id, policy.name, position, reason=reason, now=now, say_why=True
-        )
-    _schedule(timer, position, status="active", reason=reason, now=now)
-    session.add(timer)
+    if change is not None:
+        reason = f"severity raised to {incident.severity}"
+        _follow_severity(session, timer, change, status="active", reason=reason, now=now)
 
 
 def _page_acknowledged(
@@ -208,17 +199,29 @@ def _page_acknowledged(
         service=incident.service,
         now=now,
     )
-    if change is None:
-        return
+    if change is not None:
+        reason = f"severity raised to {incident.severity} while acknowledged"
+        _follow_severity(session, timer, change, status="once", reason=reason, now=now)
+
+
+def _follow_severity(
+    session: Session,
+    timer: EscalationTimer,
+    change: tuple[Policy, Position],
+    *,
+    status: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Schedule the position a severity rise chose, recording a change of policy."""
     policy, position = change
-    reason = f"severity raised to {incident.severity} while acknowledged"
     if policy.name != timer.policy:
         timer.policy = policy.name
         timer.current_level = None
         _record_start(
-            session, incident.id, policy.name, position, reason=reason, now=now, say_why=True
+            session, timer.incident_id, policy.name, position, reason=reason, now=now, say_why=True
         )
-    _schedule(timer, position, status="once", reason=reason, now=now)
+    _schedule(timer, position, status=status, reason=reason, now=now)
     session.add(timer)
 
 

@@ -11,9 +11,8 @@ from pydantic import BaseModel, Field
 
 from bot.incidents import service as incidents
 from bot.incidents.lifecycle import StatusHooks
-from bot.people.http import Caller
+from bot.people.http import Caller, allowed
 from bot.people.model import Action
-from bot.people.service import authorize
 from bot.routing import (
     Id,
     Offset,
@@ -132,20 +131,6 @@ class NoteIn(ActorIn):
     text: str = Field(min_length=1, max_length=10_000)
 
 
-async def _allowed(
-    runtime: IncidentsRuntime,
-    who: Caller,
-    action: Action,
-    incident_id: int,
-    body: ActorIn | None,
-) -> str:
-    """The actor to record, once ``who`` is allowed ``action`` (else 403, on the timeline)."""
-    await call_service(
-        authorize, runtime.db, who, action, incident_id=incident_id, now=runtime.clock()
-    )
-    return who.actor_for(body.actor if body else None)
-
-
 @router.get("/incidents", response_model=IncidentPage)
 def list_incidents(
     runtime: RuntimeDep,
@@ -195,7 +180,13 @@ def get_timeline(
 async def acknowledge(
     incident_id: Id, runtime: RuntimeDep, who: Caller, body: ActorIn | None = None
 ) -> IncidentOut:
-    actor = await _allowed(runtime, who, Action.ACKNOWLEDGE, incident_id, body)
+    actor = await allowed(
+        runtime,
+        who,
+        Action.ACKNOWLEDGE,
+        incident_id=incident_id,
+        claimed=body.actor if body else None,
+    )
     incident = await call_service(
         incidents.acknowledge,
         runtime.db,
@@ -215,7 +206,13 @@ async def acknowledge(
 async def unacknowledge(
     incident_id: Id, runtime: RuntimeDep, who: Caller, body: ActorIn | None = None
 ) -> IncidentOut:
-    actor = await _allowed(runtime, who, Action.UNACKNOWLEDGE, incident_id, body)
+    actor = await allowed(
+        runtime,
+        who,
+        Action.UNACKNOWLEDGE,
+        incident_id=incident_id,
+        claimed=body.actor if body else None,
+    )
     incident = await call_service(
         incidents.unacknowledge,
         runtime.db,
@@ -235,7 +232,9 @@ async def resolve(
     incident_id: Id, runtime: RuntimeDep, who: Caller, body: ResolveIn | None = None
 ) -> IncidentOut:
     body = body or ResolveIn()
-    actor = await _allowed(runtime, who, Action.RESOLVE, incident_id, body)
+    actor = await allowed(
+        runtime, who, Action.RESOLVE, incident_id=incident_id, claimed=body.actor if body else None
+    )
     incident = await call_service(
         incidents.resolve,
         runtime.db,
@@ -255,7 +254,9 @@ async def resolve(
     responses=refusals(403, 404),
 )
 async def add_note(incident_id: Id, body: NoteIn, runtime: RuntimeDep, who: Caller) -> EventOut:
-    actor = await _allowed(runtime, who, Action.ADD_NOTE, incident_id, body)
+    actor = await allowed(
+        runtime, who, Action.ADD_NOTE, incident_id=incident_id, claimed=body.actor if body else None
+    )
     event = await call_service(
         incidents.add_note,
         runtime.db,

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from bot.people.model import Identity
+from bot.people.model import Action, Identity
+from bot.people.service import authorize
+from bot.routing import ServiceCore, call_service
 
 
 async def caller(request: Request) -> Identity:
@@ -24,3 +26,19 @@ async def caller(request: Request) -> Identity:
 
 
 Caller = Annotated[Identity, Depends(caller)]
+
+
+async def allowed(
+    runtime: ServiceCore,
+    who: Identity,
+    action: Action,
+    *,
+    incident_id: int | None = None,
+    claimed: str | None = None,
+) -> str:
+    """The actor to record, once ``who`` may do ``action`` (else 403, the refusal on the
+    incident's timeline); ``claimed`` is the body's actor, taken only where it may be."""
+    await call_service(
+        authorize, runtime.db, who, action, incident_id=incident_id, now=runtime.clock()
+    )
+    return who.actor_for(claimed)

@@ -11,9 +11,8 @@ from fastapi import Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from bot.errors import InvalidInputError
-from bot.people.http import Caller
+from bot.people.http import Caller, allowed
 from bot.people.model import Action
-from bot.people.service import authorize
 from bot.postmortem import followups
 from bot.postmortem.reports import summary_report
 from bot.postmortem.service import DraftOptions, postmortem_data, postmortem_json, render_postmortem
@@ -94,9 +93,7 @@ async def get_postmortem(
 async def add_followup(
     incident_id: Id, body: FollowUpIn, runtime: RuntimeDep, who: Caller
 ) -> FollowUpOut:
-    await call_service(
-        authorize, runtime.db, who, Action.ADD_NOTE, incident_id=incident_id, now=runtime.clock()
-    )
+    await allowed(runtime, who, Action.ADD_NOTE, incident_id=incident_id)
     item = await call_service(
         followups.add_followup,
         runtime.db,
@@ -123,9 +120,7 @@ def list_followups(
 async def mark_done(
     followup_id: Id, runtime: RuntimeDep, who: Caller, body: DoneIn | None = None
 ) -> FollowUpOut:
-    await call_service(
-        authorize, runtime.db, who, Action.ADD_NOTE, incident_id=None, now=runtime.clock()
-    )
+    await allowed(runtime, who, Action.ADD_NOTE, incident_id=None)
     actor = who.actor_for((body or DoneIn()).actor)
     item = await call_service(
         followups.mark_done, runtime.db, followup_id, actor=actor, clock=runtime.clock

@@ -65,6 +65,7 @@ class EventKind(StrEnum):
     FOLLOWUP_ADDED = "followup.added"
     FOLLOWUP_DONE = "followup.done"
     CHAT_MESSAGE_ADDED = "chat.message_added"
+    STATUS_UPDATE_POSTED = "status.update_posted"
 
     @classmethod
     def step(cls, state: str) -> EventKind:
@@ -312,6 +313,12 @@ class ChatMessageAdded(TypedDict, total=False):
     permalink: str | None
 
 
+class StatusUpdatePosted(TypedDict, total=False):
+    update_id: int
+    phase: str
+    components: list[str]
+
+
 _STEP_DOC = "the step's data"
 
 #: Per kind: who records it, what it means (one line), and the TypedDict of its `data`.
@@ -503,6 +510,11 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
         "person",
         "A chat message was added to the timeline.",
         ChatMessageAdded,
+    ),
+    EventKind.STATUS_UPDATE_POSTED: (
+        "person",
+        "A public update for the status page was written (`text` is what customers read).",
+        StatusUpdatePosted,
     ),
 }
 

@@ -12,5 +12,6 @@ from storage import (
     tables_followups,  # noqa: F401
     tables_outbox,  # noqa: F401
     tables_security,  # noqa: F401
+    tables_status,  # noqa: F401
 )
 from storage import tables_escalation as _escalation  # noqa: F401

@@ -42,6 +42,7 @@ from bot.postmortem import api as postmortem_api
 from bot.runbooks import api as runbooks_api
 from bot.runbooks.loader import RunbookLibrary
 from bot.runbooks.service import LibrarySelector
+from bot.status import api as status_api
 from bot.worker import BackgroundWork, Workers
 from storage import migrate
 from storage.db import Database
@@ -126,6 +127,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         drafts=wiring.draft_options(settings),
         hooks=hooks,
         people=Directory(settings.people, settings.api_token),
+        status=wiring.status_config(settings),
         wake_after_triage=wake_after_triage,
     )
 
@@ -275,6 +277,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(runbooks_api.router)
     app.include_router(escalation_api.router)
     app.include_router(automation_api.router)
+    app.include_router(status_api.router)
+    app.include_router(status_api.public_router)
     app.include_router(metrics.router)
     app.add_exception_handler(FirelineError, answer_refusal)
     return app

@@ -20,6 +20,7 @@ from bot.outbox.worker import OutboxSender
 from bot.people.directory import Directory, open_directory
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.loader import RunbookLibrary
+from bot.status.config import StatusConfig
 from storage.db import Database
 
 
@@ -48,3 +49,5 @@ class Runtime:
     chat: ChatProjector | None = None
     # Who a token or a Slack user is, and their role.
     people: Directory = field(default_factory=open_directory)
+    # What the public status page shows.
+    status: StatusConfig = field(default_factory=StatusConfig)

@@ -38,6 +38,7 @@ from bot.errors import ConfigError
 from bot.escalation.config import EscalationConfig, ScheduleConfig, check_file_sections
 from bot.incidents.config import TriageConfig
 from bot.people.config import PeopleConfig
+from bot.status.config import StatusConfig
 from bot.yamlpos import YamlError, load_located
 
 ENV_PREFIX = "FIRELINE_"
@@ -54,6 +55,7 @@ class FileConfig(BaseModel):
     schedules: list[ScheduleConfig] = Field(default_factory=list)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     people: PeopleConfig = Field(default_factory=PeopleConfig)
+    status: StatusConfig = Field(default_factory=StatusConfig)
 
     @model_validator(mode="after")
     def _escalation_names_schedules(self) -> FileConfig:
@@ -321,6 +323,7 @@ class Settings(BaseSettings):
     schedules: list[ScheduleConfig] = Field(default_factory=list)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     people: PeopleConfig = Field(default_factory=PeopleConfig)
+    status: StatusConfig = Field(default_factory=StatusConfig)
     # Named secrets (FIRELINE_SECRETS, a JSON object) that config refers to by name, such
     # as an outbound webhook's PagerDuty routing key.
     secrets: dict[str, SecretStr] = Field(default_factory=dict)

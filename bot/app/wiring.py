@@ -11,6 +11,7 @@ from bot.escalation.config import compile_schedules
 from bot.escalation.service import EscalationRules
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.model import parse_rate
+from bot.status.config import StatusConfig
 from storage.db import Database
 
 
@@ -57,3 +58,7 @@ def draft_options(settings: Settings) -> DraftOptions:
     return DraftOptions(
         display_timezone=settings.display_timezone, template=settings.postmortem_template
     )
+
+
+def status_config(settings: Settings) -> StatusConfig:
+    return settings.status

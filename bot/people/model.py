@@ -39,6 +39,7 @@ class Action(StrEnum):
     RUN_RUNBOOK = "run_runbook"
     PROMOTE_RUNBOOK = "promote_runbook"
     EDIT_SCHEDULES = "edit_schedules"
+    POST_STATUS = "post_status"
 
 
 IdentityKind = Literal["person", "service", "legacy", "local", "slack"]

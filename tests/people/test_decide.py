@@ -40,11 +40,21 @@ def test_every_action_has_a_minimum_role() -> None:
         (
             Role.RESPONDER,
             [Action.ACKNOWLEDGE, Action.RESOLVE, Action.PAUSE_AUTOMATION, Action.APPROVE_STEP],
-            [Action.RESUME_AUTOMATION, Action.CHANGE_SEVERITY, Action.EDIT_SCHEDULES],
+            [
+                Action.RESUME_AUTOMATION,
+                Action.CHANGE_SEVERITY,
+                Action.EDIT_SCHEDULES,
+                Action.POST_STATUS,
+            ],
         ),
         (
             Role.COMMANDER,
-            [Action.RESUME_AUTOMATION, Action.ASSIGN_COMMANDER, Action.EDIT_SCHEDULES],
+            [
+                Action.RESUME_AUTOMATION,
+                Action.ASSIGN_COMMANDER,
+                Action.EDIT_SCHEDULES,
+                Action.POST_STATUS,
+            ],
             [Action.PROMOTE_RUNBOOK],
         ),
         (Role.ADMIN, list(Action), []),

@@ -149,7 +149,7 @@ def window_start(now: datetime, days: int) -> datetime:
 
 def _overlaps(incident: IncidentFacts, start: datetime, end: datetime, now: datetime) -> bool:
     until = incident.resolved_at or now
-    return incident.opened_at < end and until >= start
+    return incident.opened_at < end and until > start
 
 
 def history(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.status.decide import Phase
+
 COMMANDS = {
     "declare": "declare <title> [SEV1-4]: open an incident",
     "ack": "ack [#id]: acknowledge",
@@ -12,7 +14,8 @@ COMMANDS = {
     "escalate": "escalate [#id]: page the next level now",
     "commander": "commander @user [#id]: assign the incident commander",
     "note": "note [#id] <text>: add a note to the timeline",
-    "status": "status [#id]: the incident's state",
+    "status": "status [#id] [investigating|identified|monitoring|resolved <text>]: the "
+    "incident's state, or post a public update to the status page",
     "oncall": "oncall [schedule]: who is on call now",
     "postmortem": "postmortem [#id]: the post-mortem draft",
     "followup": "followup [#id] <text>: add a follow-up item",
@@ -26,6 +29,7 @@ NEEDS_INCIDENT = frozenset(
 _ID = re.compile(r"#?(\d{1,9})")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _SEVERITY = re.compile(r"(?i)sev([1-4])")
+PHASES = tuple(phase.value for phase in Phase)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class Command:
     text: str = ""
     user: str | None = None
     severity: str | None = None
+    phase: str | None = None
+    """For ``status``: the public update's phase (its text is ``text``)."""
 
 
 class CommandError(ValueError):
@@ -70,6 +76,13 @@ def parse_command(
         if rest and (found := _SEVERITY.fullmatch(rest[-1])):
             severity, rest = f"SEV{found.group(1)}", rest[:-1]
         return Command(name, text=" ".join(rest), severity=severity)
+    if name == "status" and rest and rest[0].lower() in PHASES:
+        phase, text = rest[0].lower(), " ".join(rest[1:])
+        if not text:
+            raise CommandError(f"say what customers read: `{command} status {phase} <text>`")
+        return _with_incident(
+            Command(name, incident_id, text, phase=phase), channel_incident, command
+        )
     body = " ".join(rest)
     if name in ("note", "followup") and not body:
         raise CommandError(f"say what: `{command} {name} <text>`")
@@ -88,4 +101,4 @@ def _with_incident(cmd: Command, channel_incident: int | None, command: str) -> 
             f"which incident? Outside an incident's channel add its id: "
             f"`{command} {cmd.name} #12{' @someone' if cmd.user else ''}`"
         )
-    return Command(cmd.name, channel_incident, cmd.text, cmd.user, cmd.severity)
+    return Command(cmd.name, channel_incident, cmd.text, cmd.user, cmd.severity, cmd.phase)

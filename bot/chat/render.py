@@ -89,6 +89,7 @@ NORMAL = QUIET | frozenset(
         EventKind.NOTE_ADDED,
         EventKind.CHAT_MESSAGE_ADDED,
         EventKind.FOLLOWUP_ADDED,
+        EventKind.STATUS_UPDATE_POSTED,
         EventKind.ESCALATION_HELD,
         EventKind.ALERT_TIME_CLAMPED,  # the alert's clock was off: worth saying once
         EventKind.ACCESS_REFUSED,  # someone tried to act on the incident without the role

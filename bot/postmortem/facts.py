@@ -247,6 +247,7 @@ _ROLE_OF_KIND: dict[str, str] = {
     EventKind.ESCALATION_LEVEL_CHANGED: "escalated",
     EventKind.FOLLOWUP_ADDED: "added follow-ups",
     EventKind.CHAT_MESSAGE_ADDED: "in the conversation",
+    EventKind.STATUS_UPDATE_POSTED: "wrote public updates",
 }
 
 

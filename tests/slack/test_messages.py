@@ -81,6 +81,21 @@ def test_commands_say_what_to_type_instead() -> None:
         parse_command("deploy prod", channel_incident=None)
     assert parse_command("commander <@U123|ann> #3", channel_incident=None).user == "U123"
     assert parse_command("declare x sev2", channel_incident=None).severity == "SEV2"
+    with pytest.raises(CommandError, match="status monitoring <text>"):
+        parse_command("status #3 monitoring", channel_incident=None)
+
+
+def test_status_with_a_phase_and_text_is_a_public_update() -> None:
+    posting = parse_command("status #3 Identified The cache is cold", channel_incident=None)
+    assert (posting.incident_id, posting.phase, posting.text) == (
+        3,
+        "identified",
+        "The cache is cold",
+    )
+    here = parse_command("status monitoring Looks better", channel_incident=5)
+    assert (here.incident_id, here.phase, here.text) == (5, "monitoring", "Looks better")
+    showing = parse_command("status #3", channel_incident=None)
+    assert (showing.incident_id, showing.phase) == (3, None)
 
 
 def test_channel_names_fit_slack() -> None:

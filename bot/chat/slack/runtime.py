@@ -14,6 +14,7 @@ from bot.incidents.lifecycle import StatusHooks
 from bot.people.directory import Directory
 from bot.postmortem.service import DraftOptions
 from bot.routing import ServiceCore
+from bot.status.config import StatusConfig
 
 
 class SlackSettings(Protocol):
@@ -57,3 +58,6 @@ class SlackRuntime(ServiceCore, Protocol):
 
     @property
     def people(self) -> Directory: ...
+
+    @property
+    def status(self) -> StatusConfig: ...

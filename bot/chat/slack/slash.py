@@ -15,9 +15,10 @@ from bot.errors import NotFoundError
 from bot.escalation import service as escalation
 from bot.escalation.oncall import on_call_now
 from bot.incidents import service as incidents
-from bot.people.model import Action
+from bot.people.model import Action, Identity
 from bot.postmortem import followups
 from bot.postmortem.service import render_postmortem
+from bot.status import service as status_page
 
 # What each subcommand needs of the decision table (bot.people.decide).
 ACTIONS: dict[str, Action] = {
@@ -64,9 +65,10 @@ class SlashCommand(Listeners):
 
     async def execute(self, command: Command, user: str) -> str:
         """The answer shown to the person; refusals raise."""
-        await self.allowed(
-            user, ACTIONS.get(command.name, Action.VIEW), incident_id=command.incident_id
-        )
+        action = ACTIONS.get(command.name, Action.VIEW)
+        if command.name == "status" and command.phase:
+            action = Action.POST_STATUS
+        identity = await self.allowed(user, action, incident_id=command.incident_id)
         general = {
             "help": self.help,
             "declare": self.declare,
@@ -89,6 +91,8 @@ class SlashCommand(Listeners):
         }
         if command.name in about_one:
             return await about_one[command.name](command, user, incident_id)
+        if command.phase:
+            return await self.post_status(command, identity, incident_id)
         return await self.status(incident_id)
 
     async def help(self, command: Command, user: str) -> str:
@@ -224,6 +228,20 @@ class SlashCommand(Listeners):
         if self.runtime.chat is not None:
             self.runtime.chat.poke()
         return f"The post-mortem draft of #{incident_id} is on its way to the incident's thread."
+
+    async def post_status(self, command: Command, who: Identity, incident_id: int) -> str:
+        assert command.phase is not None
+        await self.run(
+            status_page.post_update,
+            self.db,
+            incident_id,
+            who=who,
+            phase=command.phase,
+            text=command.text,
+            now=self.clock(),
+            config=self.runtime.status,
+        )
+        return f"Posted to the status page for #{incident_id} ({command.phase})."
 
     async def status(self, incident_id: int) -> str:
         view = await self.run(chat.view_of, self.db, incident_id, now=self.clock())

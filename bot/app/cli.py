@@ -24,6 +24,8 @@ from bot.people.config import PeopleConfig
 from bot.postmortem.cli import followups_app, postmortem, report
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.cli import runbooks_app
+from bot.status.cli import status_app
+from bot.status.config import StatusConfig
 from storage import migrate
 from storage.db import Database
 from storage.errors import DBAPIError, SQLAlchemyError
@@ -91,6 +93,9 @@ class CliEnv:
 
     def people(self) -> PeopleConfig:
         return self.settings.people
+
+    def status_config(self) -> StatusConfig:
+        return wiring.status_config(self.settings)
 
 
 @app.callback()
@@ -242,6 +247,7 @@ app.add_typer(runbooks_app, name="runbooks")
 app.add_typer(automation_app, name="automation")
 app.add_typer(people_app, name="people")
 app.command("oncall")(oncall)
+app.add_typer(status_app, name="status")
 
 
 def main() -> None:

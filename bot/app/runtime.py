@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 
@@ -21,6 +22,7 @@ from bot.people.directory import Directory, open_directory
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.loader import RunbookLibrary
 from bot.status.config import StatusConfig
+from bot.web.session import Sessions
 from storage.db import Database
 
 
@@ -51,3 +53,5 @@ class Runtime:
     people: Directory = field(default_factory=open_directory)
     # What the public status page shows.
     status: StatusConfig = field(default_factory=StatusConfig)
+    # The console's signed session cookies.
+    sessions: Sessions = field(default_factory=lambda: Sessions(None, lifetime=timedelta(hours=12)))

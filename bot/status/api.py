@@ -25,12 +25,10 @@ from bot.status import render, service
 from bot.status.config import StatusConfig
 from storage.tables_status import StatusUpdate
 
-PUBLIC_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-cache",
-}
-"""The public page is standalone: it carries its own policy, whatever serves the console."""
+PUBLIC_HEADERS = {"Cache-Control": "no-cache"}
+"""Feeds and the page are read often and change with every update; the
+Content-Security-Policy and the other security headers come from the console's
+middleware on every response."""
 
 
 class StatusRuntime(ServiceCore, Protocol):

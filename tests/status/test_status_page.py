@@ -79,6 +79,8 @@ async def public(client: httpx.AsyncClient) -> tuple[str, dict[str, Any], bytes]
     assert html.status_code == 200
     assert html.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in html.headers["content-security-policy"]
+    assert 'href="/static/status.css"' in html.text
+    assert (await client.get("/static/status.css")).status_code == 200
     feed = await client.get("/status.json")
     atom = await client.get("/status.atom")
     assert atom.headers["content-type"].startswith("application/atom+xml")

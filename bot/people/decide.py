@@ -29,6 +29,7 @@ MINIMUM_ROLE: MappingProxyType[Action, Role] = MappingProxyType(
         Action.RUN_RUNBOOK: Role.COMMANDER,
         Action.PROMOTE_RUNBOOK: Role.ADMIN,
         Action.EDIT_SCHEDULES: Role.COMMANDER,
+        Action.EDIT_POSTMORTEM: Role.RESPONDER,
     }
 )
 

@@ -39,6 +39,7 @@ class Action(StrEnum):
     RUN_RUNBOOK = "run_runbook"
     PROMOTE_RUNBOOK = "promote_runbook"
     EDIT_SCHEDULES = "edit_schedules"
+    EDIT_POSTMORTEM = "edit_postmortem"
 
 
 IdentityKind = Literal["person", "service", "legacy", "local", "slack"]

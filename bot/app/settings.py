@@ -158,6 +158,8 @@ class Settings(BaseSettings):
 
     webhook_token: SecretStr | None = None
     api_token: SecretStr | None = None
+    # Signs calendar feed URLs (an HMAC of the path); unset, the feeds are off.
+    calendar_secret: SecretStr | None = None
     allow_unauthenticated: bool = False
 
     host: str = "127.0.0.1"
@@ -333,6 +335,7 @@ class Settings(BaseSettings):
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,
+            self.calendar_secret,
             *self.secrets.values(),
         ]
         return [v.get_secret_value() for v in values if v is not None]

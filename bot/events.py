@@ -64,6 +64,7 @@ class EventKind(StrEnum):
     COMMANDER_ASSIGNED = "commander.assigned"
     FOLLOWUP_ADDED = "followup.added"
     FOLLOWUP_DONE = "followup.done"
+    POSTMORTEM_SECTION_SAVED = "postmortem.section_saved"
     CHAT_MESSAGE_ADDED = "chat.message_added"
     STATUS_UPDATE_POSTED = "status.update_posted"
 
@@ -301,6 +302,11 @@ class Followup(TypedDict, total=False):
     text: str
 
 
+class PostmortemSectionSaved(TypedDict, total=False):
+    section: str
+    version: int
+
+
 class AccessRefused(TypedDict, total=False):
     action: str
     role: str
@@ -506,6 +512,11 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
     ),
     EventKind.FOLLOWUP_ADDED: ("person", "A post-mortem follow-up was added.", Followup),
     EventKind.FOLLOWUP_DONE: ("person", "A post-mortem follow-up was done.", Followup),
+    EventKind.POSTMORTEM_SECTION_SAVED: (
+        "person",
+        "Someone saved a section of the post-mortem; the earlier version is kept.",
+        PostmortemSectionSaved,
+    ),
     EventKind.CHAT_MESSAGE_ADDED: (
         "person",
         "A chat message was added to the timeline.",

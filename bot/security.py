@@ -46,3 +46,16 @@ def slack_signature_valid(
     base = b"v0:" + timestamp.encode() + b":" + body
     expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
+
+
+def feed_key(secret: SecretStr, path: str) -> str:
+    """The key a calendar feed's URL carries: an HMAC of its path, since a calendar app
+    cannot send a bearer header. Changing the secret revokes every feed URL given out."""
+    digest = hmac.new(secret.get_secret_value().encode(), path.encode(), hashlib.sha256)
+    return digest.hexdigest()
+
+
+def feed_key_valid(secret: SecretStr, path: str, key: str | None) -> bool:
+    if not key:
+        return False
+    return hmac.compare_digest(feed_key(secret, path).encode(), key.encode())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -23,6 +24,17 @@ def list_followups(
     if statuses:
         query = query.where(col(FollowUp.status).in_(statuses))
     return list(session.exec(query.order_by(col(FollowUp.id)).limit(limit)))
+
+
+def overdue_followups(session: Session, *, now: datetime, limit: int = 500) -> list[FollowUp]:
+    """Open follow-ups whose due date has passed, the most overdue first."""
+    query = (
+        select(FollowUp)
+        .where(FollowUp.status == "open")
+        .where(col(FollowUp.due_at).is_not(None))
+        .where(col(FollowUp.due_at) < now)
+    )
+    return list(session.exec(query.order_by(col(FollowUp.due_at), col(FollowUp.id)).limit(limit)))
 
 
 def lock_followup(session: Session, followup_id: int) -> FollowUp | None:

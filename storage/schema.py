@@ -11,6 +11,7 @@ from storage import (
     tables_chat,  # noqa: F401
     tables_followups,  # noqa: F401
     tables_outbox,  # noqa: F401
+    tables_postmortem,  # noqa: F401
     tables_security,  # noqa: F401
     tables_status,  # noqa: F401
 )

@@ -23,3 +23,5 @@ class FollowUp(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     done_by: str | None = None
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    link: str | None = None  # the issue tracker's page for this item

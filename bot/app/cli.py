@@ -15,7 +15,7 @@ from bot.app import wiring
 from bot.app.settings import Settings, load_settings
 from bot.automation.cli import automation_app
 from bot.errors import ConfigError
-from bot.escalation.cli import oncall
+from bot.escalation.cli import oncall, overrides_app
 from bot.escalation.service import EscalationRules
 from bot.incidents.cli import incidents_app
 from bot.logs import configure_logging
@@ -248,6 +248,7 @@ app.add_typer(automation_app, name="automation")
 app.add_typer(people_app, name="people")
 app.command("oncall")(oncall)
 app.add_typer(status_app, name="status")
+app.add_typer(overrides_app, name="overrides")
 
 
 def main() -> None:

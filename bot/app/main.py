@@ -280,6 +280,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(postmortem_api.router)
     app.include_router(runbooks_api.router)
     app.include_router(escalation_api.router)
+    app.include_router(escalation_api.calendar_router)
     app.include_router(automation_api.router)
     app.include_router(status_api.router)
     app.include_router(status_api.public_router)

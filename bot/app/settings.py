@@ -160,6 +160,8 @@ class Settings(BaseSettings):
 
     webhook_token: SecretStr | None = None
     api_token: SecretStr | None = None
+    # Signs calendar feed URLs (an HMAC of the path); unset, the feeds are off.
+    calendar_secret: SecretStr | None = None
     allow_unauthenticated: bool = False
     # Signs the console's session cookies; unset, a random key per process (sessions end
     # at a restart and are not shared between replicas).
@@ -342,6 +344,7 @@ class Settings(BaseSettings):
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,
+            self.calendar_secret,
             *self.secrets.values(),
         ]
         return [v.get_secret_value() for v in values if v is not None]

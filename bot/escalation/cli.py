@@ -1,4 +1,5 @@
-"""``fireline oncall [SCHEDULE] [--at TIME]``: who is on call, overrides included."""
+"""``fireline oncall [SCHEDULE] [--at TIME]``: who is on call, overrides included;
+``fireline overrides list SCHEDULE`` and ``remove ID``: the overrides stored in the database."""
 
 from __future__ import annotations
 
@@ -13,20 +14,26 @@ from bot.clienv import cli_env
 from bot.clock import utcnow
 from bot.errors import NotFoundError
 from bot.escalation.config import parse_instant
-from bot.escalation.oncall import on_call_now
+from bot.escalation.oncall import on_call_now, overrides_of, remove_override
 from bot.escalation.schedules import OnCall, on_call
 from bot.escalation.service import EscalationRules
+from bot.people.cli import allowed_or_exit
+from bot.people.config import PeopleConfig
+from bot.people.model import Action
 from storage.db import Database
 from storage.errors import SQLAlchemyError
 
 console = Console()
 errors = Console(stderr=True)
+overrides_app = typer.Typer(help="On-call overrides stored in the database.", no_args_is_help=True)
 
 
 class EscalationCliEnv(Protocol):
     def escalation_rules(self) -> EscalationRules: ...
 
     def database(self) -> Database: ...
+
+    def people(self) -> PeopleConfig: ...
 
 
 def oncall(
@@ -85,3 +92,62 @@ def _print(answers: list[OnCall], at: str, as_json: bool) -> None:
         until = a.until.strftime("%Y-%m-%d %H:%M") if a.until else ""
         table.add_row(a.schedule, a.user or "nobody", a.source, until)
     console.print(table)
+
+
+@overrides_app.command("list")
+def overrides_list(
+    schedule: Annotated[str, typer.Argument(help="Schedule name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The overrides of a schedule that have not ended (those in the config file aside)."""
+    env: EscalationCliEnv = cli_env()
+    db = env.database()
+    try:
+        rows = overrides_of(db, env.escalation_rules(), schedule, now=utcnow())
+    except NotFoundError as exc:
+        errors.print(str(exc), highlight=False)
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "schedule": r.schedule,
+                        "user": r.user,
+                        "start": r.start_at.isoformat(),
+                        "end": r.end_at.isoformat(),
+                        "created_by": r.created_by,
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table("id", "user", "from (UTC)", "until (UTC)", "by", title=f"Overrides of {schedule}")
+    for r in rows:
+        start, end = (t.strftime("%Y-%m-%d %H:%M") for t in (r.start_at, r.end_at))
+        table.add_row(str(r.id), r.user, start, end, r.created_by)
+    console.print(table)
+
+
+@overrides_app.command("remove")
+def overrides_remove(
+    override_id: int,
+    by: Annotated[str, typer.Option("--by", help="Who removes it.")] = "cli",
+) -> None:
+    """Remove a stored override (edit_schedules)."""
+    env: EscalationCliEnv = cli_env()
+    db = env.database()
+    try:
+        allowed_or_exit(db, env.people(), by, Action.EDIT_SCHEDULES)
+        row = remove_override(db, override_id)
+    except NotFoundError as exc:
+        errors.print(str(exc), highlight=False)
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+    console.print(f"override {override_id} removed ({row.user} in {row.schedule})", highlight=False)

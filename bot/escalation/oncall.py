@@ -1,13 +1,16 @@
-"""Who is on call, with the overrides stored in the database merged into the config's."""
+"""Who is on call, with the overrides stored in the database merged into the config's;
+the coming shifts; the stored overrides listed, added and removed."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.clock import Clock, utcnow
 from bot.errors import InvalidInputError, NotFoundError
-from bot.escalation.schedules import OnCall
-from bot.escalation.service import EscalationRules, who_is_on_call
+from bot.escalation.calendar import render_calendar
+from bot.escalation.schedules import OnCall, Shift, shifts
+from bot.escalation.service import EscalationRules, effective_schedule, who_is_on_call
+from storage import queries_escalation
 from storage.db import Database
 from storage.tables_escalation import OnCallOverride
 
@@ -49,3 +52,68 @@ def add_override(
         session.add(row)
         session.flush()
     return row
+
+
+def _known(rules: EscalationRules, schedule: str) -> None:
+    if schedule not in rules.schedules:
+        raise NotFoundError(f"no schedule named {schedule!r}")
+
+
+def shifts_of(
+    db: Database, rules: EscalationRules, schedule: str, *, start: datetime, span: timedelta
+) -> list[Shift]:
+    """The shifts of ``schedule`` from ``start`` for ``span``, stored overrides applied."""
+    _known(rules, schedule)
+    with db.session() as session:
+        effective = effective_schedule(session, rules, schedule, now=start)
+    return shifts(effective, start, start + span)
+
+
+def overrides_of(
+    db: Database, rules: EscalationRules, schedule: str, *, now: datetime
+) -> list[OnCallOverride]:
+    """The stored overrides of ``schedule`` that have not ended, in the order given."""
+    _known(rules, schedule)
+    with db.session() as session:
+        return queries_escalation.overrides_for(session, schedule, ending_after=now)
+
+
+def remove_override(
+    db: Database, override_id: int, *, schedule: str | None = None
+) -> OnCallOverride:
+    """Delete a stored override (of ``schedule``, when given); NotFoundError if none."""
+    with db.write() as session:
+        row = session.get(OnCallOverride, override_id)
+        if row is None or (schedule is not None and row.schedule != schedule):
+            where = f" in schedule {schedule!r}" if schedule else ""
+            raise NotFoundError(f"no override {override_id}{where}")
+        session.delete(row)
+        return row
+
+
+#: A feed shows the past week and the seven weeks ahead.
+FEED_BEFORE = timedelta(days=7)
+FEED_SPAN = timedelta(weeks=8)
+
+
+def schedule_feed(db: Database, rules: EscalationRules, schedule: str, *, now: datetime) -> str:
+    """The iCalendar feed of one schedule: every shift, overrides applied."""
+    found = shifts_of(db, rules, schedule, start=now - FEED_BEFORE, span=FEED_SPAN)
+    return render_calendar(f"On call: {schedule}", found, now=now)
+
+
+def person_feed(
+    db: Database, rules: EscalationRules, person: str, names: frozenset[str], *, now: datetime
+) -> str:
+    """The iCalendar feed of one person: their shifts in every schedule, under any of
+    ``names`` (their id, their Slack user)."""
+    start = now - FEED_BEFORE
+    mine: list[Shift] = []
+    with db.session() as session:
+        schedules = [
+            effective_schedule(session, rules, name, now=start) for name in sorted(rules.schedules)
+        ]
+    for schedule in schedules:
+        mine += [s for s in shifts(schedule, start, start + FEED_SPAN) if s.user in names]
+    mine.sort(key=lambda s: (s.start, s.schedule))
+    return render_calendar(f"On call: {person}", mine, now=now)

@@ -137,3 +137,70 @@ def on_call(schedule: Schedule, at: datetime) -> OnCall:
         if user is not None:
             return OnCall(schedule.name, user, f"layer {number}", rotation.next_handoff(at))
     return OnCall(schedule.name, None, "nobody", None)
+
+
+@dataclass(frozen=True)
+class Shift:
+    """``user`` (None: nobody) is on call from ``start`` until ``end`` (UTC), by ``source``."""
+
+    schedule: str
+    user: str | None
+    start: datetime
+    end: datetime
+    source: str
+
+
+def _rotation_changes(rotation: Rotation, start: datetime, end: datetime) -> set[datetime]:
+    """Every instant in (start, end) at which this rotation's answer may change."""
+    changes: set[datetime] = set()
+    index = rotation.shift_index(start) + 1
+    while (at := rotation.handoff_at(index)) < end:
+        changes.add(at)
+        index += 1
+    if rotation.window is None and not rotation.weekdays:
+        return changes
+    tz = rotation.tz
+    day = start.astimezone(tz).date() - timedelta(days=1)
+    last = end.astimezone(tz).date() + timedelta(days=1)
+    local_times = [time(0, 0)] + (list(rotation.window) if rotation.window else [])
+    while day <= last:
+        for local in local_times:
+            changes.add(datetime.combine(day, local).replace(tzinfo=tz, fold=0).astimezone(UTC))
+        day += timedelta(days=1)
+    return {at for at in changes if start < at < end}
+
+
+def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
+    """Who is on call from ``start`` until ``end``, as consecutive shifts, overrides applied.
+
+    The answer of ``on_call`` only changes at a layer's hand-off, at the edge of a layer's
+    daily window or weekday, or where an override begins or ends; it is asked at each of
+    those instants, and neighbouring answers naming the same person are one shift.
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("shifts needs tz-aware instants")
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        return []
+    changes: set[datetime] = {start}
+    for rotation in schedule.layers:
+        changes |= _rotation_changes(rotation, start, end)
+    for override in schedule.overrides:
+        changes |= {at for at in (override.start, override.end) if start < at < end}
+    found: list[Shift] = []
+    for at in sorted(changes):
+        answer = on_call(schedule, at)
+        if found and found[-1].user == answer.user:
+            continue
+        if found:
+            previous = found[-1]
+            found[-1] = Shift(previous.schedule, previous.user, previous.start, at, previous.source)
+        found.append(Shift(schedule.name, answer.user, at, end, answer.source))
+    return found
+
+
+def next_handoffs(
+    schedule: Schedule, at: datetime, *, within: timedelta = timedelta(days=14)
+) -> list[Shift]:
+    """The shifts that begin after ``at`` and before ``at + within``: the coming hand-offs."""
+    return [s for s in shifts(schedule, at, at + within) if s.start > at]

@@ -30,6 +30,7 @@ MINIMUM_ROLE: MappingProxyType[Action, Role] = MappingProxyType(
         Action.PROMOTE_RUNBOOK: Role.ADMIN,
         Action.EDIT_SCHEDULES: Role.COMMANDER,
         Action.POST_STATUS: Role.COMMANDER,
+        Action.EDIT_POSTMORTEM: Role.RESPONDER,
     }
 )
 

@@ -40,6 +40,7 @@ class Action(StrEnum):
     PROMOTE_RUNBOOK = "promote_runbook"
     EDIT_SCHEDULES = "edit_schedules"
     POST_STATUS = "post_status"
+    EDIT_POSTMORTEM = "edit_postmortem"
 
 
 IdentityKind = Literal["person", "service", "legacy", "local", "slack"]

@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal, Protocol
 from typing import Annotated as _Annotated
 
 from fastapi import Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from bot.errors import InvalidInputError
 from bot.people.http import Caller, allowed
 from bot.people.model import Action
-from bot.postmortem import followups
+from bot.postmortem import followups, sections
 from bot.postmortem.reports import summary_report
 from bot.postmortem.service import DraftOptions, postmortem_data, postmortem_json, render_postmortem
 from bot.routing import (
@@ -43,6 +43,10 @@ class FollowUpIn(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
     actor: str = Field(default="api", min_length=1, max_length=200)
     owner: str | None = Field(default=None, max_length=200)
+    due: AwareDatetime | None = Field(default=None, description="default: 14 days from now")
+    link: str | None = Field(
+        default=None, max_length=2000, pattern=r"^https?://", description="its issue's page"
+    )
 
 
 class DoneIn(BaseModel):
@@ -59,10 +63,52 @@ class FollowUpOut(BaseModel):
     created_at: datetime
     done_by: str | None
     done_at: datetime | None
+    due_at: datetime | None
+    link: str | None
+    overdue: bool
 
     @classmethod
-    def of(cls, item: FollowUp) -> FollowUpOut:
-        return cls.model_validate(item, from_attributes=True)
+    def of(cls, item: FollowUp, *, now: datetime) -> FollowUpOut:
+        overdue = followups.is_overdue(item.status, item.due_at, now=now)
+        return cls.model_validate({**item.model_dump(), "overdue": overdue})
+
+
+class SectionIn(BaseModel):
+    text: str = Field(max_length=sections.MAX_TEXT, description="empty: back to the placeholder")
+    actor: str = Field(default="api", min_length=1, max_length=200)
+
+
+class SectionVersionOut(BaseModel):
+    version: int
+    text: str
+    author: str
+    saved_at: datetime
+
+
+class SectionOut(BaseModel):
+    section: str
+    title: str
+    text: str | None
+    author: str | None
+    saved_at: datetime | None
+    history: list[SectionVersionOut]
+
+    @classmethod
+    def of(cls, state: sections.SectionState) -> SectionOut:
+        current = state.current
+        return cls(
+            section=state.section,
+            title=state.title,
+            text=current.text if current else None,
+            author=current.author if current else None,
+            saved_at=current.saved_at if current else None,
+            history=[
+                SectionVersionOut(
+                    version=v.version, text=v.text, author=v.author, saved_at=v.saved_at
+                )
+                for v in state.history
+            ],
+        )
 
 
 @router.get(
@@ -101,19 +147,25 @@ async def add_followup(
         text=body.text,
         actor=who.actor_for(body.actor),
         owner=body.owner,
+        due=body.due,
+        link=body.link,
         clock=runtime.clock,
     )
-    return FollowUpOut.of(item)
+    return FollowUpOut.of(item, now=runtime.clock())
 
 
 @router.get("/followups", response_model=list[FollowUpOut])
 def list_followups(
     runtime: RuntimeDep,
-    status: Annotated[Literal["open", "done"] | None, Query()] = None,
+    status: Annotated[Literal["open", "done", "overdue"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[FollowUpOut]:
-    items = followups.list_followups(runtime.db, status=status, limit=limit)
-    return [FollowUpOut.of(i) for i in items]
+    now = runtime.clock()
+    if status == "overdue":
+        items = followups.list_followups(runtime.db, overdue_at=now, limit=limit)
+    else:
+        items = followups.list_followups(runtime.db, status=status, limit=limit)
+    return [FollowUpOut.of(i, now=now) for i in items]
 
 
 @router.post("/followups/{followup_id}/done", response_model=FollowUpOut, responses=refusals(404))
@@ -125,7 +177,41 @@ async def mark_done(
     item = await call_service(
         followups.mark_done, runtime.db, followup_id, actor=actor, clock=runtime.clock
     )
-    return FollowUpOut.of(item)
+    return FollowUpOut.of(item, now=runtime.clock())
+
+
+@router.get(
+    "/incidents/{incident_id}/postmortem/sections",
+    response_model=list[SectionOut],
+    responses=refusals(404),
+)
+async def list_sections(incident_id: Id, runtime: RuntimeDep) -> list[SectionOut]:
+    states = await call_service(sections.section_states, runtime.db, incident_id)
+    return [SectionOut.of(s) for s in states]
+
+
+@router.put(
+    "/incidents/{incident_id}/postmortem/sections/{section}",
+    response_model=SectionOut,
+    summary="Save a human section of the post-mortem; the previous version is kept",
+    responses=refusals(403, 404),
+)
+async def save_section(
+    incident_id: Id, section: str, body: SectionIn, runtime: RuntimeDep, who: Caller
+) -> SectionOut:
+    sections.check_section(section)
+    await allowed(runtime, who, Action.EDIT_POSTMORTEM, incident_id=incident_id)
+    await call_service(
+        sections.save_section,
+        runtime.db,
+        incident_id,
+        section,
+        text=body.text,
+        author=who.actor_for(body.actor),
+        clock=runtime.clock,
+    )
+    states = await call_service(sections.section_states, runtime.db, incident_id)
+    return next(SectionOut.of(s) for s in states if s.section == section)
 
 
 @router.get("/reports/summary", tags=["reports"])

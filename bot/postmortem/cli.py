@@ -66,12 +66,19 @@ def followups_add(
     text: str,
     actor: Annotated[str, typer.Option(help="Who adds it.")] = "cli",
     owner: Annotated[str | None, typer.Option(help="Who will do it.")] = None,
+    due: Annotated[
+        str | None, typer.Option(help="When it is due: 2026-12-19, or 7d from now (default 14d).")
+    ] = None,
+    link: Annotated[str | None, typer.Option(help="Its issue tracker page.")] = None,
 ) -> None:
     """Add a follow-up item to an incident."""
     db = _env().database()
     actor = allowed_or_exit(db, _env().people(), actor, Action.ADD_NOTE, incident_id=incident_id)
     try:
-        item = followups.add_followup(db, incident_id, text=text, actor=actor, owner=owner)
+        due_at = parse_since(due, now=utcnow(), ahead=True) if due else None
+        item = followups.add_followup(
+            db, incident_id, text=text, actor=actor, owner=owner, due=due_at, link=link
+        )
     except FirelineError as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -81,20 +88,27 @@ def followups_add(
 @followups_app.command("list")
 def followups_list(
     show_all: Annotated[bool, typer.Option("--all", help="Include done items.")] = False,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only open ones past due.")] = False,
 ) -> None:
-    """List open follow-up items across incidents."""
+    """List open follow-up items across incidents; overdue ones say so."""
     db = _env().database()
-    items = followups.list_followups(db, status=None if show_all else "open")
+    now = utcnow()
+    if overdue:
+        items = followups.list_followups(db, overdue_at=now)
+    else:
+        items = followups.list_followups(db, status=None if show_all else "open")
     table = Table(title=f"Follow-ups ({len(items)})")
-    for column in ("ID", "Incident", "State", "Owner", "Item", "Added (UTC)"):
+    for column in ("ID", "Incident", "State", "Owner", "Item", "Due (UTC)", "Added (UTC)"):
         table.add_column(column)
     for item in items:
+        late = followups.is_overdue(item.status, item.due_at, now=now)
         table.add_row(
             str(item.id),
             str(item.incident_id),
-            item.status,
+            f"{item.status}, overdue" if late else item.status,
             item.owner or "",
-            Text(item.text),
+            Text(f"{item.text} {item.link}" if item.link else item.text),
+            item.due_at.strftime("%Y-%m-%d") if item.due_at else "",
             item.created_at.strftime("%Y-%m-%d %H:%M:%S"),
         )
     console.print(table)

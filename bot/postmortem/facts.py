@@ -25,6 +25,7 @@ from bot.postmortem.model import (
     PostmortemData,
     Responder,
     RunbookChoice,
+    SectionVersion,
     SeverityChange,
     SeverityHistory,
     StepRecord,
@@ -246,6 +247,7 @@ _ROLE_OF_KIND: dict[str, str] = {
     EventKind.SEVERITY_CHANGED: "changed severity",
     EventKind.ESCALATION_LEVEL_CHANGED: "escalated",
     EventKind.FOLLOWUP_ADDED: "added follow-ups",
+    EventKind.POSTMORTEM_SECTION_SAVED: "wrote the post-mortem",
     EventKind.CHAT_MESSAGE_ADDED: "in the conversation",
     EventKind.STATUS_UPDATE_POSTED: "wrote public updates",
 }
@@ -462,6 +464,7 @@ def build_postmortem(
     alerts: Sequence[AlertInfo],
     events: Iterable[FactEvent],
     followups: Sequence[FollowUpInfo],
+    sections: Mapping[str, SectionVersion] | None = None,
     display: tzinfo,
     display_name: str,
     generated_at: datetime,
@@ -480,7 +483,8 @@ def build_postmortem(
         incident.reopen_count, sum(1 for e in ordered if e.kind == EventKind.INCIDENT_REOPENED)
     )
     people_acted = any(
-        is_person(e.actor) and not e.kind.startswith(("followup.", "chat.")) for e in ordered
+        is_person(e.actor) and not e.kind.startswith(("followup.", "chat.", "postmortem."))
+        for e in ordered
     )
     well, badly = prompts(
         events=ordered,
@@ -509,4 +513,5 @@ def build_postmortem(
             Note(e.at, e.kind, e.actor, e.text) for e in ordered if e.kind == EventKind.NOTE_ADDED
         ],
         followups=list(followups),
+        sections=dict(sections or {}),
     )

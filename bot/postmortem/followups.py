@@ -6,6 +6,8 @@ post-mortem and the incident's history show them in order.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from bot.clock import Clock, utcnow
 from bot.errors import InvalidInputError, NotFoundError
 from bot.events import EventKind, Followup, as_data
@@ -15,6 +17,13 @@ from storage.tables_followups import FollowUp
 
 OPEN = "open"
 DONE = "done"
+#: A follow-up given no due date is due this long after it was added.
+DEFAULT_DUE = timedelta(days=14)
+
+
+def is_overdue(status: str, due_at: datetime | None, *, now: datetime) -> bool:
+    """Still open after its due date."""
+    return status == OPEN and due_at is not None and due_at < now
 
 
 def add_followup(
@@ -24,12 +33,21 @@ def add_followup(
     text: str,
     actor: str,
     owner: str | None = None,
+    due: datetime | None = None,
+    link: str | None = None,
     clock: Clock = utcnow,
 ) -> FollowUp:
-    """Record a follow-up item for an incident; what ``/fireline followup <text>`` calls."""
+    """Record a follow-up item for an incident; what ``/fireline followup <text>`` calls.
+
+    Without ``due`` it is due ``DEFAULT_DUE`` after now; ``link`` is its issue tracker page.
+    """
     text = text.strip()
     if not text:
         raise InvalidInputError("a follow-up needs some text")
+    if due is not None and due.tzinfo is None:
+        raise InvalidInputError("a due date needs a time zone, such as 2026-12-19T00:00:00Z")
+    if link is not None and not link.startswith(("https://", "http://")):
+        raise InvalidInputError("a follow-up's link is an http(s) address")
     with db.write() as session:
         if queries.lock_incident(session, incident_id) is None:
             raise NotFoundError(f"incident {incident_id} does not exist")
@@ -41,6 +59,8 @@ def add_followup(
             owner=owner,
             created_by=actor,
             created_at=now,
+            due_at=due if due is not None else now + DEFAULT_DUE,
+            link=link,
         )
         session.add(item)
         session.flush()
@@ -84,8 +104,17 @@ def mark_done(db: Database, followup_id: int, *, actor: str, clock: Clock = utcn
         return item
 
 
-def list_followups(db: Database, *, status: str | None = None, limit: int = 500) -> list[FollowUp]:
+def list_followups(
+    db: Database,
+    *,
+    status: str | None = None,
+    overdue_at: datetime | None = None,
+    limit: int = 500,
+) -> list[FollowUp]:
+    """Follow-ups across incidents; with ``overdue_at``, only those open and due before it."""
     with db.session() as session:
+        if overdue_at is not None:
+            return queries_followups.overdue_followups(session, now=overdue_at, limit=limit)
         return queries_followups.list_followups(
             session, statuses=(status,) if status else (), limit=limit
         )

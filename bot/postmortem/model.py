@@ -48,6 +48,20 @@ class FollowUpInfo:
     created_at: datetime
     done_by: str | None = None
     done_at: datetime | None = None
+    due_at: datetime | None = None
+    link: str | None = None
+    overdue: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SectionVersion:
+    """One saved version of a human section of the post-mortem (root cause, lessons...)."""
+
+    section: str
+    version: int
+    text: str
+    author: str
+    saved_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,3 +190,5 @@ class PostmortemData:
     went_badly: list[str]
     notes: list[Note]
     followups: list[FollowUpInfo] = field(default_factory=list)
+    # What people wrote, by section key (bot/postmortem/sections.py): replaces "(to write)".
+    sections: dict[str, SectionVersion] = field(default_factory=dict)

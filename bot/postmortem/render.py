@@ -20,7 +20,7 @@ from jinja2 import Template as JinjaTemplate
 
 from bot.errors import ConfigError
 from bot.incidents.timeline import format_seconds, format_time, is_utc, one_line
-from bot.postmortem.model import PostmortemData
+from bot.postmortem.model import PostmortemData, SectionVersion
 from bot.printable import visible
 
 SHIPPED_TEMPLATE = "postmortem.md.j2"
@@ -65,6 +65,34 @@ def prose(value: object) -> Markdown:
             part if index % 2 else _MARKUP.sub(r"\\\1", part) for index, part in enumerate(parts)
         )
     )
+
+
+# What starts a block (heading, quote, list item, rule, setext underline) at a line's start.
+_BLOCK_START = re.compile(r"^([#>+=-])")
+_ORDERED_ITEM = re.compile(r"^(\d+)([.)])")
+
+
+def _line_as_text(line: str) -> str:
+    escaped = _MARKUP.sub(r"\\\1", visible(one_line(line)))
+    return _ORDERED_ITEM.sub(r"\1\\\2", _BLOCK_START.sub(r"\\\1", escaped))
+
+
+def paragraphs(text: str) -> Markdown:
+    """A person's text as Markdown that shows it literally, its paragraphs and lines kept."""
+    blocks = [block for block in re.split(r"\n\s*\n", text.strip()) if block.strip()]
+    return Markdown(
+        "\n\n".join(
+            "\n".join(_line_as_text(line) for line in block.splitlines() if line.strip())
+            for block in blocks
+        )
+    )
+
+
+def written(version: SectionVersion) -> Markdown:
+    """A saved section: the author's text, then who wrote it and when."""
+    by = as_text(version.author)
+    at = format_time(version.saved_at)
+    return Markdown(f"{paragraphs(version.text)}\n\n*Written by {by}, {at} UTC.*")
 
 
 def _labels(labels: dict[str, str]) -> str:
@@ -126,4 +154,5 @@ def render_markdown(data: PostmortemData, *, display: tzinfo, template: Path | N
         dur=format_seconds,
         labels=_labels,
         params=_params,
+        written=written,
     )

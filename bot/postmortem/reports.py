@@ -242,8 +242,9 @@ def summary_report(
     return summarize([incident_facts(i) for i in incidents], by_incident, since=since, until=until)
 
 
-def parse_since(text: str, *, now: datetime) -> datetime:
-    """``2026-11-01``, ``2026-11-01T08:00:00+01:00`` (UTC if no zone), or ``7d`` meaning ago."""
+def parse_since(text: str, *, now: datetime, ahead: bool = False) -> datetime:
+    """``2026-11-01``, ``2026-11-01T08:00:00+01:00`` (UTC if no zone), or ``7d`` meaning ago
+    (``ahead``: meaning from now, as a follow-up's due date)."""
     from datetime import UTC
 
     from bot.durations import parse_duration
@@ -252,7 +253,8 @@ def parse_since(text: str, *, now: datetime) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         try:
-            return now - parse_duration(text)
+            span = parse_duration(text)
+            return now + span if ahead else now - span
         except ValueError:
             raise InvalidInputError(
                 f"{text!r} is neither a time (2026-11-01T08:00:00Z) nor a duration (7d)"

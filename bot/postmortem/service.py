@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,11 @@ from bot.clock import Clock, utcnow
 from bot.errors import NotFoundError
 from bot.incidents.timeline import zone
 from bot.postmortem.facts import build_postmortem
+from bot.postmortem.followups import is_overdue
 from bot.postmortem.model import AlertInfo, FollowUpInfo, IncidentInfo, PostmortemData
 from bot.postmortem.render import render_markdown
-from storage import queries, queries_followups, queries_reports
+from bot.postmortem.sections import current_of
+from storage import queries, queries_followups, queries_postmortem, queries_reports
 from storage.db import Database
 from storage.tables import AlertRecord, Incident
 from storage.tables_followups import FollowUp
@@ -54,7 +57,7 @@ def alert_info(alert: AlertRecord) -> AlertInfo:
     )
 
 
-def followup_info(item: FollowUp) -> FollowUpInfo:
+def followup_info(item: FollowUp, *, now: datetime) -> FollowUpInfo:
     assert item.id is not None
     return FollowUpInfo(
         id=item.id,
@@ -65,6 +68,9 @@ def followup_info(item: FollowUp) -> FollowUpInfo:
         created_at=item.created_at,
         done_by=item.done_by,
         done_at=item.done_at,
+        due_at=item.due_at,
+        link=item.link,
+        overdue=is_overdue(item.status, item.due_at, now=now),
     )
 
 
@@ -87,15 +93,18 @@ def postmortem_data(
         alerts = queries.alerts_of(session, incident_id)
         events = queries_reports.timeline_facts(session, incident_id)
         followups = queries_followups.followups_of(session, incident_id)
+        sections = queries_postmortem.section_history(session, incident_id)
+    now = clock()
     display = zone(options.display_timezone)
     return build_postmortem(
         incident=incident_info(incident),
         alerts=[alert_info(a) for a in alerts],
         events=events,
-        followups=[followup_info(f) for f in followups],
+        followups=[followup_info(f, now=now) for f in followups],
+        sections=current_of(sections),
         display=display,
         display_name=options.display_timezone,
-        generated_at=clock(),
+        generated_at=now,
     )
 
 

@@ -67,3 +67,34 @@ def test_unknown_schedule_and_bad_time(
 ) -> None:
     assert run(monkeypatch, tmp_path, database_url, "nope").exit_code == 1
     assert run(monkeypatch, tmp_path, database_url, "--at", "tuesday").exit_code == 2
+
+
+def test_overrides_are_listed_and_removed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str, db: Database
+) -> None:
+    with db.write() as session:
+        row = OnCallOverride(
+            schedule="primary",
+            user="zoe",
+            start_at=datetime(2099, 3, 9, 12, tzinfo=UTC),
+            end_at=datetime(2099, 3, 9, 14, tzinfo=UTC),
+            created_by="ann",
+            created_at=datetime(2026, 3, 1, tzinfo=UTC),
+        )
+        session.add(row)
+        session.flush()
+        override_id = row.id
+    run(monkeypatch, tmp_path, database_url)  # sets the environment
+    listed = CliRunner().invoke(app, ["overrides", "list", "primary", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [(o["id"], o["user"]) for o in json.loads(listed.stdout)] == [(override_id, "zoe")]
+    removed = CliRunner().invoke(app, ["overrides", "remove", str(override_id), "--by", "ann"])
+    assert removed.exit_code == 0, removed.output
+    assert "override" in removed.stdout
+    assert "zoe" in removed.stdout
+    assert (
+        json.loads(CliRunner().invoke(app, ["overrides", "list", "primary", "--json"]).stdout) == []
+    )
+    again = CliRunner().invoke(app, ["overrides", "remove", str(override_id)])
+    assert again.exit_code == 1
+    assert CliRunner().invoke(app, ["overrides", "list", "nope"]).exit_code == 1

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.escalation.schedules import Override, Rotation, Schedule, on_call
+from bot.escalation.schedules import (
+    Override,
+    Rotation,
+    Schedule,
+    Shift,
+    next_handoffs,
+    on_call,
+    shifts,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -186,3 +195,57 @@ def test_rotation_refuses_empty_members_and_naive_instants() -> None:
     schedule = Schedule("p", (daily("UTC", date(2026, 1, 5)),))
     with pytest.raises(ValueError, match="tz-aware"):
         on_call(schedule, datetime(2026, 1, 6, 12))  # noqa: DTZ001
+
+
+def _utc(year: int, month: int, day: int, hour: int) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=UTC)
+
+
+def test_shifts_follow_the_local_handoff_across_a_clock_change() -> None:
+    daily = Rotation(("ann", "bo"), timedelta(days=1), time(9), "Europe/Berlin", date(2026, 3, 27))
+    found = shifts(Schedule("primary", (daily,)), _utc(2026, 3, 28, 0), _utc(2026, 3, 30, 12))
+    assert found == [
+        Shift("primary", "ann", _utc(2026, 3, 28, 0), _utc(2026, 3, 28, 8), "layer 1"),
+        Shift("primary", "bo", _utc(2026, 3, 28, 8), _utc(2026, 3, 29, 7), "layer 1"),
+        Shift("primary", "ann", _utc(2026, 3, 29, 7), _utc(2026, 3, 30, 7), "layer 1"),
+        Shift("primary", "bo", _utc(2026, 3, 30, 7), _utc(2026, 3, 30, 12), "layer 1"),
+    ]
+
+
+def test_shifts_apply_overrides_and_windows_and_agree_with_on_call() -> None:
+    weekly = Rotation(("ann", "bo"), timedelta(days=7), time(9), "UTC", date(2026, 11, 30))
+    business = Rotation(
+        ("cy",), timedelta(days=7), time(0), "UTC", date(2026, 11, 30), (time(9), time(17))
+    )
+    cover = Override("dee", _utc(2026, 12, 5, 12), _utc(2026, 12, 6, 12))
+    schedule = Schedule("primary", (weekly, business), (cover,))
+    start, end = _utc(2026, 12, 4, 0), _utc(2026, 12, 8, 0)
+    found = shifts(schedule, start, end)
+    assert found[0].start == start
+    assert found[-1].end == end
+    for before, after in itertools.pairwise(found):
+        assert before.end == after.start
+        assert before.user != after.user
+    probe = start
+    while probe < end:
+        [shift] = [s for s in found if s.start <= probe < s.end]
+        assert shift.user == on_call(schedule, probe).user, probe
+        probe += timedelta(minutes=30)
+    assert Shift("primary", "dee", _utc(2026, 12, 5, 12), _utc(2026, 12, 6, 12), "override") in (
+        found
+    )
+    assert [(s.user, s.start) for s in found[:3]] == [
+        ("ann", start),
+        ("cy", _utc(2026, 12, 4, 9)),
+        ("ann", _utc(2026, 12, 4, 17)),
+    ]
+
+
+def test_next_handoffs_are_the_shifts_that_begin_within_two_weeks() -> None:
+    weekly = Rotation(("ann", "bo"), timedelta(days=7), time(9), "UTC", date(2026, 11, 30))
+    now = _utc(2026, 12, 5, 12)
+    coming = next_handoffs(Schedule("primary", (weekly,)), now)
+    assert [(s.user, s.start) for s in coming] == [
+        ("bo", _utc(2026, 12, 7, 9)),
+        ("ann", _utc(2026, 12, 14, 9)),
+    ]

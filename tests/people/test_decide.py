@@ -36,10 +36,20 @@ def test_every_action_has_a_minimum_role() -> None:
 @pytest.mark.parametrize(
     ("role", "allowed", "refused"),
     [
-        (Role.VIEWER, [Action.VIEW], [Action.ACKNOWLEDGE, Action.ADD_NOTE, Action.APPROVE_STEP]),
+        (
+            Role.VIEWER,
+            [Action.VIEW],
+            [Action.ACKNOWLEDGE, Action.ADD_NOTE, Action.APPROVE_STEP, Action.EDIT_POSTMORTEM],
+        ),
         (
             Role.RESPONDER,
-            [Action.ACKNOWLEDGE, Action.RESOLVE, Action.PAUSE_AUTOMATION, Action.APPROVE_STEP],
+            [
+                Action.ACKNOWLEDGE,
+                Action.RESOLVE,
+                Action.PAUSE_AUTOMATION,
+                Action.APPROVE_STEP,
+                Action.EDIT_POSTMORTEM,
+            ],
             [
                 Action.RESUME_AUTOMATION,
                 Action.CHANGE_SEVERITY,

@@ -89,6 +89,23 @@ def test_followups_add_list_done(incident: tuple[int, str], database_url: str) -
     assert "followup.done" in shown.stdout
 
 
+def test_followups_with_a_due_date_and_a_link(incident: tuple[int, str], database_url: str) -> None:
+    incident_id, _ = incident
+    late = ("--due", "2020-01-01", "--link", "https://tracker.example/OPS-1")
+    for text, extra in (("Rotate the logs", late), ("Grow the disk", ("--due", "30d"))):
+        added = fireline(database_url, "followups", "add", str(incident_id), text, *extra)
+        assert added.returncode == 0, added.stderr
+    overdue = fireline(database_url, "followups", "list", "--overdue").stdout
+    assert "Rotate the logs https://tracker.example/OPS-1" in overdue
+    assert "open, overdue" in overdue
+    assert "2020-01-01" in overdue
+    assert "Grow the disk" not in overdue
+    assert "Grow the disk" in fireline(database_url, "followups", "list").stdout
+    bad = fireline(database_url, "followups", "add", str(incident_id), "x", "--due", "someday")
+    assert bad.returncode == 1
+    assert "neither a time" in bad.stderr
+
+
 def test_report(incident: tuple[int, str], database_url: str) -> None:
     done = fireline(database_url, "report", "--since", "2026-03-01")
     assert done.returncode == 0, done.stderr

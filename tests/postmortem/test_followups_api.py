@@ -77,3 +77,40 @@ async def test_followup_errors(make_settings: Callable[..., Settings]) -> None:
         assert blank.status_code == 422
         bad = await client.get("/api/followups", params={"status": "maybe"})
         assert bad.status_code == 422
+
+
+async def test_due_dates_links_and_overdue(make_settings: Callable[..., Settings]) -> None:
+    clock = FrozenClock(T0)
+    async with running_app(make_settings(), clock=clock) as (app, client):
+        first, _ = await _two_incidents(app, client)
+        url = f"/api/incidents/{first}/followups"
+        default = (await client.post(url, json={"text": "Grow the disk"})).json()
+        assert default["due_at"].startswith("2026-04-12T00:30:00")
+        soon = await client.post(
+            url,
+            json={
+                "text": "Rotate logs",
+                "due": "2026-03-30T00:00:00Z",
+                "link": "https://tracker.example/OPS-12",
+            },
+        )
+        assert soon.status_code == 201, soon.text
+        assert (soon.json()["link"], soon.json()["overdue"]) == (
+            "https://tracker.example/OPS-12",
+            False,
+        )
+        for bad in ({"due": "2026-03-30T00:00:00"}, {"link": "javascript:alert(1)"}):
+            refused = await client.post(url, json={"text": "x", **bad})
+            assert refused.status_code == 422, bad
+
+        clock.at(60 * 24 * 2)
+        overdue = (await client.get("/api/followups", params={"status": "overdue"})).json()
+        assert [(f["text"], f["overdue"]) for f in overdue] == [("Rotate logs", True)]
+        draft = (await client.get(f"/api/incidents/{first}/postmortem")).text
+        assert (
+            f"| {soon.json()['id']} | Rotate logs (`https://tracker.example/OPS-12`) | — "
+            "| open, overdue | 2026-03-30 |"
+        ) in draft
+
+        await client.post(f"/api/followups/{soon.json()['id']}/done", json={"actor": "bob"})
+        assert (await client.get("/api/followups", params={"status": "overdue"})).json() == []

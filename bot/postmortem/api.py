@@ -14,6 +14,7 @@ from bot.errors import InvalidInputError
 from bot.people.http import Caller, allowed
 from bot.people.model import Action
 from bot.postmortem import followups
+from bot.postmortem.library import LibraryRuntime, library_for
 from bot.postmortem.reports import summary_report
 from bot.postmortem.series import Bucket, report_series
 from bot.postmortem.service import DraftOptions, postmortem_data, postmortem_json, render_postmortem
@@ -162,3 +163,16 @@ def report_series_route(
     end = until or runtime.clock()
     start = since or end - SERIES_DEFAULT_RANGE
     return asdict(report_series(runtime.db, since=start, until=end, bucket=bucket))
+
+
+@router.get(
+    "/reports/runbooks",
+    tags=["reports"],
+    summary="The runbook library: match, mode, promotion, problems, coverage, effectiveness",
+)
+def report_runbooks(
+    runtime: _Annotated[LibraryRuntime, Depends(runtime_of)],
+    since: Annotated[datetime | None, Query(description="effectiveness of runs since")] = None,
+) -> dict[str, Any]:
+    _require_zones(since=since)
+    return asdict(library_for(runtime, since=since))

@@ -128,13 +128,19 @@ def _no_data(root: ET.Element) -> str:
 
 def _value_axis(root: ET.Element, ticks: Sequence[float], unit: Unit) -> None:
     top = ticks[-1] or 1.0
-    axis = ET.SubElement(root, "g", {"class": "axis axis-y"})
+    axis = ET.SubElement(root, "g", {"class": "ticks ticks-y"})
     for tick in ticks:
         y = TOP + PLOT_H - tick / top * PLOT_H
         ET.SubElement(
             axis,
             "line",
-            {"x1": _n(LEFT), "x2": _n(LEFT + PLOT_W), "y1": _n(y), "y2": _n(y), "class": "grid"},
+            {
+                "x1": _n(LEFT),
+                "x2": _n(LEFT + PLOT_W),
+                "y1": _n(y),
+                "y2": _n(y),
+                "class": "grid-line",
+            },
         )
         _text(axis, LEFT - 6, y + 4, format_value(tick, unit), **{"text-anchor": "end"})
 
@@ -148,7 +154,7 @@ def _x_of(moment: datetime, start: datetime, span: timedelta) -> float:
 def _time_axis(root: ET.Element, moments: Sequence[datetime]) -> None:
     start, span = moments[0], moments[-1] - moments[0]
     every = max(1, math.ceil(len(moments) / MAX_X_TICKS))
-    axis = ET.SubElement(root, "g", {"class": "axis axis-x"})
+    axis = ET.SubElement(root, "g", {"class": "ticks ticks-x"})
     for moment in moments[::every]:
         x = _x_of(moment, start, span)
         _text(axis, x, TOP + PLOT_H + 18, date_label(moment, span), **{"text-anchor": "middle"})
@@ -265,7 +271,7 @@ def bar_chart(title: str, bars: Bars) -> str:
     _value_axis(root, ticks, Unit.COUNT)
     slot = PLOT_W / len(bars.categories)
     width = max(2.0, slot * 0.6)
-    axis = ET.SubElement(root, "g", {"class": "axis axis-x"})
+    axis = ET.SubElement(root, "g", {"class": "ticks ticks-x"})
     for index, category in enumerate(bars.categories):
         x = LEFT + slot * index + (slot - width) / 2
         base = float(TOP + PLOT_H)

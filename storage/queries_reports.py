@@ -109,3 +109,36 @@ def incidents_with_events_after(
     rows = list(session.execute(query))
     highest = max((int(row[1]) for row in rows), default=after_id)
     return [int(row[0]) for row in rows], highest
+
+
+class IncidentTimes(NamedTuple):
+    """An incident's columns that response-time reports read."""
+
+    id: int
+    severity: str
+    service: str | None
+    status: str
+    started_at: datetime
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+def incident_times_between(
+    session: Session, *, since: datetime | None, until: datetime | None
+) -> list[IncidentTimes]:
+    """Incidents opened in ``[since, until)`` as plain rows (no ORM objects), oldest first."""
+    query = select_columns(
+        col(Incident.id),
+        col(Incident.severity),
+        col(Incident.service),
+        col(Incident.status),
+        col(Incident.started_at),
+        col(Incident.opened_at),
+        col(Incident.resolved_at),
+    )
+    if since is not None:
+        query = query.where(col(Incident.opened_at) >= since)
+    if until is not None:
+        query = query.where(col(Incident.opened_at) < until)
+    query = query.order_by(col(Incident.opened_at), col(Incident.id))
+    return [IncidentTimes(*row) for row in session.execute(query)]

@@ -187,8 +187,10 @@ class Settings(BaseSettings):
     runbook_dirs: Annotated[list[Path], NoDecode] = Field(default=[SHIPPED_RUNBOOKS])
     trusted_runbook_dirs: Annotated[list[Path], NoDecode] = Field(default=[])
     runbook_reload_interval: Duration = Field(default=timedelta(seconds=5))  # 0s: no polling
+    # Prometheus rule files the console's runbook library measures coverage against.
+    alert_rule_files: Annotated[list[Path], NoDecode] = Field(default=[])
 
-    @field_validator("runbook_dirs", "trusted_runbook_dirs", mode="before")
+    @field_validator("runbook_dirs", "trusted_runbook_dirs", "alert_rule_files", mode="before")
     @classmethod
     def _split_dirs(cls, value: object) -> object:
         if isinstance(value, str):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Protocol
 from typing import Annotated as _Annotated
 
@@ -14,7 +14,9 @@ from bot.errors import InvalidInputError
 from bot.people.http import Caller, allowed
 from bot.people.model import Action
 from bot.postmortem import followups, sections
+from bot.postmortem.library import LibraryRuntime, library_for
 from bot.postmortem.reports import summary_report
+from bot.postmortem.series import Bucket, report_series
 from bot.postmortem.service import DraftOptions, postmortem_data, postmortem_json, render_postmortem
 from bot.routing import (
     Id,
@@ -35,6 +37,8 @@ class PostmortemRuntime(ServiceCore, Protocol):
 
 
 RuntimeDep = _Annotated[PostmortemRuntime, Depends(runtime_of)]
+
+SERIES_DEFAULT_RANGE = timedelta(days=30)
 
 router = protected_router(prefix="/api", tags=["post-mortem"])
 
@@ -220,7 +224,41 @@ def report_summary(
     since: Annotated[datetime | None, Query(description="incidents opened at or after")] = None,
     until: Annotated[datetime | None, Query(description="incidents opened before")] = None,
 ) -> dict[str, Any]:
-    for name, value in (("since", since), ("until", until)):
+    _require_zones(since=since, until=until)
+    return asdict(summary_report(runtime.db, since=since, until=until))
+
+
+def _require_zones(**moments: datetime | None) -> None:
+    for name, value in moments.items():
         if value is not None and value.tzinfo is None:
             raise InvalidInputError(f"{name} needs a time zone, such as 2026-11-01T00:00:00Z")
-    return asdict(summary_report(runtime.db, since=since, until=until))
+
+
+@router.get(
+    "/reports/series",
+    tags=["reports"],
+    summary="Response times, incidents and automation success per day or week",
+)
+def report_series_route(
+    runtime: RuntimeDep,
+    since: Annotated[datetime | None, Query(description="incidents opened at or after")] = None,
+    until: Annotated[datetime | None, Query(description="incidents opened before")] = None,
+    bucket: Annotated[Bucket | None, Query(description="day or week; by the range")] = None,
+) -> dict[str, Any]:
+    _require_zones(since=since, until=until)
+    end = until or runtime.clock()
+    start = since or end - SERIES_DEFAULT_RANGE
+    return asdict(report_series(runtime.db, since=start, until=end, bucket=bucket))
+
+
+@router.get(
+    "/reports/runbooks",
+    tags=["reports"],
+    summary="The runbook library: match, mode, promotion, problems, coverage, effectiveness",
+)
+def report_runbooks(
+    runtime: _Annotated[LibraryRuntime, Depends(runtime_of)],
+    since: Annotated[datetime | None, Query(description="effectiveness of runs since")] = None,
+) -> dict[str, Any]:
+    _require_zones(since=since)
+    return asdict(library_for(runtime, since=since))

@@ -16,7 +16,14 @@ from typing import Any
 
 from bot.errors import InvalidInputError
 from bot.events import STEP_KINDS, EventKind
-from bot.postmortem.facts import FactEvent, escalations_before, escalations_of, is_person
+from bot.postmortem.facts import (
+    FactEvent,
+    escalations_before,
+    escalations_of,
+    first_successful_remediation,
+    is_person,
+    steps_of,
+)
 from storage import queries_reports
 from storage.db import Database
 from storage.tables import Incident
@@ -132,6 +139,9 @@ class RunbookEffectiveness:
     verified_success_rate: float | None
     incidents: int
     resolved_without_humans: int
+    # From impact start to the end of the first successful remediation step, over the
+    # incidents this runbook's run mitigated.
+    time_to_mitigate: Spread = field(default_factory=lambda: Spread.of(()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +162,22 @@ def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
+def _add_mitigation(
+    into: dict[str, list[float]],
+    incident: IncidentFacts,
+    events: Sequence[FactEvent],
+    runs: Sequence[RunOutcome],
+) -> None:
+    """Credit the runbook whose run mitigated ``incident`` with the time it took."""
+    mitigation = first_successful_remediation(steps_of(events))
+    if mitigation is None:
+        return
+    runbook = next((r.runbook_id for r in runs if r.run_id == mitigation.run_id), None)
+    if runbook is not None:
+        seconds = (mitigation.finished_at - incident.started_at).total_seconds()
+        into[runbook].append(seconds)
+
+
 def summarize(
     incidents: Sequence[IncidentFacts],
     events: Mapping[int, Sequence[FactEvent]],
@@ -165,6 +191,7 @@ def summarize(
     escalations = 0
     runs: list[RunOutcome] = []
     humans: set[int] = set()
+    mitigations: dict[str, list[float]] = defaultdict(list)
     for incident in incidents:
         own = events.get(incident.id, ())
         opened = next(
@@ -176,7 +203,9 @@ def summarize(
         if incident.status == "resolved" and incident.resolved_at is not None:
             to_resolve.append((incident.resolved_at - incident.started_at).total_seconds())
         escalations += escalations_before(escalations_of(own), None)
-        runs.extend(runs_of(incident.id, own))
+        own_runs = runs_of(incident.id, own)
+        runs.extend(own_runs)
+        _add_mitigation(mitigations, incident, own, own_runs)
         if any(is_person(e.actor) and not e.kind.startswith(("followup.", "chat.")) for e in own):
             humans.add(incident.id)
     resolved = {i.id for i in incidents if i.status == "resolved"}
@@ -199,6 +228,7 @@ def summarize(
                 verified_success_rate=_rate(verified, len(counted)),
                 incidents=len(touched),
                 resolved_without_humans=len((touched & resolved) - humans),
+                time_to_mitigate=Spread.of(mitigations.get(runbook_id, ())),
             )
         )
     return SummaryReport(

@@ -175,6 +175,7 @@ async def test_summary_numbers(make_settings: Callable[..., Settings], db: Datab
             "verified_success_rate": 0.6667,
             "incidents": 3,
             "resolved_without_humans": 0,
+            "time_to_mitigate": {"count": 2, "p50": 225.0, "p90": 309.0},
         },
         {
             "runbook_id": "rb-b",
@@ -185,6 +186,7 @@ async def test_summary_numbers(make_settings: Callable[..., Settings], db: Datab
             "verified_success_rate": 0.0,
             "incidents": 1,
             "resolved_without_humans": 1,
+            "time_to_mitigate": {"count": 0, "p50": None, "p90": None},  # verification failed
         },
     ]
     assert until.json()["incidents"] == 2

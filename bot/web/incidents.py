@@ -1,0 +1,330 @@
+"""The incidents list and the incident page, with the actions a person's role allows.
+
+Each action calls the API's own route function for it, with the signed-in identity: the
+same permission check (``bot.people.http.allowed``, refusals recorded on the timeline),
+the same service call and the same wake-ups of the workers as ``/api``. A refusal is
+shown on the page with its status code; a success redirects back (POST → 303).
+
+Live updates poll a fragment rather than hold an event stream: a poll is one cheap
+indexed query answered 204 when nothing changed (htmx swaps nothing), it needs no
+long-lived connection through proxies or a worker per viewer, and a missed poll is
+simply the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from bot.automation import api as automation_api
+from bot.errors import FirelineError
+from bot.escalation import api as escalation_api
+from bot.incidents import api as incidents_api
+from bot.incidents import service as incidents
+from bot.people.model import Action, Identity
+from bot.routing import Id
+from bot.web.csrf import CsrfChecked
+from bot.web.incident_view import load_incident_page, load_timeline
+from bot.web.pages import render
+from bot.web.session import SignedIn
+from storage.queries_console import IncidentFilter
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+LIST_PAGE = 50
+STATUSES = ("open", "acknowledged", "resolved")
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+
+Cursor = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
+
+
+def _filter(
+    status: list[str], severity: list[str], service: str, opened_from: str, opened_to: str, q: str
+) -> IncidentFilter:
+    return IncidentFilter(
+        statuses=[s for s in status if s in STATUSES],
+        severities=[s for s in severity if s in SEVERITIES],
+        services=[s.strip() for s in service.split(",") if s.strip()],
+        opened_from=_moment(opened_from),
+        opened_to=_moment(opened_to),
+        search=q.strip()[:200],
+    )
+
+
+def _moment(text: str) -> datetime | None:
+    """A date or date-and-time from the form (``2026-12-05`` or ``2026-12-05T12:00``),
+    read as UTC; None when empty or unreadable, so a typo widens the list, never errors."""
+    try:
+        moment = datetime.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        return None
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+class ListQuery:
+    """The list's query string, read once and passed to the page and its fragment."""
+
+    def __init__(
+        self,
+        status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+        severity: Annotated[list[str], Query()] = [],  # noqa: B006
+        service: Annotated[str, Query(max_length=500)] = "",
+        opened_from: Annotated[str, Query(alias="from", max_length=40)] = "",
+        opened_to: Annotated[str, Query(alias="to", max_length=40)] = "",
+        q: Annotated[str, Query(max_length=500)] = "",
+    ) -> None:
+        self.where = _filter(status, severity, service, opened_from, opened_to, q)
+        self.params: list[tuple[str, str]] = [
+            *(("status", s) for s in self.where.statuses),
+            *(("severity", s) for s in self.where.severities),
+            *(("service", s) for s in ([service.strip()] if service.strip() else [])),
+            *(("from", v) for v in ([opened_from] if opened_from else [])),
+            *(("to", v) for v in ([opened_to] if opened_to else [])),
+            *(("q", v) for v in ([q.strip()] if q.strip() else [])),
+        ]
+
+    def url(self, path: str, **more: int | None) -> str:
+        extra = [(k, str(v)) for k, v in more.items() if v is not None]
+        query = urlencode([*self.params, *extra])
+        return f"{path}?{query}" if query else path
+
+
+@router.get("/incidents")
+async def incident_list(
+    request: Request,
+    me: SignedIn,
+    query: Annotated[ListQuery, Depends()],
+    before: Cursor = None,
+) -> HTMLResponse:
+    runtime = request.app.state.runtime
+    items = incidents.find_incidents(runtime.db, query.where, before_id=before, limit=LIST_PAGE + 1)
+    page, more = items[:LIST_PAGE], len(items) > LIST_PAGE
+    newest = page[0].id if page and before is None else None
+    return render(
+        request,
+        "incidents/list.html.j2",
+        {
+            "incidents": page,
+            "where": query.where,
+            "statuses": STATUSES,
+            "severities": SEVERITIES,
+            "service": ",".join(query.where.services),
+            "opened_from": dict(query.params).get("from", ""),
+            "opened_to": dict(query.params).get("to", ""),
+            "live_url": query.url("/incidents/rows", after=newest or 0) if before is None else None,
+            "older_url": query.url("/incidents", before=page[-1].id) if more else None,
+        },
+    )
+
+
+@router.get("/incidents/rows", response_model=None)
+async def incident_rows(
+    request: Request, me: SignedIn, query: Annotated[ListQuery, Depends()], after: Cursor = None
+) -> Response:
+    """The incidents opened since ``after`` that match, for the list's poll; 204 when none."""
+    runtime = request.app.state.runtime
+    items = incidents.find_incidents(runtime.db, query.where, after_id=after or 0, limit=LIST_PAGE)
+    if not items:
+        return Response(status_code=204)
+    return render(
+        request,
+        "incidents/_rows.html.j2",
+        {"incidents": items, "live_url": query.url("/incidents/rows", after=items[0].id)},
+    )
+
+
+@router.get("/incidents/{incident_id}", response_model=None)
+async def incident_page(
+    request: Request, me: SignedIn, incident_id: Id, before: Cursor = None
+) -> Response:
+    return await _page(request, incident_id, before=before)
+
+
+async def _page(
+    request: Request,
+    incident_id: int,
+    *,
+    before: int | None = None,
+    flash: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    runtime = request.app.state.runtime
+    try:
+        view = load_incident_page(
+            runtime.db,
+            incident_id,
+            policies=runtime.escalation.rules.policies,
+            before_id=before,
+        )
+    except FirelineError as exc:
+        return render(
+            request,
+            "incidents/missing.html.j2",
+            {"incident_id": incident_id, "reason": str(exc)},
+            status_code=exc.http_status,
+        )
+    return render(
+        request,
+        "incidents/incident.html.j2",
+        {
+            "page": view,
+            "incident_id": incident_id,
+            "flash": flash,
+            "before": before,
+            "Action": Action,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/incidents/{incident_id}/timeline", response_model=None)
+async def timeline_rows(
+    request: Request,
+    me: SignedIn,
+    incident_id: Id,
+    after: Cursor = None,
+    before: Cursor = None,
+) -> Response:
+    """Events written since ``after`` (the page's poll; 204 when none) or the page of
+    events older than ``before`` (the "older" button)."""
+    runtime = request.app.state.runtime
+    try:
+        window = load_timeline(runtime.db, incident_id, before_id=before, after_id=after)
+    except FirelineError as exc:
+        return Response(str(exc), status_code=exc.http_status, media_type="text/plain")
+    if after is not None and not window.rows:
+        return Response(status_code=204)
+    if after is not None and window.older is not None:
+        # More were written than one page holds: the page's view is stale, reload it.
+        return Response(headers={"HX-Refresh": "true"})
+    template = "incidents/_timeline_older.html.j2" if before else "incidents/_timeline_new.html.j2"
+    return render(request, template, {"incident_id": incident_id, "window": window, "after": after})
+
+
+# --- actions -------------------------------------------------------------------------
+
+
+Act = Callable[[Any, Identity], Awaitable[object]]
+
+
+async def _act(request: Request, incident_id: int, act: Act, me: Identity) -> Response:
+    runtime = request.app.state.runtime
+    try:
+        await act(runtime, me)
+    except FirelineError as exc:
+        return await _page(request, incident_id, flash=str(exc), status_code=exc.http_status)
+    except HTTPException as exc:
+        return await _page(request, incident_id, flash=str(exc.detail), status_code=exc.status_code)
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/acknowledge", response_model=None)
+async def acknowledge(request: Request, me: SignedIn, _: CsrfChecked, incident_id: Id) -> Response:
+    return await _act(
+        request, incident_id, lambda rt, who: incidents_api.acknowledge(incident_id, rt, who), me
+    )
+
+
+@router.post("/incidents/{incident_id}/unacknowledge", response_model=None)
+async def unacknowledge(
+    request: Request, me: SignedIn, _: CsrfChecked, incident_id: Id
+) -> Response:
+    return await _act(
+        request, incident_id, lambda rt, who: incidents_api.unacknowledge(incident_id, rt, who), me
+    )
+
+
+@router.post("/incidents/{incident_id}/escalate", response_model=None)
+async def escalate(request: Request, me: SignedIn, _: CsrfChecked, incident_id: Id) -> Response:
+    return await _act(
+        request, incident_id, lambda rt, who: escalation_api.escalate(incident_id, rt, who), me
+    )
+
+
+@router.post("/incidents/{incident_id}/resolve", response_model=None)
+async def resolve(
+    request: Request,
+    me: SignedIn,
+    _: CsrfChecked,
+    incident_id: Id,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    body = incidents_api.ResolveIn(reason=reason)
+    return await _act(
+        request, incident_id, lambda rt, who: incidents_api.resolve(incident_id, rt, who, body), me
+    )
+
+
+@router.post("/incidents/{incident_id}/severity", response_model=None)
+async def change_severity(
+    request: Request,
+    me: SignedIn,
+    _: CsrfChecked,
+    incident_id: Id,
+    severity: Annotated[incidents_api.SeverityName, Form()],
+) -> Response:
+    body = incidents_api.SeverityIn(severity=severity)
+    return await _act(
+        request,
+        incident_id,
+        lambda rt, who: incidents_api.change_severity(incident_id, body, rt, who),
+        me,
+    )
+
+
+@router.post("/incidents/{incident_id}/commander", response_model=None)
+async def assign_commander(
+    request: Request,
+    me: SignedIn,
+    _: CsrfChecked,
+    incident_id: Id,
+    user: Annotated[str, Form(min_length=1, max_length=200)],
+) -> Response:
+    body = incidents_api.CommanderIn(user=user.strip() or user)
+    return await _act(
+        request,
+        incident_id,
+        lambda rt, who: incidents_api.assign_commander(incident_id, body, rt, who),
+        me,
+    )
+
+
+@router.post("/incidents/{incident_id}/notes", response_model=None)
+async def add_note(
+    request: Request,
+    me: SignedIn,
+    _: CsrfChecked,
+    incident_id: Id,
+    text: Annotated[str, Form(min_length=1, max_length=10_000)],
+) -> Response:
+    body = incidents_api.NoteIn(text=text)
+    return await _act(
+        request, incident_id, lambda rt, who: incidents_api.add_note(incident_id, body, rt, who), me
+    )
+
+
+@router.post("/incidents/{incident_id}/steps/{step_run_id}/{decision}", response_model=None)
+async def decide_step(
+    request: Request,
+    me: SignedIn,
+    _: CsrfChecked,
+    incident_id: Id,
+    step_run_id: Id,
+    decision: str,
+    args_hash: Annotated[str | None, Form(max_length=200)] = None,
+) -> Response:
+    """Approve or reject a step; ``args_hash`` is the parameters' hash the page showed, so
+    an approval never covers parameters the person did not see."""
+    decide = {"approve": automation_api.approve_step, "reject": automation_api.reject_step}
+    if decision not in decide:
+        return Response(status_code=404)
+    body = automation_api.DecisionIn(args_hash=args_hash or None)
+    call = decide[decision]
+    return await _act(request, incident_id, lambda rt, who: call(step_run_id, body, rt, who), me)

@@ -13,25 +13,24 @@ simply the next one.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
 from bot.automation import api as automation_api
 from bot.errors import FirelineError
 from bot.escalation import api as escalation_api
 from bot.incidents import api as incidents_api
 from bot.incidents import service as incidents
-from bot.people.model import Action, Identity
 from bot.routing import Id
 from bot.web.csrf import CsrfChecked
 from bot.web.incident_view import load_incident_page, load_timeline
-from bot.web.pages import render
-from bot.web.session import SignedIn
+from bot.web.pages import render, see_other
+from bot.web.session import SignedIn, flash
 from storage.queries_console import IncidentFilter
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -152,9 +151,10 @@ async def _page(
     incident_id: int,
     *,
     before: int | None = None,
-    flash: str | None = None,
+    refusal: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    """The incident page; ``refusal`` is shown in the flash's place, with its status."""
     runtime = request.app.state.runtime
     try:
         view = load_incident_page(
@@ -166,22 +166,14 @@ async def _page(
     except FirelineError as exc:
         return render(
             request,
-            "incidents/missing.html.j2",
-            {"incident_id": incident_id, "reason": str(exc)},
+            "error.html.j2",
+            {"title": f"Incident {incident_id}", "message": str(exc)},
             status_code=exc.http_status,
         )
-    return render(
-        request,
-        "incidents/incident.html.j2",
-        {
-            "page": view,
-            "incident_id": incident_id,
-            "flash": flash,
-            "before": before,
-            "Action": Action,
-        },
-        status_code=status_code,
-    )
+    context: dict[str, Any] = {"page": view, "incident_id": incident_id, "before": before}
+    if refusal is not None:
+        context["flash"] = refusal
+    return render(request, "incidents/incident.html.j2", context, status_code=status_code)
 
 
 @router.get("/incidents/{incident_id}/timeline", response_model=None)
@@ -193,7 +185,7 @@ async def timeline_rows(
     before: Cursor = None,
 ) -> Response:
     """Events written since ``after`` (the page's poll; 204 when none) or the page of
-    events older than ``before`` (the "older" button)."""
+    events older than ``before`` (the "Older events" button)."""
     runtime = request.app.state.runtime
     try:
         window = load_timeline(runtime.db, incident_id, before_id=before, after_id=after)
@@ -202,50 +194,55 @@ async def timeline_rows(
     if after is not None and not window.rows:
         return Response(status_code=204)
     if after is not None and window.older is not None:
-        # More were written than one page holds: the page's view is stale, reload it.
+        # More were written than one page holds: reload the page rather than leave a gap.
         return Response(headers={"HX-Refresh": "true"})
     template = "incidents/_timeline_older.html.j2" if before else "incidents/_timeline_new.html.j2"
     return render(request, template, {"incident_id": incident_id, "window": window, "after": after})
 
 
-# --- actions -------------------------------------------------------------------------
+# --- actions: each the API's own route function, called as the signed-in person ------
 
 
-Act = Callable[[Any, Identity], Awaitable[object]]
-
-
-async def _act(request: Request, incident_id: int, act: Act, me: Identity) -> Response:
-    runtime = request.app.state.runtime
+async def _act(
+    request: Request, incident_id: int, action: Awaitable[object], *, done: str
+) -> Response:
+    """Back to the page with ``done`` flashed; or the page again with the refusal's own
+    sentence and its status (403 from the role table, 409 from the incident's state), so
+    a refused form says why and a script sees the refusal."""
     try:
-        await act(runtime, me)
+        await action
     except FirelineError as exc:
-        return await _page(request, incident_id, flash=str(exc), status_code=exc.http_status)
+        return await _page(request, incident_id, refusal=str(exc), status_code=exc.http_status)
     except HTTPException as exc:
-        return await _page(request, incident_id, flash=str(exc.detail), status_code=exc.status_code)
-    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+        return await _page(
+            request, incident_id, refusal=str(exc.detail), status_code=exc.status_code
+        )
+    flash(request, done)
+    return see_other(request, f"/incidents/{incident_id}")
+
+
+def _runtime(request: Request) -> Any:
+    return request.app.state.runtime
 
 
 @router.post("/incidents/{incident_id}/acknowledge", response_model=None)
 async def acknowledge(request: Request, me: SignedIn, _: CsrfChecked, incident_id: Id) -> Response:
-    return await _act(
-        request, incident_id, lambda rt, who: incidents_api.acknowledge(incident_id, rt, who), me
-    )
+    action = incidents_api.acknowledge(incident_id, _runtime(request), me)
+    return await _act(request, incident_id, action, done="Acknowledged.")
 
 
 @router.post("/incidents/{incident_id}/unacknowledge", response_model=None)
 async def unacknowledge(
     request: Request, me: SignedIn, _: CsrfChecked, incident_id: Id
 ) -> Response:
-    return await _act(
-        request, incident_id, lambda rt, who: incidents_api.unacknowledge(incident_id, rt, who), me
-    )
+    action = incidents_api.unacknowledge(incident_id, _runtime(request), me)
+    return await _act(request, incident_id, action, done="Un-acknowledged: escalation resumes.")
 
 
 @router.post("/incidents/{incident_id}/escalate", response_model=None)
 async def escalate(request: Request, me: SignedIn, _: CsrfChecked, incident_id: Id) -> Response:
-    return await _act(
-        request, incident_id, lambda rt, who: escalation_api.escalate(incident_id, rt, who), me
-    )
+    action = escalation_api.escalate(incident_id, _runtime(request), me)
+    return await _act(request, incident_id, action, done="Escalated: the next level is paged.")
 
 
 @router.post("/incidents/{incident_id}/resolve", response_model=None)
@@ -256,10 +253,9 @@ async def resolve(
     incident_id: Id,
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    body = incidents_api.ResolveIn(reason=reason)
-    return await _act(
-        request, incident_id, lambda rt, who: incidents_api.resolve(incident_id, rt, who, body), me
-    )
+    body = incidents_api.ResolveIn(reason=reason.strip())
+    action = incidents_api.resolve(incident_id, _runtime(request), me, body)
+    return await _act(request, incident_id, action, done="Resolved.")
 
 
 @router.post("/incidents/{incident_id}/severity", response_model=None)
@@ -271,12 +267,8 @@ async def change_severity(
     severity: Annotated[incidents_api.SeverityName, Form()],
 ) -> Response:
     body = incidents_api.SeverityIn(severity=severity)
-    return await _act(
-        request,
-        incident_id,
-        lambda rt, who: incidents_api.change_severity(incident_id, body, rt, who),
-        me,
-    )
+    action = incidents_api.change_severity(incident_id, body, _runtime(request), me)
+    return await _act(request, incident_id, action, done=f"Severity is {severity}.")
 
 
 @router.post("/incidents/{incident_id}/commander", response_model=None)
@@ -288,12 +280,8 @@ async def assign_commander(
     user: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> Response:
     body = incidents_api.CommanderIn(user=user.strip() or user)
-    return await _act(
-        request,
-        incident_id,
-        lambda rt, who: incidents_api.assign_commander(incident_id, body, rt, who),
-        me,
-    )
+    action = incidents_api.assign_commander(incident_id, body, _runtime(request), me)
+    return await _act(request, incident_id, action, done=f"{body.user} is the commander.")
 
 
 @router.post("/incidents/{incident_id}/notes", response_model=None)
@@ -305,26 +293,35 @@ async def add_note(
     text: Annotated[str, Form(min_length=1, max_length=10_000)],
 ) -> Response:
     body = incidents_api.NoteIn(text=text)
-    return await _act(
-        request, incident_id, lambda rt, who: incidents_api.add_note(incident_id, body, rt, who), me
-    )
+    action = incidents_api.add_note(incident_id, body, _runtime(request), me)
+    return await _act(request, incident_id, action, done="Note added.")
 
 
-@router.post("/incidents/{incident_id}/steps/{step_run_id}/{decision}", response_model=None)
-async def decide_step(
+@router.post("/incidents/{incident_id}/steps/{step_run_id}/approve", response_model=None)
+async def approve_step(
     request: Request,
     me: SignedIn,
     _: CsrfChecked,
     incident_id: Id,
     step_run_id: Id,
-    decision: str,
-    args_hash: Annotated[str | None, Form(max_length=200)] = None,
+    args_hash: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Approve or reject a step; ``args_hash`` is the parameters' hash the page showed, so
-    an approval never covers parameters the person did not see."""
-    decide = {"approve": automation_api.approve_step, "reject": automation_api.reject_step}
-    if decision not in decide:
-        return Response(status_code=404)
+    """``args_hash`` is the parameters' hash the page showed: an approval never covers
+    parameters the person did not see."""
     body = automation_api.DecisionIn(args_hash=args_hash or None)
-    call = decide[decision]
-    return await _act(request, incident_id, lambda rt, who: call(step_run_id, body, rt, who), me)
+    action = automation_api.approve_step(step_run_id, body, _runtime(request), me)
+    return await _act(request, incident_id, action, done="Step approved.")
+
+
+@router.post("/incidents/{incident_id}/steps/{step_run_id}/reject", response_model=None)
+async def reject_step(
+    request: Request,
+    me: SignedIn,
+    _: CsrfChecked,
+    incident_id: Id,
+    step_run_id: Id,
+    args_hash: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    body = automation_api.DecisionIn(args_hash=args_hash or None)
+    action = automation_api.reject_step(step_run_id, body, _runtime(request), me)
+    return await _act(request, incident_id, action, done="Step rejected.")

@@ -622,12 +622,17 @@ def who_is_on_call(session: Session, rules: EscalationRules, name: str, *, at: d
     return on_call(effective_schedule(session, rules, name, now=at), at)
 
 
-def ladder_of(db: Database, incident_id: int) -> tuple[EscalationTimer | None, list[TimelineEvent]]:
-    """The incident's escalation timer (None before any) and its pages, oldest first."""
+def ladder_of(
+    db: Database, incident_id: int, *, pages: int = 20
+) -> tuple[EscalationTimer | None, list[TimelineEvent]]:
+    """The incident's escalation timer (None before any) and its latest ``pages`` pages,
+    oldest first."""
     with db.session() as session:
         timer = session.get(EscalationTimer, incident_id)
-        pages = queries.events_of_kind(session, incident_id, EventKind.ESCALATION_NOTIFIED)
-        return timer, pages
+        pages_sent = queries.latest_events_of_kind(
+            session, incident_id, EventKind.ESCALATION_NOTIFIED, limit=pages
+        )
+        return timer, pages_sent
 
 
 def commander_of(session: Session, incident_id: int) -> str | None:

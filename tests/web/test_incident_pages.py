@@ -70,7 +70,9 @@ async def test_alert_text_is_escaped_and_links_are_only_http(
         body = payload(
             [
                 {
-                    **alert("Evil", fingerprint="4444444444444444", labels={"x": "<script>1</script>"}),
+                    **alert(
+                        "Evil", fingerprint="4444444444444444", labels={"x": "<script>1</script>"}
+                    ),
                     "annotations": {
                         "summary": "<img src=x onerror=alert(1)>",
                         "runbook_url": "javascript:alert(1)",
@@ -118,7 +120,8 @@ def _trace(app: FastAPI, incident_id: int, name: str) -> list[tuple[str, str, st
     return [
         (e.kind, e.actor, e.text.replace(name, "ALERT").replace(f"incident {incident_id}", "#"))
         for e in events(app, incident_id)
-        if e.actor != "scheduler" and not e.kind.startswith(("alert.", "triage.", "incident.opened"))
+        if e.actor != "scheduler"
+        and not e.kind.startswith(("alert.", "triage.", "incident.opened"))
     ]
 
 
@@ -153,7 +156,9 @@ async def test_each_action_through_the_page_does_what_the_api_does(
             )
             assert api.status_code in (200, 201), (path, api.text)
 
-        page_view = (await client.get(f"/api/incidents/{by_page}", headers=_bearer(COMMANDER))).json()
+        page_view = (
+            await client.get(f"/api/incidents/{by_page}", headers=_bearer(COMMANDER))
+        ).json()
         api_view = (await client.get(f"/api/incidents/{by_api}", headers=_bearer(COMMANDER))).json()
         for key in ("status", "severity", "commander", "acknowledged_by", "resolved_by"):
             assert page_view[key] == api_view[key], key
@@ -198,21 +203,24 @@ async def test_a_long_timeline_shows_the_newest_page_and_older_ones_by_cursor(
 
         page = await client.get(f"/incidents/{incident_id}")
         assert page.text.count('class="event ') == 200
-        assert "note 0449" in page.text and "note 0250" in page.text
+        assert "note 0449" in page.text
+        assert "note 0250" in page.text
         assert "note 0249" not in page.text
         older_link = page.text.split('id="timeline-older"', 1)[1].split('hx-get="', 1)[1]
         older_url = older_link.split('"', 1)[0].replace("&amp;", "&")
         older = await client.get(older_url, headers={"HX-Request": "true"})
         assert older.text.count('class="event ') == 200
-        assert "note 0249" in older.text and "note 0050" in older.text
+        assert "note 0249" in older.text
+        assert "note 0050" in older.text
         assert 'id="timeline-older"' in older.text
 
-        newest = page.text.split('id="timeline-live"', 1)[1].split('after=', 1)[1].split('"', 1)[0]
+        newest = page.text.split('id="timeline-live"', 1)[1].split("after=", 1)[1].split('"', 1)[0]
         quiet = await client.get(f"/incidents/{incident_id}/timeline?after={newest}")
         assert quiet.status_code == 204
         with app.state.runtime.db.write() as session:
             session.execute(insert(TimelineEvent), [{**rows[0], "text": "just now"}])
         fresh = await client.get(f"/incidents/{incident_id}/timeline?after={newest}")
         assert fresh.status_code == 200
-        assert fresh.text.count('class="event ') == 1 and "just now" in fresh.text
+        assert fresh.text.count('class="event ') == 1
+        assert "just now" in fresh.text
         assert 'id="timeline-live"' in fresh.text

@@ -14,7 +14,7 @@ simply the next one.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -50,18 +50,23 @@ def _filter(
         severities=[s for s in severity if s in SEVERITIES],
         services=[s.strip() for s in service.split(",") if s.strip()],
         opened_from=_moment(opened_from),
-        opened_to=_moment(opened_to),
+        opened_to=_moment(opened_to, through_the_day=True),
         search=q.strip()[:200],
     )
 
 
-def _moment(text: str) -> datetime | None:
+def _moment(text: str, *, through_the_day: bool = False) -> datetime | None:
     """A date or date-and-time from the form (``2026-12-05`` or ``2026-12-05T12:00``),
-    read as UTC; None when empty or unreadable, so a typo widens the list, never errors."""
+    read as UTC; None when empty or unreadable, so a typo widens the list, never errors.
+    ``through_the_day``: a bare date as an end means the end of that day ("to 5 December"
+    includes the 5th)."""
+    text = text.strip()
     try:
-        moment = datetime.fromisoformat(text.strip()) if text.strip() else None
+        moment = datetime.fromisoformat(text) if text else None
     except ValueError:
         return None
+    if moment is not None and through_the_day and len(text) == len("2026-12-05"):
+        moment += timedelta(days=1)
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)

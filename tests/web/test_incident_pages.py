@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ from bot.app.settings import Settings
 from bot.events import EventKind
 from tests.automation.support import events
 from tests.support import alert, payload, running_app, settle
-from tests.web.support import COMMANDER, PEOPLE, VIEWER, csrf_of, sign_in
+from tests.web.support import COMMANDER, PEOPLE, RESPONDER, VIEWER, csrf_of, sign_in
 
 
 async def _incident(app: FastAPI, client: httpx.AsyncClient, name: str, **labels: str) -> int:
@@ -49,6 +50,10 @@ async def test_the_list_filters_searches_and_shows_a_new_incident_live(
         assert f'id="incident-{disk}"' not in (await client.get("/incidents?q=latency")).text
         assert f'id="incident-{disk}"' in (await client.get("/incidents?q=postgres")).text
         assert f'id="incident-{disk}"' not in (await client.get("/incidents?status=resolved")).text
+        detail = await client.get(f"/api/incidents/{disk}", headers=_bearer(VIEWER))
+        day = detail.json()["opened_at"][:10]
+        assert f'id="incident-{disk}"' in (await client.get(f"/incidents?from={day}&to={day}")).text
+        assert f'id="incident-{disk}"' not in (await client.get("/incidents?to=2000-01-01")).text
 
         quiet = await client.get(f"/incidents/rows?after={disk}", headers={"HX-Request": "true"})
         assert (quiet.status_code, quiet.text) == (204, "")
@@ -224,3 +229,44 @@ async def test_a_long_timeline_shows_the_newest_page_and_older_ones_by_cursor(
         assert fresh.text.count('class="event ') == 1
         assert "just now" in fresh.text
         assert 'id="timeline-live"' in fresh.text
+
+
+async def test_a_step_awaiting_approval_is_approved_from_the_page(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    from bot.app.demo.run import demo_service
+    from tests.automation.support import kinds, post_alert, wait_for, web_down, write_runbook
+
+    runbook = write_runbook(tmp_path / "runbooks", mode="approve")
+    runbook.write_text(runbook.read_text().replace('["U-LEAD"]', '["UALICE"]'))
+    settings = make_settings(
+        people=PEOPLE,
+        api_token="shared-admin-token",
+        runbook_dirs=[tmp_path / "runbooks"],
+        http_allow=["127.0.0.0/8"],
+    )
+    with demo_service() as (url, demo):
+        async with running_app(settings) as (app, client):
+            promoted = await client.post(
+                "/api/runbooks/web-heal/promote", json={}, headers=_bearer("shared-admin-token")
+            )
+            assert promoted.status_code == 200, promoted.text
+            await post_alert(client, web_down(f"{url}/heal"))
+            await wait_for(lambda: "step.awaiting_approval" in kinds(app, 1), what="the request")
+
+            await sign_in(client, RESPONDER)
+            page = await client.get("/incidents/1")
+            assert page.status_code == 200
+            assert "awaiting_approval" in page.text
+            assert ">Approve</button>" in page.text
+            assert ">Reject</button>" in page.text
+            csrf = csrf_of(page.text)
+            action = page.text.split('action="/incidents/1/steps/', 1)[1].split('"', 1)[0]
+            args_hash = page.text.split('name="args_hash" value="', 1)[1].split('"', 1)[0]
+            done = await client.post(
+                f"/incidents/1/steps/{action}", data={"csrf": csrf, "args_hash": args_hash}
+            )
+            assert done.status_code == 303, done.text
+            await wait_for(lambda: demo.heals == 1, what="the approved heal")
+            approved = next(e for e in events(app, 1) if e.kind == "step.approved")
+            assert approved.actor == "alice"

@@ -160,6 +160,32 @@ async def _page(
     status_code: int = 200,
 ) -> Response:
     """The incident page; ``refusal`` is shown in the flash's place, with its status."""
+    return await _incident_template(
+        request,
+        incident_id,
+        "incidents/incident.html.j2",
+        before=before,
+        refusal=refusal,
+        status_code=status_code,
+    )
+
+
+@router.get("/incidents/{incident_id}/live", response_model=None)
+async def incident_live(request: Request, me: SignedIn, incident_id: Id) -> Response:
+    """The card, alerts, runs and ladder again: fetched when the timeline's poll finds new
+    events (every change to an incident writes one), so they need no poll of their own."""
+    return await _incident_template(request, incident_id, "incidents/_live.html.j2")
+
+
+async def _incident_template(
+    request: Request,
+    incident_id: int,
+    template: str,
+    *,
+    before: int | None = None,
+    refusal: str | None = None,
+    status_code: int = 200,
+) -> Response:
     runtime = request.app.state.runtime
     try:
         view = load_incident_page(
@@ -178,7 +204,7 @@ async def _page(
     context: dict[str, Any] = {"page": view, "incident_id": incident_id, "before": before}
     if refusal is not None:
         context["flash"] = refusal
-    return render(request, "incidents/incident.html.j2", context, status_code=status_code)
+    return render(request, template, context, status_code=status_code)
 
 
 @router.get("/incidents/{incident_id}/timeline", response_model=None)
@@ -201,8 +227,15 @@ async def timeline_rows(
     if after is not None and window.older is not None:
         # More were written than one page holds: reload the page rather than leave a gap.
         return Response(headers={"HX-Refresh": "true"})
-    template = "incidents/_timeline_older.html.j2" if before else "incidents/_timeline_new.html.j2"
-    return render(request, template, {"incident_id": incident_id, "window": window, "after": after})
+    if before is not None:
+        older = {"incident_id": incident_id, "window": window}
+        return render(request, "incidents/_timeline_older.html.j2", older)
+    return render(
+        request,
+        "incidents/_timeline_new.html.j2",
+        {"incident_id": incident_id, "window": window, "after": after},
+        headers={"HX-Trigger": "incident-changed"},
+    )
 
 
 # --- actions: each the API's own route function, called as the signed-in person ------

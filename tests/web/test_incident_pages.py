@@ -172,6 +172,10 @@ async def test_each_action_through_the_page_does_what_the_api_does(
 
         shown = await client.get(f"/incidents/{by_page}")
         assert 'class="status status-resolved"' in shown.text
+        live = await client.get(f"/incidents/{by_page}/live", headers={"HX-Request": "true"})
+        assert live.text.lstrip().startswith('<div id="live"')
+        assert 'class="status status-resolved"' in live.text
+        assert "<html" not in live.text
         assert "rolled back &lt;b&gt;checkout&lt;/b&gt;" in shown.text
         again = await client.post(f"/incidents/{by_page}/acknowledge", data={"csrf": csrf})
         assert again.status_code == 409
@@ -229,6 +233,7 @@ async def test_a_long_timeline_shows_the_newest_page_and_older_ones_by_cursor(
         assert fresh.text.count('class="event ') == 1
         assert "just now" in fresh.text
         assert 'id="timeline-live"' in fresh.text
+        assert fresh.headers["HX-Trigger"] == "incident-changed"
 
 
 async def test_a_step_awaiting_approval_is_approved_from_the_page(

@@ -207,6 +207,19 @@ def mark_receipt(session: Session, receipt_id: int, *, at: datetime, error: str 
     )
 
 
+def latest_events_of_kind(
+    session: Session, incident_id: int, kind: str, *, limit: int
+) -> list[TimelineEvent]:
+    """The newest ``limit`` events of one kind, oldest of them first."""
+    query = (
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident_id, TimelineEvent.kind == kind)
+        .order_by(col(TimelineEvent.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query))[::-1]
+
+
 def events_of_kind(session: Session, incident_id: int, kind: str) -> list[TimelineEvent]:
     query = (
         select(TimelineEvent)

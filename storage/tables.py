@@ -101,6 +101,7 @@ class TimelineEvent(SQLModel, table=True):
     __tablename__ = "timeline_event"
     __table_args__ = (
         Index("ix_timeline_incident_at", "incident_id", "at", "id"),
+        Index("ix_timeline_incident_id", "incident_id", "id"),  # the console's pages
         Index("ix_timeline_txid", "txid", "id"),
         UniqueConstraint("incident_id", "dedupe_key", name="uq_timeline_dedupe"),
     )

@@ -38,7 +38,7 @@ from bot.outbox import service as outbox
 from storage import queries
 from storage import queries_escalation as timers_q
 from storage.db import Database
-from storage.tables import Incident
+from storage.tables import Incident, TimelineEvent
 from storage.tables_escalation import EscalationTimer
 
 log = logging.getLogger(__name__)
@@ -620,6 +620,19 @@ def effective_schedule(
 
 def who_is_on_call(session: Session, rules: EscalationRules, name: str, *, at: datetime) -> OnCall:
     return on_call(effective_schedule(session, rules, name, now=at), at)
+
+
+def ladder_of(
+    db: Database, incident_id: int, *, pages: int = 20
+) -> tuple[EscalationTimer | None, list[TimelineEvent]]:
+    """The incident's escalation timer (None before any) and its latest ``pages`` pages,
+    oldest first."""
+    with db.session() as session:
+        timer = session.get(EscalationTimer, incident_id)
+        pages_sent = queries.latest_events_of_kind(
+            session, incident_id, EventKind.ESCALATION_NOTIFIED, limit=pages
+        )
+        return timer, pages_sent
 
 
 def commander_of(session: Session, incident_id: int) -> str | None:

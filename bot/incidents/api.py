@@ -266,3 +266,57 @@ async def add_note(incident_id: Id, body: NoteIn, runtime: RuntimeDep, who: Call
         clock=runtime.clock,
     )
     return EventOut.of(event)
+
+
+class SeverityIn(ActorIn):
+    severity: SeverityName
+
+
+class CommanderIn(ActorIn):
+    user: str = Field(min_length=1, max_length=200, description="Who leads the incident now")
+
+
+@router.post(
+    "/incidents/{incident_id}/severity",
+    response_model=IncidentOut,
+    responses=refusals(403, 404),
+)
+async def change_severity(
+    incident_id: Id, body: SeverityIn, runtime: RuntimeDep, who: Caller
+) -> IncidentOut:
+    actor = await allowed(
+        runtime, who, Action.CHANGE_SEVERITY, incident_id=incident_id, claimed=body.actor
+    )
+    incident = await call_service(
+        incidents.change_severity,
+        runtime.db,
+        incident_id,
+        severity=body.severity,
+        actor=actor,
+        hooks=runtime.hooks,
+        clock=runtime.clock,
+    )
+    runtime.escalation.poke()
+    return IncidentOut.of(incident)
+
+
+@router.post(
+    "/incidents/{incident_id}/commander",
+    response_model=IncidentOut,
+    responses=refusals(403, 404),
+)
+async def assign_commander(
+    incident_id: Id, body: CommanderIn, runtime: RuntimeDep, who: Caller
+) -> IncidentOut:
+    actor = await allowed(
+        runtime, who, Action.ASSIGN_COMMANDER, incident_id=incident_id, claimed=body.actor
+    )
+    incident = await call_service(
+        incidents.assign_commander,
+        runtime.db,
+        incident_id,
+        user=body.user,
+        actor=actor,
+        clock=runtime.clock,
+    )
+    return IncidentOut.of(incident)

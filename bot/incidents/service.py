@@ -14,12 +14,15 @@ from bot.events import (
     EventKind,
     IncidentOpened,
     IncidentResolved,
+    SeverityChanged,
     as_data,
 )
 from bot.incidents import lifecycle
+from bot.incidents.decide import Severity
 from bot.incidents.lifecycle import StatusHooks
-from storage import queries
+from storage import queries, queries_console
 from storage.db import Database
+from storage.queries_console import IncidentFilter
 from storage.tables import AlertGroup, AlertRecord, Incident, TimelineEvent
 
 
@@ -44,6 +47,38 @@ def list_incidents(
             session, statuses=statuses, severities=severities, limit=limit, offset=offset
         )
         return list(items), total
+
+
+def find_incidents(
+    db: Database,
+    where: IncidentFilter,
+    *,
+    before_id: int | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+) -> list[Incident]:
+    """Matching incidents newest first, paged by id (see ``queries_console``)."""
+    with db.session() as session:
+        return queries_console.find_incidents(
+            session, where, before_id=before_id, after_id=after_id, limit=limit
+        )
+
+
+def timeline_page(
+    db: Database,
+    incident_id: int,
+    *,
+    before_id: int | None = None,
+    after_id: int | None = None,
+    limit: int = 200,
+) -> list[TimelineEvent]:
+    """A page of the incident's events by id, newest first."""
+    with db.session() as session:
+        if session.get(Incident, incident_id) is None:
+            raise NotFoundError(f"incident {incident_id} does not exist")
+        return queries_console.timeline_page(
+            session, incident_id, before_id=before_id, after_id=after_id, limit=limit
+        )
 
 
 def get_incident(db: Database, incident_id: int) -> IncidentDetail:
@@ -210,6 +245,46 @@ def assign_commander(
             recorded_at=now,
             data=as_data(CommanderAssigned(user=user)),
         )
+        return incident
+
+
+def change_severity(
+    db: Database,
+    incident_id: int,
+    *,
+    severity: str,
+    actor: str,
+    hooks: StatusHooks | None,
+    clock: Clock = utcnow,
+) -> Incident:
+    """A person sets the severity; a rise makes escalation follow the new severity's
+    policy, as a rise from triage does. Setting the severity it already has is a no-op."""
+    try:
+        wanted = Severity.parse(severity)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+    with db.write() as session:
+        incident = lifecycle.locked(session, incident_id)
+        current = Severity.parse(incident.severity)
+        if wanted == current:
+            return incident
+        now = clock()
+        incident.severity = wanted.name
+        incident.updated_at = now
+        session.add(incident)
+        verb = "raised" if wanted < current else "lowered"
+        queries.add_event(
+            session,
+            incident_id=incident_id,
+            kind=EventKind.SEVERITY_CHANGED,
+            text=f"Severity {verb} from {current.name} to {wanted.name} by {actor}",
+            actor=actor,
+            at=now,
+            recorded_at=now,
+            data=as_data(SeverityChanged(**{"from": current.name, "to": wanted.name})),
+        )
+        if wanted < current and hooks is not None:
+            hooks.severity_raised(session, incident, now=now)
         return incident
 
 

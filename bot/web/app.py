@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.web import login, oncall, postmortem, reports, runbooks
+from bot.web import incidents, login, oncall, postmortem, reports, runbooks
 from bot.web.csrf import CsrfRefused
 from bot.web.headers import SecurityHeaders
 from bot.web.pages import render
@@ -17,7 +17,14 @@ from bot.web.session import SignInNeeded
 
 STATIC = Path(__file__).with_name("static")
 
-PAGES = (login.router, postmortem.router, oncall.router, runbooks.router, reports.router)
+PAGES = (
+    login.router,
+    incidents.router,
+    postmortem.router,
+    oncall.router,
+    runbooks.router,
+    reports.router,
+)
 """Every router of console pages, in the order they are matched."""
 
 

@@ -1,0 +1,99 @@
+"""Debian's chromium driven by Playwright, kept on loopback, and what a test checks of it.
+
+Playwright's own browser downloads are never used: the tests launch the distribution's
+package, with the flags that stop it calling home (updates, sync, field trials), and every
+request a page makes is checked to stay on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page, Route
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / ".artifacts"
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+DESKTOP = 1280
+PHONE = 390
+HEIGHTS = {DESKTOP: 800, PHONE: 844}
+
+
+def chromium_or_skip() -> str:
+    """The chromium binary; its absence fails the run in CI and skips it elsewhere."""
+    found = shutil.which(CHROMIUM)
+    if found is None:
+        message = f"{CHROMIUM} is not installed (Debian package chromium)"
+        if IN_CI:
+            pytest.fail(message + "; the browser tests must run in CI")
+        pytest.skip(message)
+    return found
+
+
+def is_loopback(url: str) -> bool:
+    """True for the schemes a page may use without the network, or a loopback host."""
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    return parts.hostname in LOOPBACK
+
+
+@dataclass
+class Guard:
+    """What went wrong in a context's pages: console errors (CSP violations among them),
+    uncaught exceptions, and requests that would have left loopback (aborted)."""
+
+    errors: list[str] = field(default_factory=list)
+    escaped: list[str] = field(default_factory=list)
+
+    def attach(self, context: BrowserContext) -> None:
+        context.route("**/*", self._route)
+        context.on("page", self.watch)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", self._page_error)
+
+    def check(self) -> None:
+        assert self.escaped == [], f"requests that would have left loopback: {self.escaped}"
+        assert self.errors == [], f"errors in the browser console: {self.errors}"
+
+    def _route(self, route: Route) -> None:
+        url = route.request.url
+        if is_loopback(url):
+            route.continue_()
+            return
+        self.escaped.append(url)
+        route.abort("blockedbyclient")
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"{message.text} ({message.location.get('url', '')})")
+
+    def _page_error(self, error: Error) -> None:
+        self.errors.append(f"uncaught: {error.message}")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save the whole page as ``tests/.artifacts/<name>-<width>.png`` for CI to keep."""
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}-{width}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,119 @@
+"""The console in a real browser, the whole story at desktop width and at 390 px: an
+alert arrives and shows in the open list without a reload, a responder acknowledges it,
+approves the runbook's step and resolves it, edits the post-mortem, and the public status
+page follows; a viewer sees the same incident without a single action button."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.automation.support import web_down
+from tests.browser.conftest import RESPONDER, VIEWER, Console
+from tests.browser.harness import DESKTOP, PHONE, screenshot
+from tests.support import wait_until
+
+pytestmark = pytest.mark.browser
+
+ACTIONS = ("Acknowledge", "Resolve", "Escalate", "Approve", "Reject", "Add note")
+ROOT_CAUSE = "The web tier's pool ran dry after a deploy <b>doubled</b> its workers."
+
+
+def sign_in(context: BrowserContext, token: str) -> Page:
+    page = context.new_page()
+    page.goto("/login")
+    page.locator("input[name=token]").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(re.compile(r"/login"))
+    return page
+
+
+def status_badge(page: Page, status: str) -> None:
+    expect(page.locator(".status").first).to_have_class(re.compile(rf"\bstatus-{status}\b"))
+
+
+def component(page: Page, name: str, state: str) -> None:
+    page.goto("/status")
+    expect(page.locator(f'[data-component="{name}"]')).to_have_class(
+        re.compile(rf"\bcomponent-{state}\b")
+    )
+
+
+def reloads(page: Page) -> list[str]:
+    """Every navigation of the page's main frame from now on."""
+    seen: list[str] = []
+    page.on(
+        "framenavigated", lambda frame: seen.append(frame.url) if frame == page.main_frame else None
+    )
+    return seen
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_an_incident_from_alert_to_post_mortem(
+    console: Console, open_context: Callable[[int], BrowserContext], width: int
+) -> None:
+    responder = sign_in(open_context(width), RESPONDER)
+    responder.goto("/incidents")
+    screenshot(responder, "incidents-empty")
+    navigations = reloads(responder)
+
+    console.post_alert(web_down(console.heal_url, service="web"))
+    row = responder.locator("#incident-1")
+    expect(row).to_be_visible()
+    assert navigations == [], f"the list reloaded to show the incident: {navigations}"
+    screenshot(responder, "incidents")
+
+    viewer = sign_in(open_context(width), VIEWER)
+    viewer.goto("/incidents/1")
+    status_badge(viewer, "open")
+    for action in ACTIONS:
+        expect(viewer.get_by_role("button", name=action)).to_have_count(0)
+    screenshot(viewer, "incident-viewer")
+
+    public = open_context(width).new_page()
+    component(public, "web", "degraded")
+    screenshot(public, "status-degraded")
+
+    row.get_by_role("link").first.click()
+    expect(responder).to_have_url(re.compile(r"/incidents/1$"))
+    status_badge(responder, "open")
+    timeline = responder.locator("#timeline")
+    expect(timeline).to_be_visible()
+
+    responder.get_by_role("button", name="Acknowledge").click()
+    status_badge(responder, "acknowledged")
+    expect(timeline).to_contain_text("Acknowledged by alice")
+
+    responder.get_by_role("button", name="Approve").click()
+    expect(timeline).to_contain_text("Step heal approved by alice")
+    wait_until(lambda: console.healed.heals == 1, within=15, what="the approved heal to run")
+    screenshot(responder, "incident")
+
+    responder.get_by_role("button", name="Resolve").click()
+    status_badge(responder, "resolved")
+    expect(timeline).to_contain_text("Resolved by alice")
+
+    component(public, "web", "operational")
+    screenshot(public, "status")
+
+    responder.goto("/incidents/1/postmortem")
+    section = responder.locator('form[data-section="root_cause"]')
+    section.locator("textarea[name=text]").fill(ROOT_CAUSE)
+    section.get_by_role("button", name="Save").click()
+    responder.reload()
+    expect(responder.locator('form[data-section="root_cause"] textarea[name=text]')).to_have_value(
+        ROOT_CAUSE
+    )
+    screenshot(responder, "postmortem")
+
+    exported = httpx.get(
+        f"{console.base_url}/api/incidents/1/postmortem",
+        headers={"authorization": f"Bearer {VIEWER}"},
+        timeout=10,
+    )
+    assert exported.status_code == 200, exported.text
+    assert ROOT_CAUSE in exported.text

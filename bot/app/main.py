@@ -42,6 +42,7 @@ from bot.postmortem import api as postmortem_api
 from bot.runbooks import api as runbooks_api
 from bot.runbooks.loader import RunbookLibrary
 from bot.runbooks.service import LibrarySelector
+from bot.web import app as console
 from bot.worker import BackgroundWork, Workers
 from storage import migrate
 from storage.db import Database
@@ -126,6 +127,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         drafts=wiring.draft_options(settings),
         hooks=hooks,
         people=Directory(settings.people, settings.api_token),
+        sessions=wiring.console_sessions(settings, clock),
         wake_after_triage=wake_after_triage,
     )
 
@@ -262,6 +264,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         summary="Incident response chatbot and runbook automation",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # the console serves /docs from its own files
+        redoc_url=None,
     )
     # First in the table: the ingest hot path matches before anything else is tried.
     app.router.routes.insert(0, webhook.route)
@@ -276,6 +280,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(escalation_api.router)
     app.include_router(automation_api.router)
     app.include_router(metrics.router)
+    console.install(app)
     app.add_exception_handler(FirelineError, answer_refusal)
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 
@@ -20,6 +21,7 @@ from bot.outbox.worker import OutboxSender
 from bot.people.directory import Directory, open_directory
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.loader import RunbookLibrary
+from bot.web.session import Sessions
 from storage.db import Database
 
 
@@ -48,3 +50,5 @@ class Runtime:
     chat: ChatProjector | None = None
     # Who a token or a Slack user is, and their role.
     people: Directory = field(default_factory=open_directory)
+    # The console's signed session cookies.
+    sessions: Sessions = field(default_factory=lambda: Sessions(None, lifetime=timedelta(hours=12)))

@@ -159,6 +159,11 @@ class Settings(BaseSettings):
     webhook_token: SecretStr | None = None
     api_token: SecretStr | None = None
     allow_unauthenticated: bool = False
+    # Signs the console's session cookies; unset, a random key per process (sessions end
+    # at a restart and are not shared between replicas).
+    session_secret: SecretStr | None = None
+    session_lifetime: Duration = Field(default=timedelta(hours=12))
+    cookie_secure: bool = False  # mark the session cookie Secure (set behind HTTPS)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -330,6 +335,7 @@ class Settings(BaseSettings):
         values = [
             self.webhook_token,
             self.api_token,
+            self.session_secret,
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,

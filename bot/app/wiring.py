@@ -7,15 +7,27 @@ from actions.registry import ActionRegistry
 from bot.app.settings import Settings
 from bot.automation.service import AutomationRules
 from bot.chat.service import ChatRules
+from bot.clock import Clock
 from bot.escalation.config import compile_schedules
 from bot.escalation.service import EscalationRules
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.model import parse_rate
+from bot.web.session import Sessions
 from storage.db import Database
 
 
 def database(settings: Settings) -> Database:
     return Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+
+
+def console_sessions(settings: Settings, clock: Clock) -> Sessions:
+    secret = settings.session_secret
+    return Sessions(
+        secret.get_secret_value() if secret else None,
+        lifetime=settings.session_lifetime,
+        secure=settings.cookie_secure,
+        clock=clock,
+    )
 
 
 def escalation_rules(settings: Settings) -> EscalationRules:

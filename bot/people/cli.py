@@ -3,7 +3,6 @@ new API tokens with the hash the config file keeps."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from typing import Protocol
 
@@ -16,7 +15,7 @@ from bot.clock import utcnow
 from bot.errors import PermissionDeniedError
 from bot.people.config import PeopleConfig
 from bot.people.decide import MINIMUM_ROLE
-from bot.people.directory import Directory
+from bot.people.directory import Directory, token_digest
 from bot.people.model import Action
 from bot.people.service import authorize
 from storage.db import Database
@@ -89,4 +88,4 @@ def people_token() -> None:
     """A new random API token (shown once) and the sha256 to put in ``people.tokens``."""
     token = secrets.token_urlsafe(32)
     typer.echo(f"token:  {token}")
-    typer.echo(f"sha256: {hashlib.sha256(token.encode()).hexdigest()}")
+    typer.echo(f"sha256: {token_digest(token)}")

@@ -18,6 +18,11 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def token_digest(token: str) -> str:
+    """The SHA-256 (hex) under which a token is configured and compared."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def _highest(roles: Iterable[Role]) -> Role | None:
     return max(roles, key=lambda role: role.rank, default=None)
 
@@ -38,29 +43,41 @@ class Directory:
     def identity_from_headers(self, headers: Mapping[str, str]) -> Identity | None:
         """The caller of an API request, or None when it is not authenticated.
 
-        A named token is matched by its SHA-256, compared in constant time with every
-        configured hash; the shared ``FIRELINE_API_TOKEN`` acts as an admin that may name
-        its actor. With neither configured the API is open (loopback only, as the settings
-        check): the caller is the local admin."""
+        With neither named tokens nor ``FIRELINE_API_TOKEN`` configured the API is open
+        (loopback only, as the settings check): the caller is the local admin."""
         token = bearer_token(headers)
         if token is not None:
-            digest = hashlib.sha256(token.encode()).hexdigest().encode()
-            found = None
-            for grant in self.config.tokens:
-                if hmac.compare_digest(digest, grant.sha256.encode()):
-                    found = grant
-            if found is not None:
-                if found.service is not None:
-                    return Identity(found.service, found.role, "service", frozenset())
-                assert found.person is not None
-                return Identity(found.person, found.role, "person", self._aliases(found.person))
-            legacy = self.legacy_token
-            if legacy is not None and hmac.compare_digest(
-                token.encode(), legacy.get_secret_value().encode()
-            ):
-                return LEGACY_ADMIN
-        if self.legacy_token is None and not self.config.tokens:
-            return LOCAL_ADMIN
+            identity = self.identity_from_digest(token_digest(token))
+            if identity is not None:
+                return identity
+        return LOCAL_ADMIN if self.is_open else None
+
+    @property
+    def is_open(self) -> bool:
+        """No credential is configured: whoever reaches the service is the local admin."""
+        return self.legacy_token is None and not self.config.tokens
+
+    def identity_from_digest(self, digest: str) -> Identity | None:
+        """Whose token has this SHA-256 (hex), if any; the console's session keeps the
+        digest, never the token, and asks again on every request, so a token removed from
+        the configuration signs its sessions out.
+
+        A named token is matched in constant time with every configured hash; the shared
+        ``FIRELINE_API_TOKEN`` acts as an admin that may name its actor."""
+        found = None
+        for grant in self.config.tokens:
+            if hmac.compare_digest(digest.encode(), grant.sha256.encode()):
+                found = grant
+        if found is not None:
+            if found.service is not None:
+                return Identity(found.service, found.role, "service", frozenset())
+            assert found.person is not None
+            return Identity(found.person, found.role, "person", self._aliases(found.person))
+        legacy = self.legacy_token
+        if legacy is not None and hmac.compare_digest(
+            digest.encode(), token_digest(legacy.get_secret_value()).encode()
+        ):
+            return LEGACY_ADMIN
         return None
 
     def _aliases(self, person_id: str) -> frozenset[str]:
@@ -101,4 +118,4 @@ def open_directory() -> Directory:
     return Directory(PeopleConfig())
 
 
-__all__ = ["LOCAL_ADMIN", "Directory", "bearer_token", "open_directory"]
+__all__ = ["LOCAL_ADMIN", "Directory", "bearer_token", "open_directory", "token_digest"]

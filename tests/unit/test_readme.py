@@ -60,6 +60,29 @@ def test_every_route_is_in_the_api_table(tmp_path: Path) -> None:
     assert missing == []
 
 
+def test_every_page_is_in_a_table() -> None:
+    """The console's pages and static files stay out of the OpenAPI document; they are
+    listed all the same."""
+    from bot.web.app import PAGES
+
+    hidden = [("GET", "/static/{}")]
+    for router in PAGES:
+        for route in router.routes:
+            for method in sorted(getattr(route, "methods", None) or ()):
+                if method != "HEAD":
+                    hidden.append((method, _shape(getattr(route, "path", ""))))
+    assert ("GET", "/me") in hidden
+    rows = [_shape(line) for line in LINES if line.startswith("| `")]
+    missing = []
+    for method, shape in hidden:
+        tail = "/" + shape.rsplit("/", 1)[-1]
+        if not any(
+            f"{method} {shape}" in row or (method in row and f"`{tail}`" in row) for row in rows
+        ):
+            missing.append(f"{method} {shape}")
+    assert missing == []
+
+
 def test_every_setting_is_in_the_settings_table() -> None:
     sections = set(FileConfig.model_fields)
     missing = []

@@ -3,7 +3,6 @@ a browser context per person and width whose guard is checked when the test ends
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,33 +18,11 @@ from bot.app.demo.target import DemoState
 from bot.app.main import create_app
 from bot.app.settings import Settings
 from tests.automation.support import write_runbook
-from tests.browser.harness import CHROMIUM_FLAGS, HEIGHTS, Guard, chromium_or_skip
+from tests.browser.harness import CHROMIUM_FLAGS, HEIGHTS, WAIT_MS, Guard, chromium_or_skip
 from tests.support import Served
+from tests.web.support import PEOPLE
 
-RESPONDER = "token-of-alice-the-responder"
-VIEWER = "token-of-bob-the-viewer"
 WEBHOOK = "token-of-alertmanager"
-
-PEOPLE: dict[str, Any] = {
-    "directory": [
-        {"id": "alice", "name": "Alice Moreau"},
-        {"id": "bob", "name": "Bob Viewer"},
-    ],
-    "tokens": [
-        {
-            "name": "alice-laptop",
-            "sha256": hashlib.sha256(RESPONDER.encode()).hexdigest(),
-            "person": "alice",
-            "role": "responder",
-        },
-        {
-            "name": "bob-wallboard",
-            "sha256": hashlib.sha256(VIEWER.encode()).hexdigest(),
-            "person": "bob",
-            "role": "viewer",
-        },
-    ],
-}
 
 
 @dataclass
@@ -115,7 +92,7 @@ def open_context(chromium: Browser, console: Console) -> Iterator[Callable[[int]
             base_url=console.base_url,
             viewport={"width": width, "height": HEIGHTS.get(width, 800)},
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(WAIT_MS)
         guard = Guard()
         guard.attach(context)
         opened.append((context, guard))

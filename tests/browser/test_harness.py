@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser
 
+from tests.browser.conftest import Console
 from tests.browser.harness import Guard, is_loopback
 
 pytestmark = pytest.mark.browser
@@ -60,3 +61,19 @@ def test_the_guard_reports_console_errors_and_passes_a_quiet_page(chromium: Brow
     assert guard.errors[1] == "uncaught: boom"
     with pytest.raises(AssertionError, match="errors in the browser console"):
         guard.check()
+
+
+def test_a_page_answered_with_an_error_is_not_a_console_error_but_a_missing_file_is(
+    console: Console, chromium: Browser
+) -> None:
+    context = chromium.new_context(base_url=console.base_url)
+    guard = Guard()
+    guard.attach(context)
+    page = context.new_page()
+    assert page.goto("/no-such-page") is not None
+    guard.check()
+    with page.expect_console_message():
+        page.set_content(f'<img src="{console.base_url}/static/no-such-file.png">')
+    context.close()
+    assert len(guard.errors) == 1
+    assert "/static/no-such-file.png" in guard.errors[0]

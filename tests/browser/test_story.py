@@ -13,23 +13,15 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.automation.support import web_down
-from tests.browser.conftest import RESPONDER, VIEWER, Console
-from tests.browser.harness import DESKTOP, PHONE, screenshot
+from tests.browser.conftest import Console
+from tests.browser.harness import DESKTOP, PHONE, screenshot, sign_in
 from tests.support import wait_until
+from tests.web.support import RESPONDER, VIEWER
 
 pytestmark = pytest.mark.browser
 
 ACTIONS = ("Acknowledge", "Resolve", "Escalate", "Approve", "Reject", "Add note")
 ROOT_CAUSE = "The web tier's pool ran dry after a deploy <b>doubled</b> its workers."
-
-
-def sign_in(context: BrowserContext, token: str) -> Page:
-    page = context.new_page()
-    page.goto("/login")
-    page.locator("input[name=token]").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
-    return page
 
 
 def status_badge(page: Page, status: str) -> None:

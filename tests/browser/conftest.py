@@ -23,6 +23,7 @@ from tests.support import Served
 from tests.web.support import PEOPLE
 
 WEBHOOK = "token-of-alertmanager"
+ADMIN = "token-of-the-admin"  # the shared FIRELINE_API_TOKEN: promotes runbooks
 
 
 @dataclass
@@ -44,6 +45,16 @@ class Console:
         )
         assert response.status_code == 200, response.text
 
+    def promote(self, runbook: str) -> None:
+        """Promote ``runbook`` as an admin does, so its mutating steps may run."""
+        response = httpx.post(
+            f"{self.base_url}/api/runbooks/{runbook}/promote",
+            json={"by": "admin"},
+            headers={"authorization": f"Bearer {ADMIN}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Browser]:
@@ -55,7 +66,15 @@ def chromium() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def console(tmp_path: Path, sqlite_template: Path) -> Iterator[Console]:
+def console_settings() -> dict[str, Any]:
+    """More settings for the console under test; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def console(
+    tmp_path: Path, sqlite_template: Path, console_settings: dict[str, Any]
+) -> Iterator[Console]:
     """Fireline under uvicorn on a loopback port with its workers, a fresh SQLite file,
     named tokens for a responder (who may approve the runbook's step) and a viewer."""
     database = tmp_path / "fireline.db"
@@ -66,10 +85,12 @@ def console(tmp_path: Path, sqlite_template: Path) -> Iterator[Console]:
         "database_url": f"sqlite:///{database}",
         "migrate_on_start": False,
         "webhook_token": WEBHOOK,
+        "api_token": ADMIN,
         "people": PEOPLE,
         "runbook_dirs": [runbooks],
         "http_allow": ["127.0.0.0/8"],
         "automation_tick": "100ms",
+        **console_settings,
     }
     settings = Settings(**values)
     with demo_service() as (service_url, state), Served(create_app(settings)) as served:

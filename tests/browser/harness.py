@@ -107,9 +107,24 @@ class Guard:
         self.errors.append(f"uncaught: {error.message}")
 
 
+WIDER_THAN_PAGE = """width => document.documentElement.scrollWidth <= width ? [] :
+  Array.from(document.querySelectorAll("body *"))
+    .filter(el => el.getBoundingClientRect().right > width + 1)
+    .filter(el => !(el.parentElement && el.parentElement.getBoundingClientRect().right > width + 1))
+    .slice(0, 5)
+    .map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+      + (typeof el.className === "string" && el.className
+        ? "." + el.className.split(" ").join(".") : ""))
+"""
+
+
 def screenshot(page: Page, name: str) -> Path:
-    """Save the whole page as ``tests/.artifacts/<name>-<width>.png`` for CI to keep."""
+    """Save the whole page as ``tests/.artifacts/<name>-<width>.png`` for CI to keep,
+    after checking it fits its width: at 390 px a page scrolls down, never sideways (a
+    wide table scrolls inside its own box)."""
     width = page.viewport_size["width"] if page.viewport_size else 0
+    wider = page.evaluate(WIDER_THAN_PAGE, width)
+    assert wider == [], f"{name} at {width} px is wider than the screen: {wider}"
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}-{width}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -107,15 +107,18 @@ class Guard:
         self.errors.append(f"uncaught: {error.message}")
 
 
-WIDER_THAN_PAGE = """width => document.documentElement.scrollWidth <= width ? [] :
-  Array.from(document.querySelectorAll("body *"))
-    .filter(el => el.getBoundingClientRect().right > width + 1)
-    .filter(el => !(el.parentElement && el.parentElement.getBoundingClientRect().right > width + 1))
-    .slice(0, 5)
-    .map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
-      + (typeof el.className === "string" && el.className
-        ? "." + el.className.split(" ").join(".") : ""))
-"""
+WIDER_THAN_PAGE = """width => {
+  if (document.scrollingElement.scrollWidth <= width) { return []; }
+  const out = el => el.getBoundingClientRect().right > width + 1;
+  const name = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+    + (typeof el.className === "string" && el.className
+      ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+  const culprits = Array.from(document.querySelectorAll("body *")).filter(el =>
+    (out(el) && !(el.parentElement && out(el.parentElement)))
+    || (el.children.length === 0
+      && el.getBoundingClientRect().left + el.scrollWidth > width + 1));
+  return culprits.length ? culprits.slice(0, 5).map(name) : ["the page"];
+}"""
 
 
 def screenshot(page: Page, name: str) -> Path:

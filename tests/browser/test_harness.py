@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.browser.conftest import Console
-from tests.browser.harness import Guard, is_loopback
+from tests.browser.harness import Guard, is_loopback, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -77,3 +77,14 @@ def test_a_page_answered_with_an_error_is_not_a_console_error_but_a_missing_file
     context.close()
     assert len(guard.errors) == 1
     assert "/static/no-such-file.png" in guard.errors[0]
+
+
+def test_a_page_wider_than_the_screen_is_refused_before_its_screenshot(chromium: Browser) -> None:
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_content('<p id="fits">fits</p><pre id="wide">' + "x" * 400 + "</pre>")
+    with pytest.raises(AssertionError, match=r"wider than the screen: \['pre#wide'\]"):
+        screenshot(page, "harness-too-wide")
+    page.set_content('<p id="fits">fits</p>')
+    assert screenshot(page, "harness-fits").name == "harness-fits-390.png"
+    context.close()

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 from rich.console import Console
 from rich.markdown import Markdown
@@ -83,6 +84,8 @@ async def test_without_the_binaries_the_demo_replays_alertmanager() -> None:
     assert "fireline followups add" in result.postmortem
     assert "fireline followups add" not in shown
     assert "fireline demo --keep-serving" in shown
+    assert "the console was at http://127.0.0.1:" in shown
+    assert f"/incidents/{result.incident_id};" in shown
     narrow = Console(file=io.StringIO(), width=80)
     narrow.print(draft_panel(result.postmortem))
     assert "…" not in narrow.file.getvalue()  # type: ignore[attr-defined]
@@ -227,8 +230,12 @@ def test_sigterm_in_the_middle_of_the_story_cleans_up_as_ctrl_c_does(tmp_path: P
 
 def test_keep_serving_says_where_its_database_is_and_sigterm_removes_it(tmp_path: Path) -> None:
     demo = Running(["--replay", "--keep-serving", "--timeout", "90"], tmp_path)
+    console = demo.wait_for("open the console: ").split("open the console: ", 1)[1].strip()
     hint = demo.wait_for("try: FIRELINE_DATABASE_URL=")
     demo.wait_for("serving until Ctrl-C or SIGTERM")
+    page = httpx.get(console, timeout=30)
+    assert page.status_code == 200
+    assert "<h1" in page.text
     assignment, *command = shlex.split(hint.split("try: ", 1)[1])
     name, url = assignment.split("=", 1)
     assert command[:3] == ["fireline", "followups", "add"]

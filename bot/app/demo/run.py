@@ -334,6 +334,10 @@ class Demo:
             if self.keep_serving:
                 self._serving(settings, result)
                 await _forever()
+            self.say(
+                f"the console was at {self._console(result)}; "
+                "`fireline demo --keep-serving` leaves it up"
+            )
             return result
         finally:
             chat = getattr(self._app.state, "runtime", None) and self._app.state.runtime.chat
@@ -444,11 +448,18 @@ class Demo:
         )
         return DemoResult(incident_id, resolved, verification, postmortem)
 
+    def _console(self, result: DemoResult) -> str:
+        """The incident's page in the console, or its list when there was none."""
+        if result.incident_id is None:
+            return f"{self.base}/incidents"
+        return f"{self.base}/incidents/{result.incident_id}"
+
     def _serving(self, settings: Settings, result: DemoResult) -> None:
         """Where the kept database is, and a command that works against it meanwhile."""
         url = settings.database_url
         incident = result.incident_id if result.incident_id is not None else "ID"
         self.say(f"Fireline keeps serving on {self.base}; its database is {url}")
+        self.say(f"open the console: {self._console(result)}")
         command = f'fireline followups add {incident} "Alert on the demo service sooner"'
         self.say(f"try: FIRELINE_DATABASE_URL={shlex.quote(url)} {command}")
         self.say("serving until Ctrl-C or SIGTERM; the database is deleted then")

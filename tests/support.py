@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -12,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
@@ -26,8 +30,6 @@ POSTGRES_URL = os.environ.get(
 
 def wait_until(check: Callable[[], Any], *, within: float = 30.0, what: str = "condition") -> Any:
     """Poll ``check`` until it returns something true; fail naming ``what`` after ``within``."""
-    import time
-
     deadline = time.monotonic() + within
     while True:
         value = check()
@@ -159,6 +161,33 @@ async def settle(app: FastAPI, within: float = 10.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("triage did not finish in time")
         await asyncio.sleep(0.02)
+
+
+class Served:
+    """The real app under uvicorn on a loopback port, with its lifespan running."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.base_url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, args=([self._socket],))
+
+    def __enter__(self) -> Served:
+        self._thread.start()
+        give_up = time.monotonic() + 30
+        while not self._server.started:
+            assert self._thread.is_alive(), "uvicorn stopped while starting"
+            assert time.monotonic() < give_up, "uvicorn did not start within 30 s"
+            self._thread.join(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(30)
+        self._socket.close()
 
 
 class TcpProxy:

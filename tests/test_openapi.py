@@ -4,17 +4,12 @@ app, with and without the token, and finds no server error and no undocumented s
 from __future__ import annotations
 
 import copy
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-import uvicorn
-from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
@@ -24,37 +19,11 @@ from bot.app.main import create_app
 from bot.app.settings import Settings
 from storage import migrate
 from storage.db import Database
+from tests.support import Served
 
 TOKEN = "openapi-token"
 EXAMPLES = 25
 INT64 = (-(2**63), 2**63 - 1)
-
-
-class Served:
-    """The real app under uvicorn on a loopback port, with its lifespan running."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        self.base_url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, args=([self._socket],))
-
-    def __enter__(self) -> Served:
-        self._thread.start()
-        give_up = time.monotonic() + 30
-        while not self._server.started:
-            assert self._thread.is_alive(), "uvicorn stopped while starting"
-            assert time.monotonic() < give_up, "uvicorn did not start within 30 s"
-            self._thread.join(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(30)
-        self._socket.close()
 
 
 @pytest.fixture(scope="module")

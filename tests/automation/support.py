@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ policy:
   limits: {{cooldown: {cooldown}, max_runs: 10 per 1h, stale_after: 1h}}
   circuit_breaker: {{consecutive_failures: 2}}
 verify: {{alert_resolved: true, within: {within}, on_fail: {on_fail}}}
-approvers: ["U-LEAD"]
+approvers: {approvers}
 ---
 # Web service down
 
@@ -77,6 +78,7 @@ def write_runbook(
     on_fail: str = "escalate",
     heal_timeout: str = "10s",
     rollback_port: int | None = None,
+    approvers: tuple[str, ...] = ("U-LEAD",),
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "web-heal.md"
@@ -90,6 +92,7 @@ def write_runbook(
             heal_timeout=heal_timeout,
             rollback=', "rollback": "undo"' if rollback_port else "",
             extra=extra,
+            approvers=json.dumps(list(approvers)),
         )
     )
     return path

@@ -56,8 +56,10 @@ class Console:
         assert response.status_code == 200, response.text
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
+    """One chromium per module: Playwright's sync API runs an event loop on the main
+    thread while it is open, so it must be closed before the asyncio tests that follow."""
     executable = chromium_or_skip()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from actions.context import Endpoints
-from actions.registry import default_registry
+from actions.registry import ActionRegistry, default_registry
 from bot.app import health, metrics, openapi, wiring
 from bot.app.metrics import Metrics
 from bot.app.runtime import Runtime
@@ -51,16 +51,20 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 
-def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
-    db = wiring.database(settings)
-    registry = default_registry()
-    runbooks = RunbookLibrary(
+def runbook_library(settings: Settings, registry: ActionRegistry, clock: Clock) -> RunbookLibrary:
+    return RunbookLibrary(
         settings.runbook_dirs,
         registry=registry,
         trusted_dirs=settings.trusted_runbook_dirs,
         clock=clock,
         reload_interval=settings.runbook_reload_interval,
     )
+
+
+def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
+    db = wiring.database(settings)
+    registry = default_registry()
+    runbooks = runbook_library(settings, registry, clock)
     http = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(30.0))
     escalation_rules = wiring.escalation_rules(settings)
     hooks = EscalationHooks(escalation_rules) if settings.escalation.enabled else None

@@ -11,8 +11,9 @@ from rich.markup import escape
 from bot.clienv import cli_env
 from bot.clock import utcnow
 from bot.errors import FirelineError
+from bot.people.cli import allowed_or_exit
 from bot.people.config import PeopleConfig
-from bot.people.directory import Directory
+from bot.people.model import Action
 from bot.status import service
 from bot.status.config import StatusConfig
 from storage.db import Database
@@ -68,12 +69,13 @@ def status_post(
 ) -> None:
     """Post a public update for an incident to the status page."""
     env = _env()
-    who = Directory(env.people()).command_identity(by)
+    db = env.database()
+    author = allowed_or_exit(db, env.people(), by, Action.POST_STATUS, incident_id=incident_id)
     try:
         update = service.post_update(
-            env.database(),
+            db,
             incident_id,
-            who=who,
+            author=author,
             phase=phase,
             text=text,
             components=component or [],

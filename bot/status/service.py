@@ -13,8 +13,6 @@ from datetime import datetime
 
 from bot.errors import InvalidInputError, NotFoundError
 from bot.events import EventKind, StatusUpdatePosted, as_data
-from bot.people.model import Action, Identity
-from bot.people.service import authorize
 from bot.status.config import StatusConfig
 from bot.status.decide import (
     ComponentState,
@@ -79,19 +77,17 @@ def post_update(
     db: Database,
     incident_id: int,
     *,
-    who: Identity,
+    author: str,
     phase: str,
     text: str,
     components: Sequence[str] = (),
     now: datetime,
-    actor: str | None = None,
     config: StatusConfig | None = None,
 ) -> StatusUpdate:
     """Publish an update for an incident (what the console, the API, Slack and the CLI
-    call): checked against the decision table, stored with its timeline event in one
-    transaction. ``actor`` is who to record when it is not ``who.actor`` (the API's claimed
-    actor, already vetted by ``bot.people.http.allowed``); with ``config``, components must
-    be ones it names."""
+    call), stored with its timeline event in one transaction. ``author`` has been allowed
+    ``post_status`` by the caller's adapter, as for every write; with ``config``,
+    components must be ones it names."""
     chosen = parse_phase(phase)
     text = text.strip()
     if not text:
@@ -103,8 +99,6 @@ def post_update(
         unknown = [n for n in names if n not in config.component_names()]
         if unknown:
             raise InvalidInputError(f"no such status component: {', '.join(unknown)}")
-    authorize(db, who, Action.POST_STATUS, incident_id=incident_id, now=now)
-    author = actor or who.actor
     with db.write() as session:
         if queries.lock_incident(session, incident_id) is None:
             raise NotFoundError(f"incident {incident_id} does not exist")

@@ -235,7 +235,7 @@ class SlashCommand(Listeners):
             status_page.post_update,
             self.db,
             incident_id,
-            who=who,
+            author=who.actor,
             phase=command.phase,
             text=command.text,
             now=self.clock(),

@@ -27,6 +27,8 @@ from bot.escalation import api as escalation_api
 from bot.incidents import api as incidents_api
 from bot.incidents import service as incidents
 from bot.routing import Id
+from bot.status import api as status_api
+from bot.status.service import MAX_TEXT
 from bot.web.csrf import CsrfChecked
 from bot.web.incident_view import load_incident_page, load_timeline
 from bot.web.pages import render, see_other
@@ -203,7 +205,12 @@ async def _incident_template(
             {"title": f"Incident {incident_id}", "message": str(exc)},
             status_code=exc.http_status,
         )
-    context: dict[str, Any] = {"page": view, "incident_id": incident_id, "before": before}
+    context: dict[str, Any] = {
+        "page": view,
+        "incident_id": incident_id,
+        "before": before,
+        "status_max_text": MAX_TEXT,
+    }
     if refusal is not None:
         context["flash"] = refusal
     return render(request, template, context, status_code=status_code)
@@ -365,3 +372,19 @@ async def reject_step(
     body = automation_api.DecisionIn(args_hash=args_hash or None)
     action = automation_api.reject_step(step_run_id, body, _runtime(request), me)
     return await _act(request, incident_id, action, done="Step rejected.")
+
+
+@router.post("/incidents/{incident_id}/status", response_model=None)
+async def post_status(
+    request: Request,
+    me: SignedIn,
+    _: CsrfChecked,
+    incident_id: Id,
+    phase: Annotated[status_api.PhaseName, Form()],
+    text: Annotated[str, Form(min_length=1, max_length=MAX_TEXT)],
+) -> Response:
+    """A public update for the status page, written by the commander: only this text
+    (never the alert's) is shown there."""
+    body = status_api.StatusUpdateIn(phase=phase, text=text)
+    action = status_api.post_status(incident_id, body, _runtime(request), me)
+    return await _act(request, incident_id, action, done=f"Posted to the status page ({phase}).")

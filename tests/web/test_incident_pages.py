@@ -281,3 +281,36 @@ async def test_a_step_awaiting_approval_is_approved_from_the_page(
             await wait_for(lambda: demo.heals == 1, what="the approved heal")
             approved = next(e for e in events(app, 1) if e.kind == "step.approved")
             assert approved.actor == "alice"
+
+
+async def test_a_commander_posts_a_public_update_from_the_incident_page(
+    make_settings: Callable[..., Settings],
+) -> None:
+    async with running_app(make_settings(people=PEOPLE)) as (app, client):
+        incident = await _incident(app, client, "CheckoutSlow", service="shop")
+        responder = await sign_in(client, RESPONDER)
+        page = await client.get(f"/incidents/{incident}")
+        assert "Post update" not in page.text  # a responder does not write to customers
+        refused = await client.post(
+            f"/incidents/{incident}/status",
+            data={"csrf": responder, "phase": "investigating", "text": "Looking"},
+        )
+        assert refused.status_code == 403
+        await client.post("/logout", data={"csrf": responder})
+
+        commander = await sign_in(client, COMMANDER)
+        page = await client.get(f"/incidents/{incident}")
+        assert "Post update" in page.text
+        posted = await client.post(
+            f"/incidents/{incident}/status",
+            data={"csrf": commander, "phase": "identified", "text": "Checkout is <b>slow</b>"},
+        )
+        assert posted.status_code == 303
+        updates = (await client.get("/api/status/updates", headers=_bearer(COMMANDER))).json()
+        assert [(u["phase"], u["text"], u["author"]) for u in updates] == [
+            ("identified", "Checkout is <b>slow</b>", "carol")
+        ]
+        public = await client.get("/status")
+        assert "Checkout is &lt;b&gt;slow&lt;/b&gt;" in public.text
+        kinds = [event.kind for event in events(app, incident)]
+        assert EventKind.STATUS_UPDATE_POSTED.value in kinds

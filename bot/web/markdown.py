@@ -1,6 +1,6 @@
-"""A runbook's markdown as HTML for the console: CommonMark with raw HTML disabled, so
-any ``<tag>`` in the file is shown as text, and markdown-it's link check refuses
-``javascript:`` and similar URLs."""
+"""Markdown as HTML for the console (runbooks, post-mortem drafts): CommonMark with
+tables and raw HTML disabled, so any ``<tag>`` in the text is shown as text, and
+markdown-it's link check refuses ``javascript:`` and similar URLs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ from bot.runbooks.model import Runbook
 
 @cache
 def _markdown() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False})
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def markdown_html(text: str) -> Markup:
+    return Markup(_markdown().render(text))  # noqa: S704  html is off: the text is escaped
 
 
 def runbook_html(runbook: Runbook) -> Markup:
@@ -22,4 +26,4 @@ def runbook_html(runbook: Runbook) -> Markup:
     source = "\n\n".join(
         f"{'#' * section.level} {section.title}\n\n{section.text}" for section in runbook.sections
     )
-    return Markup(_markdown().render(source))  # noqa: S704  html is off: the text is escaped
+    return markdown_html(source)

@@ -4,6 +4,7 @@ person's permissions, the session's CSRF token and its flash message."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -73,7 +74,7 @@ def render(
     ``now`` and ``request``."""
     session = session_of(request)
     if session.flash is not None:
-        change_session(request, type(session)(csrf=session.csrf, digest=session.digest))
+        change_session(request, replace(session, flash=None))
     me: Identity | None = getattr(request.state, "identity", None)
     clock: Clock = request.app.state.runtime.clock
     now = clock()

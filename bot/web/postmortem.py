@@ -8,8 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
-from markdown_it import MarkdownIt
-from markupsafe import Markup
 
 from bot.people.http import allowed
 from bot.people.model import Action
@@ -17,13 +15,11 @@ from bot.postmortem import followups, sections
 from bot.postmortem.service import render_postmortem
 from bot.routing import Id, call_service
 from bot.web.csrf import CsrfChecked
+from bot.web.markdown import markdown_html
 from bot.web.pages import attempt, render
 from bot.web.session import SignedIn
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-
-# html=False: anything that looks like HTML in the draft (alert text, notes) stays text.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 def _runtime(request: Request) -> Any:
@@ -46,7 +42,7 @@ async def postmortem_page(incident_id: Id, request: Request, who: SignedIn) -> R
             "incident_id": incident_id,
             # markdown-it escapes every text it is given (html=False): the one HTML here
             # is the markup it writes itself.
-            "draft_html": Markup(_MARKDOWN.render(draft)),  # noqa: S704
+            "draft_html": markdown_html(draft),
             "sections": states,
             "followups": [(f, followups.is_overdue(f.status, f.due_at, now=now)) for f in items],
         },

@@ -54,33 +54,21 @@ def report_charts(series: ReportSeries) -> list[Chart]:
             for p in series.periods
         ],
     )
+    response_times = [
+        ("acknowledge", "Time to acknowledge", lambda p: p.time_to_acknowledge),
+        ("mitigate", "Time to mitigate", lambda p: p.time_to_mitigate),
+        ("resolve", "Time to resolve", lambda p: p.time_to_resolve),
+    ]
     return [
-        Chart(
-            "acknowledge",
-            f"Time to acknowledge, per {per}",
-            line_chart(
-                f"Time to acknowledge per {per}",
-                _spread_series(series, lambda p: p.time_to_acknowledge),
-                unit=Unit.SECONDS,
-            ),
-        ),
-        Chart(
-            "mitigate",
-            f"Time to mitigate, per {per}",
-            line_chart(
-                f"Time to mitigate per {per}",
-                _spread_series(series, lambda p: p.time_to_mitigate),
-                unit=Unit.SECONDS,
-            ),
-        ),
-        Chart(
-            "resolve",
-            f"Time to resolve, per {per}",
-            line_chart(
-                f"Time to resolve per {per}",
-                _spread_series(series, lambda p: p.time_to_resolve),
-                unit=Unit.SECONDS,
-            ),
+        *(
+            Chart(
+                key,
+                f"{title}, per {per}",
+                line_chart(
+                    f"{title} per {per}", _spread_series(series, measure), unit=Unit.SECONDS
+                ),
+            )
+            for key, title, measure in response_times
         ),
         Chart(
             "services",

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from typing import Any
 
 from bot.app.settings import Settings
 from bot.events import EventKind
 from tests.automation.support import events
 from tests.support import alert, payload, running_app, settle
-
-COMMANDER = "token-of-carol"
-RESPONDER = "token-of-alice"
-
-PEOPLE: dict[str, Any] = {
-    "directory": [{"id": "carol", "name": "Carol"}, {"id": "alice", "name": "Alice"}],
-    "tokens": [
-        {
-            "name": "carol",
-            "sha256": hashlib.sha256(COMMANDER.encode()).hexdigest(),
-            "person": "carol",
-            "role": "commander",
-        },
-        {
-            "name": "alice",
-            "sha256": hashlib.sha256(RESPONDER.encode()).hexdigest(),
-            "person": "alice",
-            "role": "responder",
-        },
-    ],
-}
+from tests.web.support import COMMANDER, PEOPLE, RESPONDER
 
 
 def as_(token: str) -> dict[str, str]:

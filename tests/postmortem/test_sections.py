@@ -3,9 +3,7 @@ version kept, shown in the draft in place of the placeholder, refused to a viewe
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -13,26 +11,7 @@ from fastapi import FastAPI
 from bot.app.settings import Settings
 from tests.postmortem.script import T0, FrozenClock, at
 from tests.support import alert, payload, running_app, settle
-
-RESPONDER = "token-of-alice"
-VIEWER = "token-of-bob"
-PEOPLE: dict[str, Any] = {
-    "directory": [{"id": "alice", "name": "Alice"}, {"id": "bob", "name": "Bob"}],
-    "tokens": [
-        {
-            "name": "alice-laptop",
-            "sha256": hashlib.sha256(RESPONDER.encode()).hexdigest(),
-            "person": "alice",
-            "role": "responder",
-        },
-        {
-            "name": "bob-dashboard",
-            "sha256": hashlib.sha256(VIEWER.encode()).hexdigest(),
-            "person": "bob",
-            "role": "viewer",
-        },
-    ],
-}
+from tests.web.support import PEOPLE, RESPONDER, VIEWER
 
 
 def as_(token: str) -> dict[str, str]:

@@ -33,12 +33,13 @@ from bot.chat.render import (
 from bot.errors import ConflictError
 from bot.escalation.service import commander_of
 from bot.events import EventKind
+from bot.outbox import projection
 from bot.outbox import service as outbox
 from storage import queries, queries_chat
 from storage import queries_automation as automation_q
 from storage.db import Database
 from storage.tables import Incident, TimelineEvent
-from storage.tables_chat import ChatCard, ChatCursor
+from storage.tables_chat import ChatCard
 from storage.tables_escalation import EscalationTimer
 from storage.tables_outbox import OutboxMessage
 
@@ -170,31 +171,17 @@ def share_file(
 def start_cursor(db: Database) -> None:
     """The first time chat is configured, start from now: incidents from before get no
     card. Called at startup, before anything can write to the timeline."""
-    with db.write() as session:
-        if session.get(ChatCursor, CURSOR) is None:
-            txid, last = queries_chat.last_position(session)
-            session.add(ChatCursor(name=CURSOR, last_event_id=last, last_txid=txid))
+    projection.start_cursor(db, CURSOR)
 
 
 def project(db: Database, rules: ChatRules, *, now: datetime, batch: int = 500) -> int:
     """Turn new timeline events into outbox rows; returns how many events were read."""
-    with db.write() as session:
-        cursor = queries_chat.lock_cursor(session, CURSOR)
-        if cursor is None:
-            cursor = ChatCursor(name=CURSOR, last_event_id=0)
-            session.add(cursor)
-            session.flush()
-        events = queries_chat.events_after(
-            session, txid=cursor.last_txid, event_id=cursor.last_event_id, limit=batch
-        )
-        for event in events:
-            _project_event(session, event, rules, now)
-        if events:
-            assert events[-1].id is not None
-            cursor.last_event_id = events[-1].id
-            cursor.last_txid = events[-1].txid or 0
-            session.add(cursor)
-        return len(events)
+    return projection.project(db, CURSOR, handler(rules), now=now, batch=batch)
+
+
+def handler(rules: ChatRules) -> projection.EventHandler:
+    """Chat's projection of one timeline event."""
+    return lambda session, event, now: _project_event(session, event, rules, now)
 
 
 def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now: datetime) -> None:

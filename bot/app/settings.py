@@ -59,7 +59,7 @@ class FileConfig(BaseModel):
 
     @model_validator(mode="after")
     def _escalation_names_schedules(self) -> FileConfig:
-        check_file_sections(self.escalation, self.schedules)
+        check_file_sections(self.escalation, self.schedules, [p.id for p in self.people.directory])
         return self
 
 

@@ -40,11 +40,13 @@ def _clock_time(value: object) -> time:
 
 
 class TargetConfig(BaseModel):
-    """Exactly one of: a Slack user, a user group, a schedule, a role or a webhook."""
+    """Exactly one of: a Slack user, a person of the directory, a user group, a schedule,
+    a role or a webhook."""
 
     model_config = ConfigDict(extra="forbid")
 
     user: str | None = None
+    person: str | None = None
     group: str | None = None
     schedule: str | None = None
     role: str | None = None
@@ -54,7 +56,9 @@ class TargetConfig(BaseModel):
     def _exactly_one(self) -> TargetConfig:
         given = [kind for kind in TargetKind if getattr(self, kind.value)]
         if len(given) != 1:
-            raise ValueError("a target names exactly one of user, group, schedule, role, webhook")
+            raise ValueError(
+                "a target names exactly one of user, person, group, schedule, role, webhook"
+            )
         return self
 
     def to_target(self) -> Target:
@@ -220,6 +224,13 @@ class EscalationConfig(BaseModel):
                     f"escalation.{where}: no schedule named {target.schedule!r} under schedules"
                 )
 
+    def check_people(self, people: list[str]) -> None:
+        for where, target in self._targets():
+            if target.person and target.person not in people:
+                raise ValueError(
+                    f"escalation.{where}: no person {target.person!r} under people.directory"
+                )
+
     @classmethod
     def absent(cls) -> EscalationConfig:
         return cls(enabled=False)
@@ -336,12 +347,16 @@ class ScheduleConfig(BaseModel):
         )
 
 
-def check_file_sections(escalation: EscalationConfig, schedules: list[ScheduleConfig]) -> None:
-    """Cross-section checks: unique schedule names, and every schedule a target names."""
+def check_file_sections(
+    escalation: EscalationConfig, schedules: list[ScheduleConfig], people: list[str]
+) -> None:
+    """Cross-section checks: unique schedule names, and every schedule and person a
+    target names (``people``: the directory's ids)."""
     names = [s.name for s in schedules]
     if len(set(names)) != len(names):
         raise ValueError("schedule names must be unique")
     escalation.check_schedules(names)
+    escalation.check_people(people)
 
 
 def compile_schedules(schedules: list[ScheduleConfig]) -> dict[str, Schedule]:

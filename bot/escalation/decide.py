@@ -24,6 +24,7 @@ class Requester(StrEnum):
 
 class TargetKind(StrEnum):
     USER = "user"  # a Slack user id
+    PERSON = "person"  # a person of the people directory, by id
     GROUP = "group"  # a Slack user group id
     SCHEDULE = "schedule"  # whoever is on call in that schedule now
     ROLE = "role"  # such as incident_commander

@@ -650,7 +650,7 @@ def _resolve(
     incident_id: int,
     now: datetime,
 ) -> None:
-    if target.kind is TargetKind.USER:
+    if target.kind in (TargetKind.USER, TargetKind.PERSON):
         out.users.append(target.name)
     elif target.kind is TargetKind.GROUP:
         out.groups.append(target.name)

@@ -101,3 +101,14 @@ def test_a_schedule_named_by_a_policy_must_exist(tmp_path: Path) -> None:
     path.write_text(GOOD.replace("{schedule: primary}", "{schedule: secondary}"))
     with pytest.raises(ConfigError, match="no schedule named 'secondary'"):
         load_settings(config=path)
+
+
+def test_a_person_named_by_a_policy_must_be_in_the_directory(tmp_path: Path) -> None:
+    path = tmp_path / "fireline.yml"
+    with_person = GOOD.replace("{group: S123}", "{person: alice}")
+    path.write_text(with_person)
+    with pytest.raises(ConfigError, match=r"no person .alice. under people\.directory"):
+        load_settings(config=path)
+    path.write_text(with_person + "people:\n  directory:\n    - {id: alice, name: Alice}\n")
+    level = load_settings(config=path).escalation.compiled()[0].levels[1]
+    assert level.targets[0].kind is TargetKind.PERSON

@@ -134,6 +134,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         people=Directory(settings.people, settings.api_token),
         status=wiring.status_config(settings),
         sessions=wiring.console_sessions(settings, clock),
+        links=wiring.action_links(settings, clock),
         wake_after_triage=wake_after_triage,
     )
 

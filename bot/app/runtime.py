@@ -19,6 +19,7 @@ from bot.incidents.worker import TriageWorker
 from bot.ingest.writer import ReceiptWriter
 from bot.outbox.worker import OutboxSender
 from bot.people.directory import Directory, open_directory
+from bot.people.links import ActionLinks
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.loader import RunbookLibrary
 from bot.status.config import StatusConfig
@@ -53,5 +54,7 @@ class Runtime:
     people: Directory = field(default_factory=open_directory)
     # What the public status page shows.
     status: StatusConfig = field(default_factory=StatusConfig)
+    # Mints and reads the acknowledge links notifications carry (None: no link secret).
+    links: ActionLinks | None = None
     # The console's signed session cookies.
     sessions: Sessions = field(default_factory=lambda: Sessions(None, lifetime=timedelta(hours=12)))

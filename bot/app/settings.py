@@ -168,6 +168,12 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = None
     session_lifetime: Duration = Field(default=timedelta(hours=12))
     cookie_secure: bool = False  # mark the session cookie Secure (set behind HTTPS)
+    # Where people reach the service from outside (https://fireline.example.com): the base
+    # of the acknowledge links in notifications. Unset with link_secret set: http://HOST:PORT.
+    public_url: str | None = None
+    # Signs acknowledge and resolve links; unset, notifications carry no links.
+    link_secret: SecretStr | None = None
+    link_lifetime: Duration = Field(default=timedelta(hours=24))
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -213,6 +219,11 @@ class Settings(BaseSettings):
     @classmethod
     def _is_http_url(cls, value: str | None) -> str | None:
         return _http_url(value) if value else None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value).rstrip("/")
 
     @field_validator("database_url")
     @classmethod

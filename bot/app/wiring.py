@@ -10,6 +10,7 @@ from bot.chat.service import ChatRules
 from bot.clock import Clock
 from bot.escalation.config import compile_schedules
 from bot.escalation.service import EscalationRules
+from bot.people.links import ActionLinks
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.model import parse_rate
 from bot.status.config import StatusConfig
@@ -27,6 +28,19 @@ def console_sessions(settings: Settings, clock: Clock) -> Sessions:
         secret.get_secret_value() if secret else None,
         lifetime=settings.session_lifetime,
         secure=settings.cookie_secure,
+        clock=clock,
+    )
+
+
+def action_links(settings: Settings, clock: Clock) -> ActionLinks | None:
+    """Acknowledge links for notifications, when a link secret is configured."""
+    if settings.link_secret is None:
+        return None
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    return ActionLinks(
+        settings.link_secret.get_secret_value(),
+        base_url=base,
+        lifetime=settings.link_lifetime,
         clock=clock,
     )
 

@@ -215,7 +215,9 @@ class Settings(BaseSettings):
         value = _http_url(value)
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("prometheus_url", "alertmanager_url", "kubernetes_url")
+    @field_validator(
+        "prometheus_url", "alertmanager_url", "kubernetes_url", "ntfy_url", "twilio_url"
+    )
     @classmethod
     def _is_http_url(cls, value: str | None) -> str | None:
         return _http_url(value) if value else None
@@ -332,6 +334,22 @@ class Settings(BaseSettings):
     slack_major_severity: Literal["SEV1", "SEV2", "SEV3", "SEV4"] | None = "SEV1"
     slack_silence_duration: Duration = Field(default=timedelta(hours=2))
     slack_silence_on_ack: bool = False
+
+    # People's contact methods (bot/notify): email over SMTP, push through ntfy, SMS and
+    # voice through a Twilio-compatible API. A method whose provider is not configured is
+    # skipped with a warning, and the person's next method is tried at once.
+    smtp_host: str | None = None  # unset: no email
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True  # upgrade with STARTTLS; false only for a relay on loopback
+    smtp_from: str = "fireline@localhost"
+    ntfy_url: str = "https://ntfy.sh"
+    ntfy_token: SecretStr | None = None
+    twilio_url: str = "https://api.twilio.com"
+    twilio_account_sid: str | None = None  # unset: no SMS or voice
+    twilio_auth_token: SecretStr | None = None  # also verifies inbound SMS replies
+    twilio_from: str | None = None  # the sending number, E.164
 
     # An acknowledgement this old (and not resolved) is withdrawn and escalation restarts;
     # unset, empty or 0s: acknowledgements never time out.

@@ -6,16 +6,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from bot.people.contacts import MethodKind
 
-class MethodKind(StrEnum):
-    """How a contact method reaches its person."""
-
-    SLACK = "slack"  # a Slack direct message (sent by chat, with its buttons)
-    EMAIL = "email"  # SMTP
-    NTFY = "ntfy"  # push through an ntfy server; ``to`` is the topic
-    SMS = "sms"  # a Twilio-compatible Messages API; ``to`` is an E.164 number
-    VOICE = "voice"  # a Twilio-compatible Calls API reading the message aloud
-    APPRISE = "apprise"  # any service Apprise reaches; ``to`` is its Apprise URL
+__all__ = ["MethodKind", "PersonMessage", "Sender", "Urgency"]
 
 
 class Urgency(StrEnum):

@@ -8,6 +8,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.people.contacts import (
+    ContactMethodConfig,
+    MethodKind,
+    NotificationRules,
+    WorkingHours,
+    check_address,
+)
 from bot.people.model import Role
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -23,6 +30,9 @@ class PersonConfig(BaseModel):
     phone: str | None = None
     timezone: str = "UTC"
     role: Role | None = None
+    working_hours: WorkingHours | None = None
+    contact_methods: list[ContactMethodConfig] = Field(default_factory=list)
+    notification_rules: NotificationRules | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -32,6 +42,39 @@ class PersonConfig(BaseModel):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from exc
         return value
+
+    @model_validator(mode="after")
+    def _methods(self) -> PersonConfig:
+        names = [m.name for m in self.contact_methods]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.id}: contact method names are unique")
+        for method in self.contact_methods:
+            method.to = check_address(method.kind, self.address_of(method))
+        rules = self.notification_rules
+        for step in [*(rules.high if rules else ()), *(rules.low if rules else ())]:
+            if step.method not in names:
+                raise ValueError(
+                    f"{self.id}: notification rule names {step.method!r}, which is not one of "
+                    f"their contact methods ({', '.join(names) or 'none'})"
+                )
+        return self
+
+    def address_of(self, method: ContactMethodConfig) -> str:
+        """The method's ``to``, or the person's own address of that kind."""
+        if method.to:
+            return method.to
+        own = {
+            MethodKind.SLACK: self.slack,
+            MethodKind.EMAIL: self.email,
+            MethodKind.SMS: self.phone,
+            MethodKind.VOICE: self.phone,
+        }.get(method.kind)
+        if not own:
+            raise ValueError(
+                f"{self.id}: contact method {method.name!r} ({method.kind}) has no 'to', and "
+                f"{self.id} has no {'phone' if method.kind in ('sms', 'voice') else method.kind}"
+            )
+        return own
 
 
 class GroupGrant(BaseModel):

@@ -61,6 +61,8 @@ class EventKind(StrEnum):
     ESCALATION_STOPPED = "escalation.stopped"
     ESCALATION_PAGE_FAILED = "escalation.page_failed"
     ESCALATION_HELD = "escalation.held"
+    NOTIFICATION_SENT = "notification.sent"
+    NOTIFICATION_FAILED = "notification.failed"
     COMMANDER_ASSIGNED = "commander.assigned"
     FOLLOWUP_ADDED = "followup.added"
     FOLLOWUP_DONE = "followup.done"
@@ -263,6 +265,8 @@ class EscalationNotified(TypedDict, total=False):
     webhooks: list[str]
     unresolved: list[str]
     destinations: list[str]
+    # Each paged person's planned steps: {person, method, kind, after, at}
+    reached: list[dict[str, str]]
     once: bool
     fired_due_at: str
     due_at: str
@@ -274,6 +278,17 @@ class EscalationPageFailed(TypedDict, total=False):
     level: int
     attempts: int
     error: str
+
+
+class NotificationDelivered(TypedDict, total=False):
+    person: str
+    method: str  # the contact method's name
+    kind: str  # email | ntfy | sms | voice | apprise
+    step: int  # 1-based, in the person's notification rules
+    after: str  # the rule's delay after the page: "0s", "3m"
+    urgency: str  # high | low
+    attempts: int
+    error: str  # notification.failed only
 
 
 EscalationLevelChanged = TypedDict(
@@ -493,6 +508,16 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
         "fireline",
         "A page could not be delivered to `destination` after `attempts` tries.",
         EscalationPageFailed,
+    ),
+    EventKind.NOTIFICATION_SENT: (
+        "fireline",
+        "A person's contact method was reached (one step of their notification rules).",
+        NotificationDelivered,
+    ),
+    EventKind.NOTIFICATION_FAILED: (
+        "fireline",
+        "A person's contact method could not be reached; their next step goes at once.",
+        NotificationDelivered,
     ),
     EventKind.ESCALATION_LEVEL_CHANGED: (
         "scheduler / person",

@@ -23,8 +23,10 @@ def enqueue(
     now: datetime,
     incident_id: int | None = None,
     idempotency_key: str | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
-    """Queue one message; False when a message with the same key is already queued."""
+    """Queue one message (due at ``not_before``, or at once); False when a message with
+    the same key is already queued."""
     values = {
         "incident_id": incident_id,
         "destination": destination,
@@ -35,7 +37,7 @@ def enqueue(
         "status": OutboxStatus.PENDING,
         "attempts": 0,
         "suppressed": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": not_before or now,
         "created_at": now,
     }
     stmt = dialect.upsert(session, OutboxMessage).values(**values)
@@ -188,3 +190,33 @@ def messages_of(session: Session, incident_id: int) -> list[OutboxMessage]:
         .order_by(col(OutboxMessage.id))
     )
     return list(session.exec(query))
+
+
+def bring_forward(session: Session, *, lane: str, now: datetime) -> int:
+    """The lane's next waiting message that is not yet due goes now (a person's next
+    contact method, when the one before it failed); returns how many rows moved (0 or 1)."""
+    following = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.lane == lane, OutboxMessage.status == OutboxStatus.PENDING)
+        .where(col(OutboxMessage.next_attempt_at) > now)
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(1)
+    )
+    row_id = session.exec(following).first()
+    if row_id is None:
+        return 0
+    stmt = update(OutboxMessage).where(col(OutboxMessage.id) == row_id).values(next_attempt_at=now)
+    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def counts_by_status(
+    session: Session, *, destination_prefix: str, kind: str
+) -> list[tuple[str, str, int]]:
+    """(destination, status, rows) of one kind of message to destinations with a prefix."""
+    query = (
+        select(OutboxMessage.destination, OutboxMessage.status, func.count())
+        .where(col(OutboxMessage.destination).startswith(destination_prefix))
+        .where(OutboxMessage.kind == kind)
+        .group_by(col(OutboxMessage.destination), col(OutboxMessage.status))
+    )
+    return [(d, s, int(n)) for d, s, n in session.exec(query)]

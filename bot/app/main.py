@@ -34,10 +34,16 @@ from bot.incidents.worker import TriageWorker
 from bot.ingest import api as webhook
 from bot.ingest.writer import ReceiptWriter
 from bot.logs import RequestIdMiddleware
+from bot.notify import service as notify
+from bot.notify.service import NOTIFY
+from bot.notify.transport import NotifyTransport
 from bot.outbox.decide import Pacer
 from bot.outbox.model import Outgoing
 from bot.outbox.worker import OutboxSender
+from bot.people.decide import may
 from bot.people.directory import Directory
+from bot.people.links import ActionLinks
+from bot.people.model import Action
 from bot.postmortem import api as postmortem_api
 from bot.runbooks import api as runbooks_api
 from bot.runbooks.loader import RunbookLibrary
@@ -71,6 +77,9 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
     outbox = OutboxSender(db, clock=clock)
     if settings.escalation.webhooks:
         outbox.add_transport(WEBHOOK, webhook_transport(settings, db, http, clock))
+    people = Directory(settings.people, settings.api_token)
+    links = wiring.action_links(settings, clock)
+    outbox.add_transport(NOTIFY, notify_transport(settings, db, http, people, links, clock))
     escalation = EscalationScheduler(
         db,
         rules=escalation_rules,
@@ -131,10 +140,10 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         http=http,
         drafts=wiring.draft_options(settings),
         hooks=hooks,
-        people=Directory(settings.people, settings.api_token),
+        people=people,
         status=wiring.status_config(settings),
         sessions=wiring.console_sessions(settings, clock),
-        links=wiring.action_links(settings, clock),
+        links=links,
         wake_after_triage=wake_after_triage,
     )
 
@@ -215,6 +224,26 @@ def webhook_transport(
     )
 
 
+def notify_transport(
+    settings: Settings,
+    db: Database,
+    http: httpx.AsyncClient,
+    people: Directory,
+    links: ActionLinks | None,
+    clock: Clock,
+) -> NotifyTransport:
+    return NotifyTransport(
+        db,
+        wiring.notify_senders(settings, http),
+        links=links,
+        may_resolve=lambda person: may(people.command_identity(person).role, Action.RESOLVE),
+        still_wanted=lambda incident_id, once: escalation.page_still_wanted(
+            db, incident_id, once=once
+        ),
+        clock=clock,
+    )
+
+
 def workers_of(runtime: Runtime) -> Workers:
     """Every background loop, in start order: the outbox sender, chat's projector (its
     cursor must start before triage writes anything), then runbooks, ingest, triage,
@@ -251,6 +280,9 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         if settings.api_token is None:
             log.warning("FIRELINE_API_TOKEN is not set: the API accepts any caller")
         app.state.runtime = runtime
+        await asyncio.to_thread(
+            notify.sync_config_methods, runtime.db, settings.people.directory, now=clock()
+        )
         socket_mode = await start_chat(app, runtime)
         runtime.runbooks.reload()
         workers = workers_of(runtime)

@@ -3,6 +3,8 @@ on a feature's behalf, so no feature package depends on the settings class."""
 
 from __future__ import annotations
 
+import httpx
+
 from actions.registry import ActionRegistry
 from bot.app.settings import Settings
 from bot.automation.service import AutomationRules
@@ -10,6 +12,8 @@ from bot.chat.service import ChatRules
 from bot.clock import Clock
 from bot.escalation.config import compile_schedules
 from bot.escalation.service import EscalationRules
+from bot.notify.model import MethodKind, Sender
+from bot.notify.service import NotifyRules
 from bot.people.links import ActionLinks
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.model import parse_rate
@@ -52,6 +56,7 @@ def escalation_rules(settings: Settings) -> EscalationRules:
         roles=settings.escalation.role_targets(),
         watchdog=settings.escalation.watchdog,
         ack_timeout=settings.ack_timeout,
+        reach=NotifyRules.of(settings.people.directory),
     )
 
 
@@ -88,3 +93,8 @@ def draft_options(settings: Settings) -> DraftOptions:
 
 def status_config(settings: Settings) -> StatusConfig:
     return settings.status
+
+
+def notify_senders(settings: Settings, http: httpx.AsyncClient) -> dict[MethodKind, Sender]:
+    """The providers that carry people's contact methods, those that are configured."""
+    return {}

@@ -52,6 +52,7 @@ CARD_EVENTS = frozenset(
 QUIET = frozenset(
     {
         EventKind.ESCALATION_PAGE_FAILED,
+        EventKind.NOTIFICATION_FAILED,
         EventKind.INCIDENT_ACKNOWLEDGED,
         EventKind.INCIDENT_UNACKNOWLEDGED,
         EventKind.INCIDENT_RESOLVED,
@@ -67,6 +68,7 @@ QUIET = frozenset(
 )
 NORMAL = QUIET | frozenset(
     {
+        EventKind.NOTIFICATION_SENT,
         EventKind.ALERT_FIRED,
         EventKind.ALERT_RESOLVED,
         EventKind.RUNBOOK_SELECTED,

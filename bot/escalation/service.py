@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,8 @@ from bot.escalation.schedules import OnCall, Override, Schedule, on_call
 from bot.events import EscalationHeld, EventKind, as_data
 from bot.incidents import lifecycle
 from bot.incidents.decide import IncidentStatus
+from bot.notify import service as notify
+from bot.notify.service import NotifyRules
 from bot.outbox import service as outbox
 from storage import queries
 from storage import queries_escalation as timers_q
@@ -56,6 +58,8 @@ class EscalationRules:
     watchdog: WatchdogConfig
     # An acknowledgement older than this lapses and escalation restarts; None: never.
     ack_timeout: timedelta | None = None
+    # Who is reached how: each paged person's contact methods and notification rules.
+    reach: NotifyRules = field(default_factory=NotifyRules)
 
     def policy(self, name: str) -> Policy | None:
         return next((p for p in self.policies if p.name == name), None)
@@ -480,7 +484,25 @@ def _fire(
         due_at=timer.due_at,
     )
     destinations = _queue_pages(session, notification, version=timer.version, once=once, now=now)
-    events.append(_notified(timer, policy, index, notification, destinations, once=once, now=now))
+    reached = notify.queue_page(
+        session,
+        notify.Page(
+            incident_id=notification.incident_id,
+            title=notification.title,
+            severity=notification.severity,
+            policy=notification.policy,
+            level=notification.level,
+            users=notification.users,
+            at=now,
+        ),
+        rules=rules.reach,
+        version=timer.version,
+        once=once,
+        now=now,
+    )
+    event = _notified(timer, policy, index, notification, destinations, once=once, now=now)
+    event["data"]["reached"] = reached
+    events.append(event)
     timer.current_level = index
     timer.claimed_by = owner
     _after_notifying(timer, events, policy, index, once=once, now=now)

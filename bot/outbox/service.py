@@ -28,8 +28,10 @@ def queue(
     now: datetime,
     incident_id: int | None = None,
     idempotency_key: str | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
-    """Queue a message in the caller's transaction; it goes out once that commits.
+    """Queue a message in the caller's transaction; it goes out once that commits (and
+    not before ``not_before``, when given).
 
     With an ``idempotency_key`` a second queueing of the same message is a no-op (False).
     A payload with a ``bundle`` key may be delivered inside an earlier message of its lane
@@ -44,6 +46,7 @@ def queue(
         now=now,
         incident_id=incident_id,
         idempotency_key=idempotency_key,
+        not_before=not_before,
     )
 
 

@@ -19,6 +19,7 @@ from bot.escalation.cli import oncall, overrides_app
 from bot.escalation.service import EscalationRules
 from bot.incidents.cli import incidents_app
 from bot.logs import configure_logging
+from bot.notify.cli import contacts_app
 from bot.people.cli import people_app
 from bot.people.config import PeopleConfig
 from bot.postmortem.cli import followups_app, postmortem, report
@@ -249,6 +250,7 @@ app.add_typer(people_app, name="people")
 app.command("oncall")(oncall)
 app.add_typer(status_app, name="status")
 app.add_typer(overrides_app, name="overrides")
+app.add_typer(contacts_app, name="contacts")
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ from bot.incidents.worker import TriageWorker
 from bot.ingest import api as webhook
 from bot.ingest.writer import ReceiptWriter
 from bot.logs import RequestIdMiddleware
+from bot.notify import api as notify_api
 from bot.notify import service as notify
 from bot.notify.service import NOTIFY
 from bot.notify.transport import NotifyTransport
@@ -320,6 +321,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(escalation_api.calendar_router)
     app.include_router(automation_api.router)
     app.include_router(status_api.router)
+    app.include_router(notify_api.router)
     app.include_router(status_api.public_router)
     app.include_router(metrics.router)
     console.install(app)

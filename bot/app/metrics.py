@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector
 
 from bot.clock import Clock, utcnow
 from bot.events import EventKind
+from bot.notify import service as notify
 from bot.outbox import service as outbox
 from bot.postmortem.reports import runs_of
 from storage import queries, queries_escalation, queries_reports
@@ -129,6 +130,15 @@ class DatabaseCollector(Collector):
         for destination, count in outbox.failures(self._db):
             failed.add_metric([destination], count)
         yield failed
+        notifications = CounterMetricFamily(
+            "fireline_notifications",
+            "Steps of people's notification rules, by contact method kind and outcome "
+            "(pending, sent, failed, cancelled by an acknowledgement).",
+            labels=["kind", "status"],
+        )
+        for kind, status, count in notify.notification_counts(self._db):
+            notifications.add_metric([kind, status], count)
+        yield notifications
         with self._db.session() as session:
             next_due = queries_escalation.next_due(session)
             receipts = queries.count_pending_receipts(session)

@@ -31,6 +31,8 @@ MINIMUM_ROLE: MappingProxyType[Action, Role] = MappingProxyType(
         Action.EDIT_SCHEDULES: Role.COMMANDER,
         Action.POST_STATUS: Role.COMMANDER,
         Action.EDIT_POSTMORTEM: Role.RESPONDER,
+        Action.EDIT_OWN_CONTACT_METHODS: Role.RESPONDER,
+        Action.EDIT_CONTACT_METHODS: Role.ADMIN,
     }
 )
 

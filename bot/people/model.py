@@ -41,6 +41,8 @@ class Action(StrEnum):
     EDIT_SCHEDULES = "edit_schedules"
     POST_STATUS = "post_status"
     EDIT_POSTMORTEM = "edit_postmortem"
+    EDIT_OWN_CONTACT_METHODS = "edit_own_contact_methods"
+    EDIT_CONTACT_METHODS = "edit_contact_methods"  # anyone's
 
 
 IdentityKind = Literal["person", "service", "legacy", "local", "slack"]

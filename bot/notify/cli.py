@@ -108,7 +108,7 @@ def contacts_add(
             by=by,
             now=utcnow(),
         )
-    except (FirelineError, ValueError) as exc:
+    except FirelineError as exc:
         errors.print(str(exc), highlight=False)
         raise typer.Exit(1) from exc
     finally:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.durations import format_duration
-from bot.errors import ConflictError, NotFoundError
+from bot.errors import ConflictError, InvalidInputError, NotFoundError
 from bot.events import EventKind
 from bot.notify.decide import PlannedStep, Reach, plan
 from bot.notify.model import MethodKind, Urgency
@@ -249,7 +249,10 @@ def add_method(
     now: datetime,
 ) -> ContactMethod:
     """Store a new contact method and queue its verification message, in one transaction."""
-    address = check_address(kind, to)
+    try:
+        address = check_address(kind, to)
+    except ValueError as exc:
+        raise InvalidInputError(f"to: {exc}") from exc
     if any(m.name == name for m in person.contact_methods):
         raise ConflictError(f"{person.id} already has a contact method named {name!r} (config)")
     with db.write() as session:

@@ -59,7 +59,12 @@ class FileConfig(BaseModel):
 
     @model_validator(mode="after")
     def _escalation_names_schedules(self) -> FileConfig:
-        check_file_sections(self.escalation, self.schedules, [p.id for p in self.people.directory])
+        check_file_sections(
+            self.escalation,
+            self.schedules,
+            [p.id for p in self.people.directory],
+            [t.name for t in self.people.teams],
+        )
         return self
 
 

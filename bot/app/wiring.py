@@ -56,7 +56,7 @@ def escalation_rules(settings: Settings) -> EscalationRules:
         roles=settings.escalation.role_targets(),
         watchdog=settings.escalation.watchdog,
         ack_timeout=settings.ack_timeout,
-        reach=NotifyRules.of(settings.people.directory),
+        reach=NotifyRules.of(settings.people),
     )
 
 

@@ -7,6 +7,7 @@ it takes timeline events and incident state and returns data.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -14,6 +15,7 @@ from typing import Any, Literal
 from bot.events import EventKind
 
 Verbosity = Literal["quiet", "normal", "debug"]
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
 
 # Events that change what the card shows.
 CARD_EVENTS = frozenset(
@@ -266,7 +268,9 @@ def escalation_dms(
     incident_id: int, title: str, data: dict[str, Any]
 ) -> list[tuple[str, ChatMessage]]:
     """A direct message to each person an escalation notified, with Acknowledge."""
-    users = [str(u) for u in data.get("users") or ()]
+    # A person of the directory without a Slack id is paged by id, and reached only by
+    # their contact methods.
+    users = [str(u) for u in data.get("users") or () if _SLACK_USER.match(str(u))]
     level = data.get("level")
     message = ChatMessage(
         f"{ICONS['escalation']} You are paged (level {level}) for incident #{incident_id}: {title}",

@@ -40,13 +40,14 @@ def _clock_time(value: object) -> time:
 
 
 class TargetConfig(BaseModel):
-    """Exactly one of: a Slack user, a person of the directory, a user group, a schedule,
-    a role or a webhook."""
+    """Exactly one of: a Slack user, a person or a team of the directory, a user group, a
+    schedule, a role or a webhook."""
 
     model_config = ConfigDict(extra="forbid")
 
     user: str | None = None
     person: str | None = None
+    team: str | None = None
     group: str | None = None
     schedule: str | None = None
     role: str | None = None
@@ -57,7 +58,7 @@ class TargetConfig(BaseModel):
         given = [kind for kind in TargetKind if getattr(self, kind.value)]
         if len(given) != 1:
             raise ValueError(
-                "a target names exactly one of user, person, group, schedule, role, webhook"
+                "a target names exactly one of user, person, team, group, schedule, role, webhook"
             )
         return self
 
@@ -224,12 +225,14 @@ class EscalationConfig(BaseModel):
                     f"escalation.{where}: no schedule named {target.schedule!r} under schedules"
                 )
 
-    def check_people(self, people: list[str]) -> None:
+    def check_people(self, people: list[str], teams: list[str]) -> None:
         for where, target in self._targets():
             if target.person and target.person not in people:
                 raise ValueError(
                     f"escalation.{where}: no person {target.person!r} under people.directory"
                 )
+            if target.team and target.team not in teams:
+                raise ValueError(f"escalation.{where}: no team {target.team!r} under people.teams")
 
     @classmethod
     def absent(cls) -> EscalationConfig:
@@ -348,15 +351,18 @@ class ScheduleConfig(BaseModel):
 
 
 def check_file_sections(
-    escalation: EscalationConfig, schedules: list[ScheduleConfig], people: list[str]
+    escalation: EscalationConfig,
+    schedules: list[ScheduleConfig],
+    people: list[str],
+    teams: list[str] | None = None,
 ) -> None:
-    """Cross-section checks: unique schedule names, and every schedule and person a
-    target names (``people``: the directory's ids)."""
+    """Cross-section checks: unique schedule names, and every schedule, person and team a
+    target names (``people``: the directory's ids; ``teams``: its teams' names)."""
     names = [s.name for s in schedules]
     if len(set(names)) != len(names):
         raise ValueError("schedule names must be unique")
     escalation.check_schedules(names)
-    escalation.check_people(people)
+    escalation.check_people(people, teams or [])
 
 
 def compile_schedules(schedules: list[ScheduleConfig]) -> dict[str, Schedule]:

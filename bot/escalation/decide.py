@@ -25,6 +25,7 @@ class Requester(StrEnum):
 class TargetKind(StrEnum):
     USER = "user"  # a Slack user id
     PERSON = "person"  # a person of the people directory, by id
+    TEAM = "team"  # every member of a team of the people directory
     GROUP = "group"  # a Slack user group id
     SCHEDULE = "schedule"  # whoever is on call in that schedule now
     ROLE = "role"  # such as incident_commander

@@ -672,8 +672,12 @@ def _resolve(
     incident_id: int,
     now: datetime,
 ) -> None:
-    if target.kind in (TargetKind.USER, TargetKind.PERSON):
+    if target.kind is TargetKind.USER:
         out.users.append(target.name)
+    elif target.kind is TargetKind.PERSON:
+        out.users.append(rules.reach.address_of(target.name))
+    elif target.kind is TargetKind.TEAM:
+        out.users.extend(rules.reach.address_of(m) for m in rules.reach.teams.get(target.name, ()))
     elif target.kind is TargetKind.GROUP:
         out.groups.append(target.name)
     elif target.kind is TargetKind.WEBHOOK:

@@ -25,7 +25,7 @@ from bot.events import EventKind
 from bot.notify.decide import PlannedStep, Reach, plan
 from bot.notify.model import MethodKind, Urgency
 from bot.outbox import service as outbox
-from bot.people.config import PersonConfig
+from bot.people.config import PeopleConfig, PersonConfig
 from bot.people.contacts import check_address
 from storage import queries, queries_notify, queries_outbox
 from storage.db import Database
@@ -41,17 +41,25 @@ class NotifyRules:
     """The people directory as notification needs it: each person by id and Slack id."""
 
     people: tuple[PersonConfig, ...] = ()
+    teams: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     _index: Mapping[str, PersonConfig] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def of(cls, people: Iterable[PersonConfig]) -> NotifyRules:
-        listed = tuple(people)
+    def of(cls, config: PeopleConfig) -> NotifyRules:
+        listed = tuple(config.directory)
         index: dict[str, PersonConfig] = {}
         for person in listed:
             if person.slack:
                 index.setdefault(person.slack, person)
         index.update({p.id: p for p in listed})
-        return cls(listed, index)
+        teams = {t.name: tuple(t.members) for t in config.teams}
+        return cls(listed, teams, index)
+
+    def address_of(self, person_id: str) -> str:
+        """How a page names a person: their Slack user id when they have one (chat
+        mentions and messages them), else their id."""
+        person = self._index.get(person_id)
+        return (person.slack or person.id) if person else person_id
 
     def person(self, user: str) -> PersonConfig | None:
         """The person a page names, by person id or Slack user id."""

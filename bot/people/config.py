@@ -112,10 +112,21 @@ class TokenConfig(BaseModel):
         return self
 
 
+class TeamConfig(BaseModel):
+    """People paged together: an escalation level naming ``{team: NAME}`` pages every
+    member, each by their own notification rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
+    members: list[str] = Field(min_length=1)
+
+
 class PeopleConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     directory: list[PersonConfig] = Field(default_factory=list)
+    teams: list[TeamConfig] = Field(default_factory=list)
     groups: list[GroupGrant] = Field(default_factory=list)
     tokens: list[TokenConfig] = Field(default_factory=list)
     # The role of a Slack user granted nothing else. Unset: viewer once anything is
@@ -134,6 +145,12 @@ class PeopleConfig(BaseModel):
         for token in self.tokens:
             if token.person is not None and token.person not in ids:
                 raise ValueError(f"token {token.name!r} names unknown person {token.person!r}")
+        if len({t.name for t in self.teams}) != len(self.teams):
+            raise ValueError("team names are unique")
+        for team in self.teams:
+            unknown = [m for m in team.members if m not in ids]
+            if unknown:
+                raise ValueError(f"team {team.name!r} names unknown people: {', '.join(unknown)}")
         if len({t.sha256 for t in self.tokens}) != len(self.tokens):
             raise ValueError("two tokens have the same sha256")
         return self

@@ -10,8 +10,9 @@ import pytest
 from bot.app.settings import load_settings
 from bot.errors import ConfigError
 from bot.escalation.config import EscalationConfig, compile_schedules
-from bot.escalation.decide import TargetKind, ladder
+from bot.escalation.decide import Target, TargetKind, ladder
 from bot.escalation.schedules import on_call
+from bot.notify.service import NotifyRules
 
 GOOD = """\
 schedules:
@@ -112,3 +113,24 @@ def test_a_person_named_by_a_policy_must_be_in_the_directory(tmp_path: Path) -> 
     path.write_text(with_person + "people:\n  directory:\n    - {id: alice, name: Alice}\n")
     level = load_settings(config=path).escalation.compiled()[0].levels[1]
     assert level.targets[0].kind is TargetKind.PERSON
+
+
+def test_a_team_pages_each_member_by_their_slack_id_or_their_id(tmp_path: Path) -> None:
+    path = tmp_path / "fireline.yml"
+    with_team = GOOD.replace("{group: S123}", "{team: payments}")
+    path.write_text(with_team)
+    with pytest.raises(ConfigError, match=r"no team .payments. under people\.teams"):
+        load_settings(config=path)
+    people = (
+        "people:\n  directory:\n    - {id: alice, slack: UALICE}\n    - {id: bob}\n"
+        "  teams:\n    - {name: payments, members: [alice, bob]}\n"
+    )
+    path.write_text(with_team + people.replace("[alice, bob]", "[alice, zed]"))
+    with pytest.raises(ConfigError, match="team 'payments' names unknown people: zed"):
+        load_settings(config=path)
+    path.write_text(with_team + people)
+    settings = load_settings(config=path)
+    level = settings.escalation.compiled()[0].levels[1]
+    assert level.targets[0] == Target(TargetKind.TEAM, "payments")
+    reach = NotifyRules.of(settings.people)
+    assert [reach.address_of(m) for m in reach.teams["payments"]] == ["UALICE", "bob"]

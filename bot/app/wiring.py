@@ -4,6 +4,7 @@ on a feature's behalf, so no feature package depends on the settings class."""
 from __future__ import annotations
 
 import httpx
+from pydantic import SecretStr
 
 from actions.registry import ActionRegistry
 from bot.app.settings import Settings
@@ -13,6 +14,7 @@ from bot.clock import Clock
 from bot.escalation.config import compile_schedules
 from bot.escalation.service import EscalationRules
 from bot.notify.model import MethodKind, Sender
+from bot.notify.senders import build_senders
 from bot.notify.service import NotifyRules
 from bot.people.links import ActionLinks
 from bot.postmortem.service import DraftOptions
@@ -97,4 +99,22 @@ def status_config(settings: Settings) -> StatusConfig:
 
 def notify_senders(settings: Settings, http: httpx.AsyncClient) -> dict[MethodKind, Sender]:
     """The providers that carry people's contact methods, those that are configured."""
-    return {}
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value else None
+
+    return build_senders(
+        http,
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        smtp_username=settings.smtp_username,
+        smtp_password=secret(settings.smtp_password),
+        smtp_starttls=settings.smtp_starttls,
+        smtp_from=settings.smtp_from,
+        ntfy_url=settings.ntfy_url,
+        ntfy_token=secret(settings.ntfy_token),
+        twilio_url=settings.twilio_url,
+        twilio_account_sid=settings.twilio_account_sid,
+        twilio_auth_token=secret(settings.twilio_auth_token),
+        twilio_from=settings.twilio_from,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ class Recorded:
     # While ``gate`` is set up and not released, every answer waits for it: a slow peer.
     gate: threading.Event | None = None
     arrived: threading.Event = field(default_factory=threading.Event)
+    retry_after: str | None = None  # sent as Retry-After with every 429
 
 
 @contextmanager
@@ -31,11 +33,13 @@ def http_server(
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            form = "x-www-form-urlencoded" in self.headers.get("content-type", "")
             with lock:
                 recorded.requests.append(
                     {
                         "path": self.path,
-                        "json": json.loads(body or b"{}"),
+                        "json": {} if form else json.loads(body or b"{}"),
+                        "form": dict(urllib.parse.parse_qsl(body.decode())) if form else {},
                         "headers": dict(self.headers.items()),
                     }
                 )
@@ -44,6 +48,8 @@ def http_server(
             if recorded.gate is not None:
                 recorded.gate.wait(60)
             self.send_response(status)
+            if status == 429 and recorded.retry_after is not None:
+                self.send_header("Retry-After", recorded.retry_after)
             self.send_header("content-type", "application/json")
             self.end_headers()
             self.wfile.write(b'{"status": "success"}')

@@ -288,6 +288,7 @@ class NotificationDelivered(TypedDict, total=False):
     after: str  # the rule's delay after the page: "0s", "3m"
     urgency: str  # high | low
     attempts: int
+    message_id: int  # the outbox row: one event per row, whatever happens
     error: str  # notification.failed only
 
 

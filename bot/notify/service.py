@@ -119,12 +119,13 @@ def queue_page(
 ) -> list[dict[str, Any]]:
     """Queue every step of every paged person's rules; returns what was planned (for the
     ``escalation.notified`` event)."""
-    people = [p for p in (rules.person(u) for u in dict.fromkeys(page.users)) if p is not None]
+    found = (rules.person(u) for u in page.users)
+    people = list({p.id: p for p in found if p is not None}.values())
     stored = queries_notify.methods_of_people(session, [p.id for p in people])
     urgency = Urgency.of(page.severity)
     subject, body = page_text(page)
     planned: list[dict[str, Any]] = []
-    for person in dict.fromkeys(people):
+    for person in people:
         reaches = reaches_of(person, [m for m in stored if m.person == person.id])
         steps = plan(
             reaches,
@@ -191,17 +192,26 @@ def _queue_step(
 # --- after delivery --------------------------------------------------------------------
 
 
+def already_delivered(db: Database, incident_id: int, message_id: int) -> bool:
+    """Whether an earlier attempt at this outbox row reached the person (its
+    ``notification.sent`` is on the timeline): an interrupted attempt is not repeated."""
+    with db.session() as session:
+        sent = queries.events_of_kind(session, incident_id, EventKind.NOTIFICATION_SENT)
+    return any(e.data.get("message_id") == message_id for e in sent)
+
+
 def record_delivery(
     db: Database,
     payload: Mapping[str, Any],
     *,
+    message_id: int,
     lane: str,
     attempts: int,
     error: str | None,
     now: datetime,
 ) -> None:
     """Say on the timeline that a step reached its person, or failed; a failure brings the
-    person's next step forward, in the same transaction."""
+    person's next step forward, in the same transaction. Once per outbox row."""
     person, method, kind = payload["person"], payload["method"], payload["kind"]
     data: dict[str, Any] = {
         "person": person,
@@ -211,6 +221,7 @@ def record_delivery(
         "after": payload["after"],
         "urgency": payload["urgency"],
         "attempts": attempts,
+        "message_id": message_id,
     }
     if error is None:
         text = f"Reached {person} by {method} (step {payload['step']}, {kind})"
@@ -229,6 +240,7 @@ def record_delivery(
             at=now,
             recorded_at=now,
             data=data,
+            dedupe_key=f"{event}:{message_id}",
         )
         if error is not None:
             queries_outbox.bring_forward(session, lane=lane, now=now)

@@ -88,11 +88,16 @@ class NotifyTransport:
         why_not = await asyncio.to_thread(self._still_wanted, incident_id, bool(payload["once"]))
         if why_not:
             raise Cancelled(why_not)
+        if message.interrupted and await asyncio.to_thread(
+            service.already_delivered, self._db, incident_id, message.id
+        ):
+            return
         await sender.send(str(payload["to"]), self._page(payload, incident_id))
         await asyncio.to_thread(
             service.record_delivery,
             self._db,
             payload,
+            message_id=message.id,
             lane=message.lane,
             attempts=message.attempt,
             error=None,
@@ -127,6 +132,7 @@ class NotifyTransport:
             service.record_delivery,
             self._db,
             message.payload,
+            message_id=message.id,
             lane=message.lane,
             attempts=message.attempt,
             error=error,

@@ -7,15 +7,14 @@ it takes timeline events and incident state and returns data.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from bot.events import EventKind
+from bot.people.model import SLACK_USER_ID
 
 Verbosity = Literal["quiet", "normal", "debug"]
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
 
 # Events that change what the card shows.
 CARD_EVENTS = frozenset(
@@ -270,7 +269,7 @@ def escalation_dms(
     """A direct message to each person an escalation notified, with Acknowledge."""
     # A person of the directory without a Slack id is paged by id, and reached only by
     # their contact methods.
-    users = [str(u) for u in data.get("users") or () if _SLACK_USER.match(str(u))]
+    users = [str(u) for u in data.get("users") or () if SLACK_USER_ID.match(str(u))]
     level = data.get("level")
     message = ChatMessage(
         f"{ICONS['escalation']} You are paged (level {level}) for incident #{incident_id}: {title}",

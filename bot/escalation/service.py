@@ -37,6 +37,7 @@ from bot.incidents.decide import IncidentStatus
 from bot.notify import service as notify
 from bot.notify.service import NotifyRules
 from bot.outbox import service as outbox
+from bot.people.model import SLACK_USER_ID
 from storage import queries
 from storage import queries_escalation as timers_q
 from storage.db import Database
@@ -721,7 +722,9 @@ def build_notification(
     out = _Resolved([], [], [], [])
     for target in level.targets:
         _resolve(session, target, out, rules=rules, incident_id=incident.id, now=now)
-    names = [*(f"<@{u}>" for u in out.users), *(f"<!subteam^{g}>" for g in out.groups)]
+    # Slack users are mentioned; a person without a Slack id is named by their id.
+    mentioned = (f"<@{u}>" if SLACK_USER_ID.match(u) else u for u in out.users)
+    names = [*mentioned, *(f"<!subteam^{g}>" for g in out.groups)]
     who = ", ".join(names) or "nobody resolved"
     text = (
         f"[{incident.severity}] {incident.title}: level {index + 1} of {policy.name} "

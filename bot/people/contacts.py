@@ -26,6 +26,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from bot.durations import parse_duration
+from bot.people.model import SLACK_USER_ID
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
@@ -53,7 +54,7 @@ def check_address(kind: MethodKind, to: str) -> str:
         raise ValueError(f"{to!r} is not a phone number in E.164 form such as +4915112345678")
     if kind is MethodKind.NTFY and not _TOPIC.match(to):
         raise ValueError(f"{to!r} is not an ntfy topic (letters, digits, - and _, up to 64)")
-    if kind is MethodKind.SLACK and not re.match(r"^[UW][A-Z0-9]+$", to):
+    if kind is MethodKind.SLACK and not SLACK_USER_ID.match(to):
         raise ValueError(f"{to!r} is not a Slack user id such as U012AB3CD")
     if kind is MethodKind.APPRISE and "://" not in to:
         raise ValueError(f"{to!r} is not an Apprise URL such as pover://user@token")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
+
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+"""A Slack user id (``U012AB3CD``; ``W`` for Enterprise Grid): what may be mentioned."""
 
 
 class Role(StrEnum):

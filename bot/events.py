@@ -115,6 +115,7 @@ class IncidentReopened(TypedDict, total=False):
 
 class IncidentAcknowledged(TypedDict, total=False):
     seconds_to_acknowledge: float
+    via: str  # "link": from a notification's acknowledge link
 
 
 class Empty(TypedDict, total=False):

@@ -63,7 +63,13 @@ def _seconds(start: datetime, end: datetime) -> int:
 
 
 def acknowledge(
-    session: Session, incident: Incident, *, actor: str, now: datetime, hooks: StatusHooks | None
+    session: Session,
+    incident: Incident,
+    *,
+    actor: str,
+    now: datetime,
+    hooks: StatusHooks | None,
+    via: str | None = None,
 ) -> bool:
     """Open → acknowledged; False when it already was."""
     assert incident.id is not None
@@ -84,7 +90,10 @@ def acknowledge(
         at=now,
         recorded_at=now,
         data=as_data(
-            IncidentAcknowledged(seconds_to_acknowledge=_seconds(incident.opened_at, now))
+            IncidentAcknowledged(
+                seconds_to_acknowledge=_seconds(incident.opened_at, now),
+                **({"via": via} if via else {}),
+            )
         ),
     )
     if hooks is not None:

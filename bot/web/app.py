@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.web import incidents, login, oncall, postmortem, reports, runbooks
+from bot.web import incidents, links, login, oncall, postmortem, reports, runbooks
 from bot.web.csrf import CsrfRefused
 from bot.web.headers import SecurityHeaders
 from bot.web.pages import render
@@ -24,6 +24,7 @@ PAGES = (
     oncall.router,
     runbooks.router,
     reports.router,
+    links.router,
 )
 """Every router of console pages, in the order they are matched."""
 

@@ -127,6 +127,59 @@ def serve(
 
 
 @app.command()
+def init(
+    name: Annotated[str, typer.Option("--name", help="Your name: the first person paged.")],
+    email: Annotated[str | None, typer.Option("--email", help="Where email pages go.")] = None,
+    slack: Annotated[
+        str | None, typer.Option("--slack", help="Your Slack user id (U012AB3CD).")
+    ] = None,
+    timezone: Annotated[
+        str, typer.Option("--timezone", help="IANA zone, e.g. Europe/Berlin.")
+    ] = "UTC",
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write the files.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Write a starter config that pages you: one person, one schedule, one policy."""
+    from bot.app.starter import Operator, check_options, render
+
+    operator = Operator(name=name, email=email, slack=slack, timezone=timezone)
+    problems = check_options(operator)
+    if problems:
+        for problem in problems:
+            errors.print(problem, highlight=False)
+        raise typer.Exit(2)
+    config_file, env_file = directory / "fireline.yaml", directory / "fireline.env"
+    existing = [str(p) for p in (config_file, env_file) if p.exists()]
+    if existing and not force:
+        errors.print(f"{', '.join(existing)} already exists; --force overwrites", highlight=False)
+        raise typer.Exit(1)
+    starter = render(operator, config_path=str(config_file.resolve()))
+    directory.mkdir(parents=True, exist_ok=True)
+    draft = directory / ".fireline.yaml.draft"
+    draft.write_text(starter.config)
+    try:
+        load_settings(config=draft, database_url="sqlite://")
+    except ConfigError as exc:
+        errors.print(f"[red]these options make no valid config:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    finally:
+        draft.unlink()
+    config_file.write_text(starter.config)
+    env_file.touch(mode=0o600)
+    env_file.chmod(0o600)
+    env_file.write_text(starter.env)
+    console.print(
+        f"wrote {config_file} and {env_file} (private: it holds secrets)", highlight=False
+    )
+    typer.echo(f"your console and API token (shown once): {starter.token}")
+    console.print(
+        f"next: set -a; . {env_file}; set +a; fireline serve   then open the console and "
+        "point Alertmanager at /webhooks/alertmanager",
+        highlight=False,
+    )
+
+
+@app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port for Fireline's API (0: any free port).")] = 0,
     replay: Annotated[

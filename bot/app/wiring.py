@@ -10,6 +10,8 @@ from bot.chat.service import ChatRules
 from bot.clock import Clock
 from bot.escalation.config import compile_schedules
 from bot.escalation.service import EscalationRules
+from bot.maintenance.config import compile_windows
+from bot.maintenance.service import Maintenance
 from bot.people.links import ActionLinks
 from bot.postmortem.service import DraftOptions
 from bot.runbooks.model import parse_rate
@@ -45,6 +47,10 @@ def action_links(settings: Settings, clock: Clock) -> ActionLinks | None:
     )
 
 
+def maintenance(settings: Settings) -> Maintenance:
+    return Maintenance(configured=compile_windows(settings.maintenance))
+
+
 def escalation_rules(settings: Settings) -> EscalationRules:
     return EscalationRules(
         policies=settings.escalation.compiled(),
@@ -52,6 +58,7 @@ def escalation_rules(settings: Settings) -> EscalationRules:
         roles=settings.escalation.role_targets(),
         watchdog=settings.escalation.watchdog,
         ack_timeout=settings.ack_timeout,
+        maintenance=maintenance(settings),
     )
 
 
@@ -68,6 +75,7 @@ def automation_rules(
         approval_timeout=settings.approval_timeout,
         approvers=tuple(settings.approvers),
         escalation=escalation,
+        maintenance=maintenance(settings),
     )
 
 

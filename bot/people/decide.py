@@ -31,6 +31,9 @@ MINIMUM_ROLE: MappingProxyType[Action, Role] = MappingProxyType(
         Action.EDIT_SCHEDULES: Role.COMMANDER,
         Action.POST_STATUS: Role.COMMANDER,
         Action.EDIT_POSTMORTEM: Role.RESPONDER,
+        # Holding pages for planned work is routine for the people doing the work.
+        Action.START_MAINTENANCE: Role.RESPONDER,
+        Action.END_MAINTENANCE: Role.RESPONDER,
     }
 )
 

@@ -41,6 +41,8 @@ class Action(StrEnum):
     EDIT_SCHEDULES = "edit_schedules"
     POST_STATUS = "post_status"
     EDIT_POSTMORTEM = "edit_postmortem"
+    START_MAINTENANCE = "start_maintenance"
+    END_MAINTENANCE = "end_maintenance"
 
 
 IdentityKind = Literal["person", "service", "legacy", "local", "slack"]

@@ -179,7 +179,8 @@ def end_window(db: Database, window_id: int, *, by: str, now: datetime) -> Windo
             raise NotFoundError(f"maintenance window {window_id} does not exist")
         if row.ends_at <= now:
             raise ConflictError(f"maintenance window {window_id} is already over")
-        row.ends_at = max(now, row.starts_at)
+        row.starts_at = min(row.starts_at, now)  # one that had not started never will
+        row.ends_at = now
         row.ended_by = by
         session.add(row)
         return window_of(row)

@@ -101,3 +101,21 @@ def test_an_incident_another_window_covers_stays_held(db: Database) -> None:
         "config:freeze",
         "config:long",
     ]
+
+
+def test_a_window_ended_before_it_started_is_gone(db: Database) -> None:
+    clock = FakeClock()
+    later = service.create_window(
+        db,
+        matchers=['team="db"'],
+        service=None,
+        starts_at=T0 + timedelta(days=1),
+        ends_at=None,
+        duration="1h",
+        created_by="ann",
+        reason="next week's upgrade",
+        now=clock.now,
+    )
+    assert [x.active for x in service.list_windows(db, service.Maintenance(), now=T0)] == [False]
+    service.end_window(db, int(later.key), by="ann", now=clock.now)
+    assert service.list_windows(db, service.Maintenance(), now=clock.now) == []

@@ -69,6 +69,8 @@ class EventKind(StrEnum):
     POSTMORTEM_SECTION_SAVED = "postmortem.section_saved"
     CHAT_MESSAGE_ADDED = "chat.message_added"
     STATUS_UPDATE_POSTED = "status.update_posted"
+    MAINTENANCE_HELD = "maintenance.held"
+    MAINTENANCE_RELEASED = "maintenance.released"
 
     @classmethod
     def step(cls, state: str) -> EventKind:
@@ -310,6 +312,19 @@ class EscalationHeld(TypedDict, total=False):
     policy: str
 
 
+class MaintenanceHeld(TypedDict, total=False):
+    window: str
+    reason: str
+    by: str
+    until: str
+    held: str
+
+
+class MaintenanceReleased(TypedDict, total=False):
+    window: str
+    result: str
+
+
 class CommanderAssigned(TypedDict, total=False):
     user: str
 
@@ -531,6 +546,18 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
         "fireline",
         "Automation asked to escalate an acknowledged incident; nobody was paged.",
         EscalationHeld,
+    ),
+    EventKind.MAINTENANCE_HELD: (
+        "fireline",
+        "A maintenance window holds the incident: it is recorded, but nobody is paged and "
+        "no remediation runs until the window ends (`held`: escalation or automation).",
+        MaintenanceHeld,
+    ),
+    EventKind.MAINTENANCE_RELEASED: (
+        "fireline",
+        "The window that held the incident ended; what still fires was re-evaluated "
+        "(escalation started or brought forward, held runs resumed).",
+        MaintenanceReleased,
     ),
     EventKind.COMMANDER_ASSIGNED: (
         "person",

@@ -47,6 +47,17 @@ def claim_runs(
     return [run.id for run in runs if run.id is not None]
 
 
+def runs_in_status(session: Session, incident_id: int, status: str) -> list[RunbookRun]:
+    query = (
+        select(RunbookRun)
+        .where(RunbookRun.incident_id == incident_id)
+        .where(RunbookRun.status == status)
+        .order_by(col(RunbookRun.id))
+    )
+    query = dialect.locked(session, query)
+    return list(session.exec(query.execution_options(populate_existing=True)))
+
+
 def lock_run(session: Session, run_id: int) -> RunbookRun | None:
     query = select(RunbookRun).where(RunbookRun.id == run_id)
     query = dialect.locked(session, query)

@@ -10,6 +10,7 @@ from storage import (
     tables_automation,  # noqa: F401
     tables_chat,  # noqa: F401
     tables_followups,  # noqa: F401
+    tables_maintenance,  # noqa: F401
     tables_notify,  # noqa: F401
     tables_outbox,  # noqa: F401
     tables_postmortem,  # noqa: F401

@@ -19,6 +19,8 @@ from bot.escalation.cli import oncall, overrides_app
 from bot.escalation.service import EscalationRules
 from bot.incidents.cli import incidents_app
 from bot.logs import configure_logging
+from bot.maintenance.cli import maintenance_app
+from bot.maintenance.service import Maintenance
 from bot.notify.cli import contacts_app
 from bot.people.cli import people_app
 from bot.people.config import PeopleConfig
@@ -97,6 +99,9 @@ class CliEnv:
 
     def status_config(self) -> StatusConfig:
         return wiring.status_config(self.settings)
+
+    def maintenance(self) -> Maintenance:
+        return wiring.maintenance(self.settings)
 
 
 @app.callback()
@@ -304,6 +309,7 @@ app.command("oncall")(oncall)
 app.add_typer(status_app, name="status")
 app.add_typer(overrides_app, name="overrides")
 app.add_typer(contacts_app, name="contacts")
+app.add_typer(maintenance_app, name="maintenance")
 
 
 def main() -> None:

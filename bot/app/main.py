@@ -6,11 +6,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
 from actions.context import Endpoints
 from actions.registry import ActionRegistry, default_registry
@@ -19,6 +21,7 @@ from bot.app.metrics import Metrics
 from bot.app.runtime import Runtime
 from bot.app.settings import Settings
 from bot.automation import api as automation_api
+from bot.automation import service as automation_service
 from bot.automation.hooks import TriagePlanner
 from bot.automation.runner import AutomationRunner
 from bot.clock import Clock, utcnow
@@ -27,6 +30,7 @@ from bot.escalation import api as escalation_api
 from bot.escalation import service as escalation
 from bot.escalation.hooks import EscalationHooks
 from bot.escalation.notify import WEBHOOK, Notification, WebhookTransport
+from bot.escalation.service import EscalationRules
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents import api
 from bot.incidents.triage import TriageOutcome
@@ -34,6 +38,8 @@ from bot.incidents.worker import TriageWorker
 from bot.ingest import api as webhook
 from bot.ingest.writer import ReceiptWriter
 from bot.logs import RequestIdMiddleware
+from bot.maintenance import api as maintenance_api
+from bot.maintenance.worker import MaintenanceWorker
 from bot.notify import api as notify_api
 from bot.notify import service as notify
 from bot.notify.service import NOTIFY
@@ -54,6 +60,7 @@ from bot.web import app as console
 from bot.worker import BackgroundWork, Workers
 from storage import migrate
 from storage.db import Database
+from storage.tables import Incident
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +82,9 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
     http = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(30.0))
     escalation_rules = wiring.escalation_rules(settings)
     hooks = EscalationHooks(escalation_rules) if settings.escalation.enabled else None
-    outbox = OutboxSender(db, clock=clock)
-    if settings.escalation.webhooks:
-        outbox.add_transport(WEBHOOK, webhook_transport(settings, db, http, clock))
     people = Directory(settings.people, settings.api_token)
     links = wiring.action_links(settings, clock)
-    outbox.add_transport(NOTIFY, notify_transport(settings, db, http, people, links, clock))
+    outbox = outbox_sender(settings, db, http, people, links, clock)
     escalation = EscalationScheduler(
         db,
         rules=escalation_rules,
@@ -126,6 +130,9 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         escalation=hooks,
     )
     writer = ReceiptWriter(db, batch_size=settings.ingest_batch_size, on_commit=triage.poke)
+    maintenance = maintenance_worker(
+        settings, db, escalation_rules, wake=(escalation.poke, automation.poke), clock=clock
+    )
     triage.defer_while(writer.under_load)
     return Runtime(
         settings=settings,
@@ -146,7 +153,56 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         sessions=wiring.console_sessions(settings, clock),
         links=links,
         wake_after_triage=wake_after_triage,
+        maintenance=maintenance,
     )
+
+
+def maintenance_worker(
+    settings: Settings,
+    db: Database,
+    rules: EscalationRules,
+    *,
+    wake: tuple[Callable[[], None], ...],
+    clock: Clock,
+) -> MaintenanceWorker:
+    """The loop that ends maintenance windows; ``wake`` are poked after a release."""
+
+    def woken_by_release() -> None:
+        for poke in wake:
+            poke()
+
+    return MaintenanceWorker(
+        db,
+        rules.maintenance or wiring.maintenance(settings),
+        MaintenanceRelease(rules if settings.escalation.enabled else None),
+        clock=clock,
+        tick=settings.maintenance_tick,
+        on_released=woken_by_release,
+    )
+
+
+class MaintenanceRelease:
+    """What the end of a maintenance window does to an incident it held: escalation
+    starts (or its deferred page is due now), and the runs it held go on."""
+
+    def __init__(self, rules: EscalationRules | None) -> None:
+        self._rules = rules
+
+    def __call__(
+        self, session: Session, incident: Incident, *, deferred_until: datetime, now: datetime
+    ) -> str:
+        assert incident.id is not None
+        done = []
+        if self._rules is not None:
+            done.append(
+                escalation.release_held(
+                    session, incident, rules=self._rules, deferred_until=deferred_until, now=now
+                )
+            )
+        runs = automation_service.release_held(session, incident.id, now=now)
+        if runs:
+            done.append(f"{runs} held run(s) resumed")
+        return "; ".join(done) or "nothing was waiting"
 
 
 async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
@@ -225,6 +281,22 @@ def webhook_transport(
     )
 
 
+def outbox_sender(
+    settings: Settings,
+    db: Database,
+    http: httpx.AsyncClient,
+    people: Directory,
+    links: ActionLinks | None,
+    clock: Clock,
+) -> OutboxSender:
+    """The one outbox sender with the transports that need no Slack (chat adds its own)."""
+    outbox = OutboxSender(db, clock=clock)
+    if settings.escalation.webhooks:
+        outbox.add_transport(WEBHOOK, webhook_transport(settings, db, http, clock))
+    outbox.add_transport(NOTIFY, notify_transport(settings, db, http, people, links, clock))
+    return outbox
+
+
 def notify_transport(
     settings: Settings,
     db: Database,
@@ -256,6 +328,8 @@ def workers_of(runtime: Runtime) -> Workers:
     if runtime.settings.escalation.enabled:
         works.append(runtime.escalation)
     works.append(runtime.automation)
+    if runtime.maintenance is not None:
+        works.append(runtime.maintenance)
     return Workers(works)
 
 
@@ -322,6 +396,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(automation_api.router)
     app.include_router(status_api.router)
     app.include_router(notify_api.router)
+    app.include_router(maintenance_api.router)
     app.include_router(status_api.public_router)
     app.include_router(metrics.router)
     console.install(app)

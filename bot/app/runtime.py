@@ -17,6 +17,7 @@ from bot.escalation.timers import EscalationScheduler
 from bot.incidents.lifecycle import StatusHooks
 from bot.incidents.worker import TriageWorker
 from bot.ingest.writer import ReceiptWriter
+from bot.maintenance.worker import MaintenanceWorker
 from bot.outbox.worker import OutboxSender
 from bot.people.directory import Directory, open_directory
 from bot.people.links import ActionLinks
@@ -58,3 +59,5 @@ class Runtime:
     links: ActionLinks | None = None
     # The console's signed session cookies.
     sessions: Sessions = field(default_factory=lambda: Sessions(None, lifetime=timedelta(hours=12)))
+    # Releases what maintenance windows held once they end (and holds their windows).
+    maintenance: MaintenanceWorker | None = None

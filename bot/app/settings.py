@@ -37,6 +37,7 @@ from bot.durations import Duration
 from bot.errors import ConfigError
 from bot.escalation.config import EscalationConfig, ScheduleConfig, check_file_sections
 from bot.incidents.config import TriageConfig
+from bot.maintenance.config import MaintenanceWindowConfig, compile_windows
 from bot.people.config import PeopleConfig
 from bot.status.config import StatusConfig
 from bot.yamlpos import YamlError, load_located
@@ -56,6 +57,7 @@ class FileConfig(BaseModel):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     people: PeopleConfig = Field(default_factory=PeopleConfig)
     status: StatusConfig = Field(default_factory=StatusConfig)
+    maintenance: list[MaintenanceWindowConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _escalation_names_schedules(self) -> FileConfig:
@@ -65,6 +67,7 @@ class FileConfig(BaseModel):
             [p.id for p in self.people.directory],
             [t.name for t in self.people.teams],
         )
+        compile_windows(self.maintenance)
         return self
 
 
@@ -294,6 +297,8 @@ class Settings(BaseSettings):
     automation_mode: Literal["auto", "approve", "dry-run", "suggest", "off"] = "auto"
     automation_budget: str = "20 per 1h"  # mutating steps across all runbooks
     automation_tick: Duration = Field(default=timedelta(seconds=1))
+    # How often ended maintenance windows are looked for (ending one early wakes it at once).
+    maintenance_tick: Duration = Field(default=timedelta(seconds=5))
     # A running step's owner renews this lease; a step whose lease ran out was cut off by a
     # crash and is marked interrupted, never re-run.
     automation_lease: Duration = Field(default=timedelta(seconds=30))
@@ -367,6 +372,7 @@ class Settings(BaseSettings):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     people: PeopleConfig = Field(default_factory=PeopleConfig)
     status: StatusConfig = Field(default_factory=StatusConfig)
+    maintenance: list[MaintenanceWindowConfig] = Field(default_factory=list)
     # Named secrets (FIRELINE_SECRETS, a JSON object) that config refers to by name, such
     # as an outbound webhook's PagerDuty routing key.
     secrets: dict[str, SecretStr] = Field(default_factory=dict)

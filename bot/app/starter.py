@@ -129,7 +129,12 @@ def render(operator: Operator, *, config_path: str) -> Starter:
             "",
         ]
     )
-    env = "\n".join(
+    return Starter(config=config, env=environment(config_path), token=token)
+
+
+def environment(config_path: str) -> str:
+    """The env file: where the config is, fresh secrets, and what to set next."""
+    return "\n".join(
         [
             "# Fireline's environment, written by `fireline init`: it holds secrets, keep it",
             "# private.",
@@ -151,4 +156,3 @@ def render(operator: Operator, *, config_path: str) -> Starter:
             "",
         ]
     )
-    return Starter(config=config, env=env, token=token)

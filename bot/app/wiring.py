@@ -13,6 +13,8 @@ from bot.chat.service import ChatRules
 from bot.clock import Clock
 from bot.escalation.config import compile_schedules
 from bot.escalation.service import EscalationRules
+from bot.maintenance.config import compile_windows
+from bot.maintenance.service import Maintenance
 from bot.notify.model import MethodKind, Sender
 from bot.notify.senders import build_senders
 from bot.notify.service import NotifyRules
@@ -51,6 +53,10 @@ def action_links(settings: Settings, clock: Clock) -> ActionLinks | None:
     )
 
 
+def maintenance(settings: Settings) -> Maintenance:
+    return Maintenance(configured=compile_windows(settings.maintenance))
+
+
 def escalation_rules(settings: Settings) -> EscalationRules:
     return EscalationRules(
         policies=settings.escalation.compiled(),
@@ -59,6 +65,7 @@ def escalation_rules(settings: Settings) -> EscalationRules:
         watchdog=settings.escalation.watchdog,
         ack_timeout=settings.ack_timeout,
         reach=NotifyRules.of(settings.people),
+        maintenance=maintenance(settings),
     )
 
 
@@ -75,6 +82,7 @@ def automation_rules(
         approval_timeout=settings.approval_timeout,
         approvers=tuple(settings.approvers),
         escalation=escalation,
+        maintenance=maintenance(settings),
     )
 
 

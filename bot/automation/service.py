@@ -52,6 +52,7 @@ from bot.escalation.decide import Requester
 from bot.escalation.service import EscalationRules
 from bot.events import EventKind
 from bot.incidents.decide import IncidentStatus
+from bot.maintenance.service import Maintenance
 from bot.runbooks.model import Runbook, Step, StepKind
 from bot.runbooks.params import ParamResolution, resolve_params
 from storage import queries
@@ -69,6 +70,8 @@ from storage.tables_automation import (
 log = logging.getLogger(__name__)
 ACTOR = "fireline"
 OUTPUT_ON_TIMELINE = 4000
+# A run waiting for a maintenance window to end (not claimed by the runner meanwhile).
+HELD = "held"
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class AutomationRules:
     approval_timeout: timedelta = timedelta(minutes=15)
     approvers: tuple[str, ...] = ()
     escalation: EscalationRules | None = None
+    # Windows during which no remediation runs (read-only steps still do); None: none.
+    maintenance: Maintenance | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +262,10 @@ def next_work(
             steps += plan.rollback_steps(succeeded)
         for position, step in enumerate(steps):
             row = rows.get(step.id)
+            if row is None and _held(session, run, incident, step, rules, now):
+                _release(run, HELD, now)
+                session.add(run)
+                return None
             if row is None:
                 row = _decide_step(
                     session, run, incident, plan, step, position, results, rules, now
@@ -276,6 +285,35 @@ def next_work(
             return None  # running elsewhere; the sweep takes it if its owner died
         _conclude_steps(session, run, incident, plan, results, rules, now)
         return None
+
+
+def _held(
+    session: Session,
+    run: RunbookRun,
+    incident: Incident,
+    step: Step,
+    rules: AutomationRules,
+    now: datetime,
+) -> bool:
+    """A step that would change something waits while a maintenance window holds the
+    incident; the run is ``held`` until the window's end releases it. Read-only
+    (diagnostic) steps are not held: they change nothing, and their output helps."""
+    if rules.maintenance is None:
+        return False
+    action = rules.registry.get(step.uses)
+    args = step.resolved_args(run.params)
+    if action is not None and not is_mutating(action, args, read_only=step.read_only):
+        return False
+    return rules.maintenance.hold(session, incident, held="automation", now=now) is not None
+
+
+def release_held(session: Session, incident_id: int, *, now: datetime) -> int:
+    """Runs held by maintenance go on (the runner takes them again); how many."""
+    runs = q.runs_in_status(session, incident_id, HELD)
+    for run in runs:
+        _release(run, "pending", now)
+        session.add(run)
+    return len(runs)
 
 
 def _decide_step(

@@ -21,6 +21,9 @@ COMMANDS = {
     "followup": "followup [#id] <text>: add a follow-up item",
     "pause": "pause <reason>: pause all automation",
     "resume": "resume: resume automation",
+    "maintenance": "maintenance <duration> <matchers> <reason>: hold pages and remediation "
+    'for planned work (`maintenance 2h team="db" schema upgrade`); `maintenance end <id>` '
+    "ends one early",
     "help": "help: this list",
 }
 NEEDS_INCIDENT = frozenset(
@@ -86,6 +89,10 @@ def parse_command(
     body = " ".join(rest)
     if name in ("note", "followup") and not body:
         raise CommandError(f"say what: `{command} {name} <text>`")
+    if name == "maintenance" and not body:
+        raise CommandError(
+            f'say how long, what and why: `{command} maintenance 2h team="db" schema upgrade`'
+        )
     if name == "pause" and not body:
         raise CommandError(f"say why: `{command} pause <reason>`")
     if name in NEEDS_INCIDENT:

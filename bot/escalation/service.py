@@ -34,6 +34,7 @@ from bot.escalation.schedules import OnCall, Override, Schedule, on_call
 from bot.events import EscalationHeld, EventKind, as_data
 from bot.incidents import lifecycle
 from bot.incidents.decide import IncidentStatus
+from bot.maintenance.service import Maintenance
 from bot.notify import service as notify
 from bot.notify.service import NotifyRules
 from bot.outbox import service as outbox
@@ -61,6 +62,8 @@ class EscalationRules:
     ack_timeout: timedelta | None = None
     # Who is reached how: each paged person's contact methods and notification rules.
     reach: NotifyRules = field(default_factory=NotifyRules)
+    # Windows during which incidents are recorded but nobody is paged; None: none.
+    maintenance: Maintenance | None = None
 
     def policy(self, name: str) -> Policy | None:
         return next((p for p in self.policies if p.name == name), None)
@@ -80,6 +83,10 @@ def start(
     if policy is None:
         log.info("incident %s: no escalation policy applies", incident.id)
         return None
+    if rules.maintenance is not None and rules.maintenance.hold(
+        session, incident, held="escalation", now=now
+    ):
+        return None  # started when the window ends (bot.maintenance releases it)
     position = policy_math.first_position(policy, severity=incident.severity, now=now)
     timer = session.get(EscalationTimer, incident.id)
     if timer is None:
@@ -380,6 +387,35 @@ def escalate(
         return incident
 
 
+def release_held(
+    session: Session,
+    incident: Incident,
+    *,
+    rules: EscalationRules,
+    deferred_until: datetime,
+    now: datetime,
+) -> str:
+    """A maintenance window stopped holding an open incident: start its escalation as
+    triage would have, or bring forward the page deferred to the window's planned end;
+    a timer that went on by itself since is left alone. Returns what was done."""
+    assert incident.id is not None
+    if incident.status != IncidentStatus.OPEN:
+        return f"escalation not started: the incident is {incident.status}"
+    timer = timers_q.lock_timer(session, incident.id)
+    if timer is not None and timer.status in timers_q.FIRING_STATUSES:
+        deferred = timer.due_at is not None and abs(timer.due_at - deferred_until) < timedelta(
+            seconds=1
+        )
+        if deferred and timer.due_at is not None and timer.due_at > now:
+            timer.due_at, timer.updated_at = now, now
+            session.add(timer)
+            return "the deferred page is due now"
+        return "escalation was already under way"
+    if start(session, incident, rules=rules, now=now, reason="maintenance ended") is None:
+        return "no escalation policy applies"
+    return "escalation started"
+
+
 # --- firing -----------------------------------------------------------------------------
 
 
@@ -470,6 +506,11 @@ def _fire(
         reason = f"policy {timer.policy} is no longer configured"
         _stop(timer, events, reason=reason, now=now, status="stopped")
         return None
+    if rules.maintenance is not None:
+        window = rules.maintenance.hold(session, incident, held="escalation", now=now)
+        if window is not None:
+            timer.due_at, timer.updated_at = window.ends_at, now
+            return None
     index = min(timer.level, len(policy.levels) - 1)
     if timer.current_level is not None and index != timer.current_level:
         events.append(_level_changed(timer, policy, index, now=now))

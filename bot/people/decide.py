@@ -33,6 +33,9 @@ MINIMUM_ROLE: MappingProxyType[Action, Role] = MappingProxyType(
         Action.EDIT_POSTMORTEM: Role.RESPONDER,
         Action.EDIT_OWN_CONTACT_METHODS: Role.RESPONDER,
         Action.EDIT_CONTACT_METHODS: Role.ADMIN,
+        # Holding pages for planned work is routine for the people doing the work.
+        Action.START_MAINTENANCE: Role.RESPONDER,
+        Action.END_MAINTENANCE: Role.RESPONDER,
     }
 )
 

@@ -47,6 +47,8 @@ class Action(StrEnum):
     EDIT_POSTMORTEM = "edit_postmortem"
     EDIT_OWN_CONTACT_METHODS = "edit_own_contact_methods"
     EDIT_CONTACT_METHODS = "edit_contact_methods"  # anyone's
+    START_MAINTENANCE = "start_maintenance"
+    END_MAINTENANCE = "end_maintenance"
 
 
 IdentityKind = Literal["person", "service", "legacy", "local", "slack"]

@@ -11,6 +11,7 @@ from bot.automation.runner import AutomationRunner
 from bot.chat.projector import ChatProjector
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents.lifecycle import StatusHooks
+from bot.maintenance.worker import MaintenanceWorker
 from bot.people.directory import Directory
 from bot.postmortem.service import DraftOptions
 from bot.routing import ServiceCore
@@ -61,3 +62,6 @@ class SlackRuntime(ServiceCore, Protocol):
 
     @property
     def status(self) -> StatusConfig: ...
+
+    @property
+    def maintenance(self) -> MaintenanceWorker | None: ...

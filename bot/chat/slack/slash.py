@@ -11,10 +11,12 @@ from bot.chat.commands import Command, CommandError, help_text, parse_command
 from bot.chat.slack.listeners import REFUSALS, Listeners
 from bot.chat.slack.modals import declare_view
 from bot.chat.slack.text import escape
-from bot.errors import NotFoundError
+from bot.errors import InvalidInputError, NotFoundError
 from bot.escalation import service as escalation
 from bot.escalation.oncall import on_call_now
 from bot.incidents import service as incidents
+from bot.maintenance import service as maintenance
+from bot.maintenance.decide import parse_request
 from bot.people.model import Action, Identity
 from bot.postmortem import followups
 from bot.postmortem.service import render_postmortem
@@ -35,6 +37,7 @@ ACTIONS: dict[str, Action] = {
     "commander": Action.ASSIGN_COMMANDER,
     "note": Action.ADD_NOTE,
     "followup": Action.ADD_NOTE,
+    "maintenance": Action.START_MAINTENANCE,
 }
 
 
@@ -68,6 +71,8 @@ class SlashCommand(Listeners):
         action = ACTIONS.get(command.name, Action.VIEW)
         if command.name == "status" and command.phase:
             action = Action.POST_STATUS
+        if command.name == "maintenance" and _ends_window(command):
+            action = Action.END_MAINTENANCE
         identity = await self.allowed(user, action, incident_id=command.incident_id)
         general = {
             "help": self.help,
@@ -75,6 +80,7 @@ class SlashCommand(Listeners):
             "pause": self.pause,
             "resume": self.resume,
             "oncall": self.oncall,
+            "maintenance": self.maintenance,
         }
         if command.name in general:
             return await general[command.name](command, user)
@@ -130,6 +136,36 @@ class SlashCommand(Listeners):
         )
         self.runtime.automation.poke()
         return f"Automation resumed ({len(lifted)} pause{'s' if len(lifted) != 1 else ''} lifted)."
+
+    async def maintenance(self, command: Command, user: str) -> str:
+        if _ends_window(command):
+            window_id = command.text.split()[1].lstrip("#")
+            if not window_id.isdigit():
+                raise InvalidInputError(f"{window_id!r} is not a maintenance window's id")
+            ended = await self.run(
+                maintenance.end_window, self.db, int(window_id), by=user, now=self.clock()
+            )
+            if self.runtime.maintenance is not None:
+                self.runtime.maintenance.poke()
+            return f"Maintenance window {ended.key} ended; what it held is re-evaluated."
+        asked = parse_request(command.text)
+        window = await self.run(
+            maintenance.create_window,
+            self.db,
+            matchers=asked.matchers,
+            service=None,
+            starts_at=None,
+            ends_at=None,
+            duration=asked.duration,
+            created_by=user,
+            reason=asked.reason,
+            now=self.clock(),
+        )
+        return (
+            f"Maintenance window {window.key} until {window.ends_at:%Y-%m-%d %H:%M} UTC: "
+            f"{escape(window.describe())} ({escape(window.reason)}). Incidents it covers are "
+            f"recorded; nobody is paged and no remediation runs until it ends."
+        )
 
     async def oncall(self, command: Command, user: str) -> str:
         answers = await self.run(
@@ -253,3 +289,8 @@ class SlashCommand(Listeners):
             f"runbook {view.runbook_id or 'none'} ({steps}); "
             f"commander {view.commander or 'nobody'}"
         )
+
+
+def _ends_window(command: Command) -> bool:
+    words = command.text.split()
+    return len(words) == 2 and words[0].lower() == "end"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -109,6 +110,16 @@ def _root() -> None:
     clienv.install(CliEnv())
 
 
+def first_start_hint(settings: Settings) -> str | None:
+    """What ``serve`` logs when it starts without a config file, which pages nobody."""
+    if settings.config is not None:
+        return None
+    return (
+        "no config file (FIRELINE_CONFIG): escalation pages nobody; "
+        "`fireline init --name NAME --email ADDRESS` writes one that pages you"
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -122,6 +133,9 @@ def serve(
     settings = settings_or_exit(host=host, port=port)
     database_or_exit(settings).dispose()  # a clear message now, not a traceback at startup
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secret_values())
+    hint = first_start_hint(settings)
+    if hint:
+        logging.getLogger(__name__).warning(hint)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -111,3 +111,13 @@ async def test_a_new_install_emails_its_operator_on_the_first_alert(
                 await asyncio.sleep(0.05)
             subjects = [m["Subject"] for m in box.to("ada@example.com")]
     assert any(s.startswith("[SEV1] HighErrorRate") for s in subjects), subjects
+
+
+def test_serve_without_a_config_file_suggests_init(tmp_path: Path) -> None:
+    from bot.app.cli import first_start_hint
+
+    bare = Settings(database_url="sqlite://")
+    assert "fireline init" in (first_start_hint(bare) or "")
+    config = tmp_path / "fireline.yaml"
+    config.write_text(render(Operator("Ada", "ada@example.com"), config_path="x").config)
+    assert first_start_hint(Settings(config=config, database_url="sqlite://")) is None

@@ -61,6 +61,7 @@ class EventKind(StrEnum):
     ESCALATION_STOPPED = "escalation.stopped"
     ESCALATION_PAGE_FAILED = "escalation.page_failed"
     ESCALATION_HELD = "escalation.held"
+    INCIDENT_UNSILENCED = "incident.unsilenced"
     NOTIFICATION_SENT = "notification.sent"
     NOTIFICATION_FAILED = "notification.failed"
     COMMANDER_ASSIGNED = "commander.assigned"
@@ -283,6 +284,10 @@ class EscalationPageFailed(TypedDict, total=False):
     error: str
 
 
+class IncidentUnsilenced(TypedDict, total=False):
+    silence_ids: list[str]
+
+
 class NotificationDelivered(TypedDict, total=False):
     person: str
     method: str  # the contact method's name
@@ -388,8 +393,8 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
         IncidentResolved,
     ),
     EventKind.INCIDENT_SILENCED: (
-        "person",
-        "A silence was put on the incident's alerts from chat.",
+        "person / fireline",
+        "Alertmanager silences were put on the incident's alerts (acknowledged, or Silence).",
         IncidentSilenced,
     ),
     EventKind.TRIAGE_DECIDED: (
@@ -525,6 +530,11 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
         "fireline",
         "A page could not be delivered to `destination` after `attempts` tries.",
         EscalationPageFailed,
+    ),
+    EventKind.INCIDENT_UNSILENCED: (
+        "fireline",
+        "The incident's Alertmanager silences were lifted (un-acknowledged or resolved).",
+        IncidentUnsilenced,
     ),
     EventKind.NOTIFICATION_SENT: (
         "fireline",

@@ -46,6 +46,7 @@ from bot.notify.service import NOTIFY
 from bot.notify.transport import NotifyTransport
 from bot.outbox.decide import Pacer
 from bot.outbox.model import Outgoing
+from bot.outbox.projection import TimelineProjector, start_cursor
 from bot.outbox.worker import OutboxSender
 from bot.people.decide import may
 from bot.people.directory import Directory
@@ -55,6 +56,8 @@ from bot.postmortem import api as postmortem_api
 from bot.runbooks import api as runbooks_api
 from bot.runbooks.loader import RunbookLibrary
 from bot.runbooks.service import LibrarySelector
+from bot.silences import service as silences
+from bot.silences.transport import SilenceTransport
 from bot.status import api as status_api
 from bot.web import app as console
 from bot.worker import BackgroundWork, Workers
@@ -92,19 +95,8 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         tick=settings.escalation.tick,
         on_fired=lambda _pages: outbox.poke(),
     )
-    automation = AutomationRunner(
-        db,
-        rules=wiring.automation_rules(
-            settings,
-            registry,
-            escalation_rules if settings.escalation.enabled else None,
-        ),
-        http=http,
-        endpoints=endpoints_of(settings),
-        secrets={name: value.get_secret_value() for name, value in settings.secrets.items()},
-        clock=clock,
-        tick=settings.automation_tick.total_seconds(),
-        on_change=escalation.poke,
+    automation = automation_runner(
+        settings, db, registry, escalation_rules, http, clock, on_change=escalation.poke
     )
     # Told after each triage commit (from triage's thread; every poke is thread-safe): a new
     # incident's runbook starts at once, and chat's projector (added by start_chat) posts
@@ -154,6 +146,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         links=links,
         wake_after_triage=wake_after_triage,
         maintenance=maintenance,
+        silences=silences_projector(settings, db, http, outbox, clock),
     )
 
 
@@ -281,6 +274,32 @@ def webhook_transport(
     )
 
 
+def automation_runner(
+    settings: Settings,
+    db: Database,
+    registry: ActionRegistry,
+    escalation_rules: EscalationRules,
+    http: httpx.AsyncClient,
+    clock: Clock,
+    *,
+    on_change: Callable[[], None],
+) -> AutomationRunner:
+    return AutomationRunner(
+        db,
+        rules=wiring.automation_rules(
+            settings,
+            registry,
+            escalation_rules if settings.escalation.enabled else None,
+        ),
+        http=http,
+        endpoints=endpoints_of(settings),
+        secrets={name: value.get_secret_value() for name, value in settings.secrets.items()},
+        clock=clock,
+        tick=settings.automation_tick.total_seconds(),
+        on_change=on_change,
+    )
+
+
 def outbox_sender(
     settings: Settings,
     db: Database,
@@ -295,6 +314,26 @@ def outbox_sender(
         outbox.add_transport(WEBHOOK, webhook_transport(settings, db, http, clock))
     outbox.add_transport(NOTIFY, notify_transport(settings, db, http, people, links, clock))
     return outbox
+
+
+def silences_projector(
+    settings: Settings,
+    db: Database,
+    http: httpx.AsyncClient,
+    outbox: OutboxSender,
+    clock: Clock,
+) -> TimelineProjector | None:
+    """Acknowledged means silenced, from every path, when Alertmanager is configured."""
+    if not settings.alertmanager_url:
+        return None
+    outbox.add_transport(
+        silences.ALERTMANAGER,
+        SilenceTransport(
+            db, http, settings.alertmanager_url, duration=settings.silence_duration, clock=clock
+        ),
+    )
+    handle = silences.handler(on_ack=settings.silence_on_ack)
+    return TimelineProjector(db, silences.NAME, handle, outbox, clock=clock)
 
 
 def notify_transport(
@@ -324,6 +363,8 @@ def workers_of(runtime: Runtime) -> Workers:
     works: list[BackgroundWork] = [runtime.outbox]
     if runtime.chat is not None:
         works.append(runtime.chat)
+    if runtime.silences is not None:
+        works.append(runtime.silences)
     works += [runtime.runbooks, runtime.writer, runtime.triage]
     if runtime.settings.escalation.enabled:
         works.append(runtime.escalation)
@@ -355,6 +396,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         if settings.api_token is None:
             log.warning("FIRELINE_API_TOKEN is not set: the API accepts any caller")
         app.state.runtime = runtime
+        if runtime.silences is not None:
+            await asyncio.to_thread(start_cursor, runtime.db, silences.NAME)
         await asyncio.to_thread(
             notify.sync_config_methods, runtime.db, settings.people.directory, now=clock()
         )

@@ -18,6 +18,7 @@ from bot.incidents.lifecycle import StatusHooks
 from bot.incidents.worker import TriageWorker
 from bot.ingest.writer import ReceiptWriter
 from bot.maintenance.worker import MaintenanceWorker
+from bot.outbox.projection import TimelineProjector
 from bot.outbox.worker import OutboxSender
 from bot.people.directory import Directory, open_directory
 from bot.people.links import ActionLinks
@@ -61,3 +62,6 @@ class Runtime:
     sessions: Sessions = field(default_factory=lambda: Sessions(None, lifetime=timedelta(hours=12)))
     # Releases what maintenance windows held once they end (and holds their windows).
     maintenance: MaintenanceWorker | None = None
+    # Acknowledged means silenced: the projection of the timeline into Alertmanager's
+    # silences (when FIRELINE_ALERTMANAGER_URL is set).
+    silences: TimelineProjector | None = None

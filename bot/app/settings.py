@@ -342,8 +342,20 @@ class Settings(BaseSettings):
     slack_burst: int = Field(default=5, ge=1)
     # Incidents at least this severe get a channel of their own; unset: never.
     slack_major_severity: Literal["SEV1", "SEV2", "SEV3", "SEV4"] | None = "SEV1"
-    slack_silence_duration: Duration = Field(default=timedelta(hours=2))
-    slack_silence_on_ack: bool = False
+    # Acknowledged means silenced (docs/silences.md): every acknowledgement silences the
+    # incident's alerts in Alertmanager for this long, lifted on un-acknowledge and resolve.
+    silence_on_ack: bool = Field(
+        default=True,
+        validation_alias=AliasChoices(
+            "silence_on_ack", "FIRELINE_SILENCE_ON_ACK", "FIRELINE_SLACK_SILENCE_ON_ACK"
+        ),
+    )
+    silence_duration: Duration = Field(
+        default=timedelta(hours=2),
+        validation_alias=AliasChoices(
+            "silence_duration", "FIRELINE_SILENCE_DURATION", "FIRELINE_SLACK_SILENCE_DURATION"
+        ),
+    )
 
     # People's contact methods (bot/notify): email over SMTP, push through ntfy, SMS and
     # voice through a Twilio-compatible API. A method whose provider is not configured is

@@ -47,6 +47,7 @@ CARD_EVENTS = frozenset(
         EventKind.STEP_FAILED,
         EventKind.STEP_TIMED_OUT,
         EventKind.INCIDENT_SILENCED,
+        EventKind.INCIDENT_UNSILENCED,
     }
 )
 # Thread messages at each verbosity; approvals and notices are always posted.
@@ -65,6 +66,7 @@ QUIET = frozenset(
         EventKind.AUTOMATION_BREAKER_TRIPPED,
         EventKind.VERIFICATION_FAILED,
         EventKind.INCIDENT_SILENCED,
+        EventKind.INCIDENT_UNSILENCED,
     }
 )
 NORMAL = QUIET | frozenset(

@@ -245,17 +245,6 @@ def _project_to_card(
             _enqueue(
                 session, incident.id, ChatWrite.INVITE, {"users": joining}, now, key=f"{key}:invite"
             )
-    if event.kind == EventKind.INCIDENT_RESOLVED:
-        silences = [
-            s
-            for e in queries.events_of_kind(session, incident.id, EventKind.INCIDENT_SILENCED)
-            for s in e.data.get("silence_ids", [])
-        ]
-        if silences:
-            payload = {"silence_ids": silences}
-            _enqueue(
-                session, incident.id, ChatWrite.SILENCE_EXPIRE, payload, now, key=f"{key}:silence"
-            )
 
 
 def _page_people(session: Session, event: TimelineEvent, incident: Incident, now: datetime) -> None:
@@ -309,7 +298,7 @@ def load_view(session: Session, incident_id: int, *, now: datetime) -> IncidentV
             for u in e.data.get("users") or ()
         )
     )
-    silenced = bool(queries.events_of_kind(session, incident_id, EventKind.INCIDENT_SILENCED))
+    silenced = _silenced_now(session, incident_id)
     labels = dict(alerts[0].labels) if alerts else dict(incident.labels)
     return IncidentView(
         id=incident.id,
@@ -394,3 +383,13 @@ def pending_count(db: Database) -> int:
 
 def messages(db: Database, incident_id: int) -> Sequence[OutboxMessage]:
     return outbox.messages_of(db, incident_id)
+
+
+def _silenced_now(session: Session, incident_id: int) -> bool:
+    """Whether the incident's latest silence news is a silence, not its lifting."""
+    news = [
+        *queries.events_of_kind(session, incident_id, EventKind.INCIDENT_SILENCED),
+        *queries.events_of_kind(session, incident_id, EventKind.INCIDENT_UNSILENCED),
+    ]
+    latest = max(news, key=lambda e: e.id or 0, default=None)
+    return latest is not None and latest.kind == EventKind.INCIDENT_SILENCED

@@ -16,6 +16,7 @@ from actions.gates import StepState
 from bot.clock import Clock, utcnow
 from bot.errors import ConflictError
 from bot.events import EventKind, IncidentSilenced, as_data
+from bot.silences.decide import marker
 from storage import queries
 from storage.db import Database
 from storage.tables import Incident
@@ -53,7 +54,7 @@ class Silencer:
                 {
                     "matchers": labels,
                     "duration": format_duration(duration),
-                    "comment": f"Silenced from chat by {by}",
+                    "comment": f"{marker(incident_id)}: silenced from chat by {by}",
                 },
                 self._context(incident_id),
             )

@@ -36,11 +36,9 @@ class Buttons(Listeners):
 
     async def on_acknowledge(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        done = await self.incident_action(
+        await self.incident_action(
             body, Action.ACKNOWLEDGE, incidents.acknowledge, hooks=self.runtime.hooks
         )
-        if done and self.silencer is not None and self.settings.slack_silence_on_ack:
-            await self.silence(body)
 
     async def on_resolve(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
@@ -70,7 +68,7 @@ class Buttons(Listeners):
                 self.db,
                 incident_id,
                 by=body["user"]["id"],
-                duration=self.settings.slack_silence_duration,
+                duration=self.settings.silence_duration,
             )
         except REFUSALS as exc:
             await self.refuse(body, f"Not silenced: {exc}")

@@ -27,6 +27,7 @@ from bot.automation.runner import AutomationRunner
 from bot.clock import Clock, utcnow
 from bot.errors import FirelineError
 from bot.escalation import api as escalation_api
+from bot.escalation import handoff
 from bot.escalation import service as escalation
 from bot.escalation.hooks import EscalationHooks
 from bot.escalation.notify import WEBHOOK, Notification, WebhookTransport
@@ -147,6 +148,13 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         wake_after_triage=wake_after_triage,
         maintenance=maintenance,
         silences=silences_projector(settings, db, http, outbox, clock),
+        handoff=(
+            TimelineProjector(
+                db, handoff.NAME, handoff.handler(settings.escalation.webhooks), outbox, clock=clock
+            )
+            if settings.escalation.webhooks
+            else None
+        ),
     )
 
 
@@ -363,8 +371,7 @@ def workers_of(runtime: Runtime) -> Workers:
     works: list[BackgroundWork] = [runtime.outbox]
     if runtime.chat is not None:
         works.append(runtime.chat)
-    if runtime.silences is not None:
-        works.append(runtime.silences)
+    works += [p for p in (runtime.silences, runtime.handoff) if p is not None]
     works += [runtime.runbooks, runtime.writer, runtime.triage]
     if runtime.settings.escalation.enabled:
         works.append(runtime.escalation)
@@ -396,8 +403,9 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         if settings.api_token is None:
             log.warning("FIRELINE_API_TOKEN is not set: the API accepts any caller")
         app.state.runtime = runtime
-        if runtime.silences is not None:
-            await asyncio.to_thread(start_cursor, runtime.db, silences.NAME)
+        for projection in (runtime.silences, runtime.handoff):
+            if projection is not None:
+                await asyncio.to_thread(start_cursor, runtime.db, projection.name)
         await asyncio.to_thread(
             notify.sync_config_methods, runtime.db, settings.people.directory, now=clock()
         )

@@ -65,3 +65,5 @@ class Runtime:
     # Acknowledged means silenced: the projection of the timeline into Alertmanager's
     # silences (when FIRELINE_ALERTMANAGER_URL is set).
     silences: TimelineProjector | None = None
+    # Pagers and receivers told of each incident's whole life (when webhooks are set).
+    handoff: TimelineProjector | None = None

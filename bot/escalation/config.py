@@ -129,21 +129,33 @@ class PolicyConfig(BaseModel):
 
 
 class WebhookConfig(BaseModel):
-    """An outbound webhook: generic JSON, or PagerDuty's Events API v2."""
+    """An outbound webhook: generic JSON, PagerDuty's Events API v2, or Opsgenie's Alert API
+    (docs/webhooks.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(pattern=r"^https?://")
-    kind: Literal["generic", "pagerduty"] = "generic"
-    routing_key_secret: str | None = None  # name of a secret in FIRELINE_SECRETS
+    kind: Literal["generic", "pagerduty", "opsgenie"] = "generic"
+    # Names of secrets in FIRELINE_SECRETS: PagerDuty's routing key or Opsgenie's API key;
+    # the key a generic webhook's body is signed with (HMAC-SHA256).
+    routing_key_secret: str | None = None
+    signing_secret: str | None = None
+    # A generic webhook that also gets every lifecycle event of every incident (opened,
+    # severity changed, acknowledged, un-acknowledged, escalated, resolved), not only pages.
+    lifecycle: bool = False
     timeout: Duration = Field(default=timedelta(seconds=5))
     # Outbox attempts before the page is given up (backoff up to 30 s apart).
     attempts: int = Field(default=10, ge=1, le=50)
 
     @model_validator(mode="after")
     def _pagerduty_needs_key(self) -> WebhookConfig:
-        if self.kind == "pagerduty" and not self.routing_key_secret:
-            raise ValueError("a pagerduty webhook needs routing_key_secret")
+        if self.kind in ("pagerduty", "opsgenie") and not self.routing_key_secret:
+            raise ValueError(f"a {self.kind} webhook needs routing_key_secret")
+        if self.kind != "generic" and (self.lifecycle or self.signing_secret):
+            raise ValueError(
+                f"lifecycle and signing_secret are for generic webhooks; a {self.kind} webhook "
+                "follows its incident's acknowledgement and resolution by itself"
+            )
         return self
 
 

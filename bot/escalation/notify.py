@@ -9,7 +9,9 @@ through chat's projection instead.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -18,6 +20,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from bot.escalation import handoff
 from bot.escalation.config import WebhookConfig
 from bot.outbox.model import Cancelled, DeliveryError, Outgoing
 
@@ -99,7 +102,7 @@ def pagerduty_body(notification: Notification, routing_key: str) -> dict[str, An
     return {
         "routing_key": routing_key,
         "event_action": "trigger",
-        "dedup_key": f"fireline-incident-{notification.incident_id}",
+        "dedup_key": handoff.dedup_key(notification.incident_id),
         "payload": {
             "summary": f"[{notification.severity}] {notification.title}"[:1024],
             "source": "fireline",
@@ -111,6 +114,21 @@ def pagerduty_body(notification: Notification, routing_key: str) -> dict[str, An
                 "text": notification.text,
             },
         },
+    }
+
+
+_OPSGENIE_PRIORITY = {"SEV1": "P1", "SEV2": "P2", "SEV3": "P3", "SEV4": "P4"}
+
+
+def opsgenie_alert(notification: Notification) -> dict[str, Any]:
+    """An Opsgenie alert, created under the incident's alias: a page sent again updates it."""
+    return {
+        "message": f"[{notification.severity}] {notification.title}"[:130],
+        "alias": handoff.dedup_key(notification.incident_id),
+        "description": notification.text[:15000],
+        "priority": _OPSGENIE_PRIORITY.get(notification.severity, "P3"),
+        "source": "fireline",
+        "details": {"incident_id": str(notification.incident_id), "policy": notification.policy},
     }
 
 
@@ -154,28 +172,64 @@ class WebhookTransport:
         config = self._webhooks.get(message.destination.partition(":")[2])
         return config.attempts if config else 1
 
+    def _secret(self, name: str | None) -> str:
+        secret = self._secrets.get(name or "")
+        if secret is None:
+            raise DeliveryError(f"secret {name!r} is not in FIRELINE_SECRETS", permanent=True)
+        return secret.get_secret_value()
+
     async def deliver(self, message: Outgoing) -> None:
         config = self._config(message)
+        if message.kind == handoff.LIFECYCLE:
+            await self._lifecycle(message, config)
+            return
         notification = Notification.from_json(message.payload["notification"])
         why_not = await asyncio.to_thread(
             self._still_wanted, notification.incident_id, bool(message.payload.get("once"))
         )
         if why_not:
             raise Cancelled(why_not)
+        headers = {"Idempotency-Key": message.idempotency_key or f"fireline-outbox-{message.id}"}
+        url = config.url
         if config.kind == "pagerduty":
-            secret = self._secrets.get(config.routing_key_secret or "")
-            if secret is None:
-                raise DeliveryError(
-                    f"secret {config.routing_key_secret!r} is not in FIRELINE_SECRETS",
-                    permanent=True,
-                )
-            body = pagerduty_body(notification, secret.get_secret_value())
+            body = pagerduty_body(notification, self._secret(config.routing_key_secret))
+        elif config.kind == "opsgenie":
+            body = opsgenie_alert(notification)
+            headers["Authorization"] = f"GenieKey {self._secret(config.routing_key_secret)}"
+            url = config.url.rstrip("/") + "/v2/alerts"
         else:
             body = generic_body(notification, idempotency_key=message.idempotency_key)
+        await self._post(config, url, json.dumps(body).encode(), headers)
+
+    async def _lifecycle(self, message: Outgoing, config: WebhookConfig) -> None:
+        """An acknowledgement or resolution for PagerDuty or Opsgenie; any lifecycle event,
+        signed, for a generic webhook."""
+        payload = message.payload
         headers = {"Idempotency-Key": message.idempotency_key or f"fireline-outbox-{message.id}"}
+        url = config.url
+        if config.kind == "pagerduty":
+            body = handoff.pagerduty_body(payload, self._secret(config.routing_key_secret))
+        elif config.kind == "opsgenie":
+            url, body = handoff.opsgenie_request(payload, config.url)
+            headers["Authorization"] = f"GenieKey {self._secret(config.routing_key_secret)}"
+        else:
+            body = handoff.lifecycle_body(payload)
+        raw = json.dumps(body).encode()
+        if config.signing_secret:
+            stamp = int(time.time())
+            headers["X-Fireline-Request-Timestamp"] = str(stamp)
+            headers["X-Fireline-Signature"] = handoff.signature(
+                self._secret(config.signing_secret), stamp, raw
+            )
+        await self._post(config, url, raw, headers)
+
+    async def _post(
+        self, config: WebhookConfig, url: str, body: bytes, headers: dict[str, str]
+    ) -> None:
+        headers = {**headers, "Content-Type": "application/json"}
         try:
             response = await self._client.post(
-                config.url, json=body, headers=headers, timeout=config.timeout.total_seconds()
+                url, content=body, headers=headers, timeout=config.timeout.total_seconds()
             )
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
@@ -184,12 +238,15 @@ class WebhookTransport:
         retry_after = _retry_after(response) if response.status_code == 429 else None
         transient = response.status_code == 429 or response.status_code >= 500
         raise DeliveryError(
-            f"{config.url} answered {response.status_code}",
+            f"{url} answered {response.status_code}",
             retry_after=retry_after,
             permanent=not transient,
         )
 
     async def gave_up(self, message: Outgoing, error: str) -> None:
+        if message.kind == handoff.LIFECYCLE:
+            log.warning("%s: %s not delivered: %s", message.destination, message.kind, error)
+            return
         notification = Notification.from_json(message.payload["notification"])
         await self._page_failed(message, notification, error)
 

@@ -38,6 +38,7 @@ def http_server(
                 recorded.requests.append(
                     {
                         "path": self.path,
+                        "raw": body,
                         "json": {} if form else json.loads(body or b"{}"),
                         "form": dict(urllib.parse.parse_qsl(body.decode())) if form else {},
                         "headers": dict(self.headers.items()),

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from storage.tables import Incident, TimelineEvent
 from storage.tables_notify import ContactMethod, MethodStatus
 
 
@@ -75,3 +76,20 @@ def remove_method(session: Session, person: str, name: str) -> bool:
         return False
     session.delete(row)
     return True
+
+
+def latest_open_page(session: Session, names: Iterable[str], *, scan: int = 500) -> int | None:
+    """The newest open, unacknowledged incident whose pages named any of ``names``."""
+    wanted = set(names)
+    query = (
+        select(TimelineEvent, Incident.status)
+        .join(Incident, col(Incident.id) == TimelineEvent.incident_id)
+        .where(TimelineEvent.kind == "escalation.notified")
+        .where(Incident.status == "open")
+        .order_by(col(TimelineEvent.id).desc())
+        .limit(scan)
+    )
+    for event, _status in session.exec(query):
+        if wanted & set(event.data.get("users") or ()):
+            return event.incident_id
+    return None

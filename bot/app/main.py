@@ -42,6 +42,7 @@ from bot.logs import RequestIdMiddleware
 from bot.maintenance import api as maintenance_api
 from bot.maintenance.worker import MaintenanceWorker
 from bot.notify import api as notify_api
+from bot.notify import inbound as sms_inbound
 from bot.notify import service as notify
 from bot.notify.service import NOTIFY
 from bot.notify.transport import NotifyTransport
@@ -447,6 +448,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(automation_api.router)
     app.include_router(status_api.router)
     app.include_router(notify_api.router)
+    app.include_router(sms_inbound.router)
     app.include_router(maintenance_api.router)
     app.include_router(status_api.public_router)
     app.include_router(metrics.router)

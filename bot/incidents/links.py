@@ -1,9 +1,12 @@
-"""Acting on an acknowledge or resolve link: the action and the spent nonce in one
-transaction, so a link works once, and a crash cannot do one without the other."""
+"""Acting on an acknowledge or resolve link, or an SMS reply: the action and the spent
+nonce (or the reply's message id) in one transaction, so each works once, and a crash
+cannot do one without the other."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
 
 from bot.errors import ConflictError
 from bot.incidents import lifecycle
@@ -13,6 +16,8 @@ from bot.people.links import LinkAction, LinkClaim, LinkRefusedError
 from storage import queries_security
 from storage.db import Database
 from storage.tables import Incident
+
+REPLY_MEMORY = timedelta(days=7)  # how long a provider's message id is remembered
 
 
 def refusal_of_state(incident: Incident, action: LinkAction) -> str | None:
@@ -51,20 +56,57 @@ def act_on_link(
             action=claim.action.value,
             now=now,
         )
-        if claim.action is LinkAction.ACKNOWLEDGE:
-            lifecycle.acknowledge(
-                session, incident, actor=claim.person, now=now, hooks=hooks, via="link"
-            )
-        else:
-            lifecycle.resolve(
-                session,
-                incident,
-                actor=claim.person,
-                text=f"Resolved by {claim.person} (from a notification's link)",
-                reason=f"resolved by {claim.person}",
-                at=now,
-                now=now,
-                hooks=hooks,
-                data={"via": "link"},
-            )
+        _act(session, incident, claim.action, claim.person, hooks=hooks, via="link", now=now)
         return incident
+
+
+def act_on_reply(
+    db: Database,
+    incident_id: int,
+    *,
+    person: str,
+    action: LinkAction,
+    message_id: str,
+    hooks: StatusHooks | None,
+    now: datetime,
+) -> Incident | None:
+    """Do what an SMS reply asks, once per provider message id: None when this message was
+    handled already (the provider sent it again)."""
+    with db.write() as session:
+        incident = lifecycle.locked(session, incident_id)
+        fresh = queries_security.first_sighting(
+            session, f"sms:{message_id}", expires_at=now + REPLY_MEMORY, now=now
+        )
+        if not fresh:
+            return None
+        why_not = refusal_of_state(incident, action)
+        if why_not:
+            raise ConflictError(why_not)
+        _act(session, incident, action, person, hooks=hooks, via="sms", now=now)
+        return incident
+
+
+def _act(
+    session: Session,
+    incident: Incident,
+    action: LinkAction,
+    person: str,
+    *,
+    hooks: StatusHooks | None,
+    via: str,
+    now: datetime,
+) -> None:
+    if action is LinkAction.ACKNOWLEDGE:
+        lifecycle.acknowledge(session, incident, actor=person, now=now, hooks=hooks, via=via)
+        return
+    lifecycle.resolve(
+        session,
+        incident,
+        actor=person,
+        text=f"Resolved by {person} (by {via})",
+        reason=f"resolved by {person}",
+        at=now,
+        now=now,
+        hooks=hooks,
+        data={"via": via},
+    )

@@ -20,6 +20,7 @@ from bot.escalation.oncall import (
     remove_override,
     schedule_feed,
     shifts_of,
+    swap_shifts,
 )
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents.api import ActorIn, IncidentOut
@@ -182,6 +183,42 @@ async def create_override(
         clock=runtime.clock,
     )
     return OverrideOut.of(row)
+
+
+class SwapIn(BaseModel):
+    """``second`` covers the shift of ``first`` at ``first_at``, and the other way round."""
+
+    first: str = Field(min_length=1, max_length=200)
+    first_at: AwareDatetime
+    second: str = Field(min_length=1, max_length=200)
+    second_at: AwareDatetime
+    actor: str = Field(default="api", min_length=1, max_length=200)
+
+
+@router.post(
+    "/schedules/{name}/swaps",
+    response_model=list[OverrideOut],
+    status_code=201,
+    summary="Two people trade shifts: two overrides, written together",
+    responses=refusals(403, 404),
+)
+async def create_swap(
+    name: str, body: SwapIn, runtime: RuntimeDep, who: Caller
+) -> list[OverrideOut]:
+    await allowed(runtime, who, Action.EDIT_SCHEDULES, incident_id=None)
+    rows = await call_service(
+        swap_shifts,
+        runtime.db,
+        runtime.escalation.rules,
+        schedule=name,
+        first=body.first,
+        first_at=body.first_at,
+        second=body.second,
+        second_at=body.second_at,
+        actor=who.actor_for(body.actor),
+        clock=runtime.clock,
+    )
+    return [OverrideOut.of(r) for r in rows]
 
 
 @router.get(

@@ -1,5 +1,5 @@
 """Who is on call, with the overrides stored in the database merged into the config's;
-the coming shifts; the stored overrides listed, added and removed."""
+the coming shifts; the stored overrides listed, added and removed; shifts swapped."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock, utcnow
 from bot.errors import InvalidInputError, NotFoundError
+from bot.escalation import schedules
 from bot.escalation.calendar import render_calendar
 from bot.escalation.schedules import OnCall, Shift, shifts
 from bot.escalation.service import EscalationRules, effective_schedule, who_is_on_call
@@ -52,6 +53,44 @@ def add_override(
         session.add(row)
         session.flush()
     return row
+
+
+def swap_shifts(
+    db: Database,
+    rules: EscalationRules,
+    *,
+    schedule: str,
+    first: str,
+    first_at: datetime,
+    second: str,
+    second_at: datetime,
+    actor: str,
+    clock: Clock = utcnow,
+) -> list[OnCallOverride]:
+    """Two people trade shifts: two overrides written in one transaction, checked against
+    the schedule as it stands (stored overrides applied) in that transaction."""
+    _known(rules, schedule)
+    now = clock()
+    with db.write() as session:
+        effective = effective_schedule(session, rules, schedule, now=now)
+        try:
+            covers = schedules.swap(effective, first, first_at, second, second_at)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from exc
+        rows = [
+            OnCallOverride(
+                schedule=schedule,
+                user=o.user,
+                start_at=o.start,
+                end_at=o.end,
+                created_by=actor,
+                created_at=now,
+            )
+            for o in covers
+        ]
+        session.add_all(rows)
+        session.flush()
+        return rows
 
 
 def _known(rules: EscalationRules, schedule: str) -> None:

@@ -204,3 +204,34 @@ def next_handoffs(
 ) -> list[Shift]:
     """The shifts that begin after ``at`` and before ``at + within``: the coming hand-offs."""
     return [s for s in shifts(schedule, at, at + within) if s.start > at]
+
+
+SWAP_REACH = timedelta(days=62)  # how far around a given instant a shift is looked for
+
+
+def shift_at(schedule: Schedule, at: datetime) -> Shift | None:
+    """The whole shift that ``at`` falls in (its start and end, not cut at ``at``)."""
+    found = shifts(schedule, at - SWAP_REACH, at + SWAP_REACH)
+    return next((s for s in found if s.start <= at < s.end), None)
+
+
+def swap(
+    schedule: Schedule, first: str, first_at: datetime, second: str, second_at: datetime
+) -> tuple[Override, Override]:
+    """Two people trade shifts: ``second`` covers the shift of ``first`` that ``first_at``
+    falls in, and ``first`` covers the shift of ``second`` at ``second_at``. ValueError
+    naming the problem when either shift is not the named person's."""
+    mine, theirs = shift_at(schedule, first_at), shift_at(schedule, second_at)
+    for who, at, shift in ((first, first_at, mine), (second, second_at, theirs)):
+        if shift is None or shift.user != who:
+            holder = shift.user if shift and shift.user else "nobody"
+            raise ValueError(
+                f"{at.isoformat()} is {holder}'s shift in {schedule.name}, not {who}'s"
+            )
+    assert mine is not None
+    assert theirs is not None
+    if first == second:
+        raise ValueError("a swap needs two different people")
+    if mine.start < theirs.end and theirs.start < mine.end:
+        raise ValueError("the two shifts overlap; an override covers that")
+    return Override(second, mine.start, mine.end), Override(first, theirs.start, theirs.end)

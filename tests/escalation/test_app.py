@@ -194,3 +194,36 @@ async def test_a_severity_raise_moves_escalation_to_the_new_policy(
             "level": 1,
             "reason": "severity raised to SEV1",
         }
+
+
+async def test_a_shift_swap_is_two_overrides_written_together(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    config = tmp_path / "fireline.yml"
+    config.write_text(
+        CONFIG.format(url="http://127.0.0.1:9").replace("members: [U1]", "members: [U1, U2]")
+    )
+    async with running_app(make_settings(config=config)) as (_app, client):
+        shifts = (await client.get("/api/schedules/primary/shifts", params={"days": 3})).json()
+        mine = next(s for s in shifts if s["user"] == "U1")
+        theirs = next(s for s in shifts if s["user"] == "U2")
+        body = {
+            "first": "U1",
+            "first_at": mine["start"],
+            "second": "U2",
+            "second_at": theirs["start"],
+            "actor": "ann",
+        }
+        wrong = await client.post("/api/schedules/primary/swaps", json={**body, "first": "U2"})
+        assert wrong.status_code == 422
+        assert "is U1's shift in primary, not U2's" in wrong.json()["detail"]
+        made = await client.post("/api/schedules/primary/swaps", json=body)
+        assert made.status_code == 201, made.text
+        # Whole shifts: the current one began before "now", where the listing starts it.
+        covers = {(o["user"], o["end"]) for o in made.json()}
+        assert covers == {("U2", mine["end"]), ("U1", theirs["end"])}
+        after = (await client.get("/api/oncall", params={"at": theirs["start"]})).json()
+        assert after[0]["user"] == "U1"
+        stored = (await client.get("/api/schedules/primary/overrides")).json()
+        assert len(stored) == 2
+        assert {o["created_by"] for o in stored} == {"ann"}

@@ -16,6 +16,7 @@ from bot.escalation.schedules import (
     next_handoffs,
     on_call,
     shifts,
+    swap,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -249,3 +250,33 @@ def test_next_handoffs_are_the_shifts_that_begin_within_two_weeks() -> None:
         ("bo", _utc(2026, 12, 7, 9)),
         ("ann", _utc(2026, 12, 14, 9)),
     ]
+
+
+def test_a_swap_trades_two_whole_shifts() -> None:
+    schedule = Schedule("primary", (daily("Europe/Berlin", date(2026, 3, 2)),))
+    # Monday 2 March: ann 09:00 → Tuesday 09:00; Tuesday bob; Wednesday cem.
+    ann_at = local(BERLIN, 2026, 3, 2, 15)
+    bob_at = local(BERLIN, 2026, 3, 3, 20)
+    bob_covers, ann_covers = swap(schedule, "ann", ann_at, "bob", bob_at)
+    assert (bob_covers.user, bob_covers.start, bob_covers.end) == (
+        "bob",
+        local(BERLIN, 2026, 3, 2, 9),
+        local(BERLIN, 2026, 3, 3, 9),
+    )
+    assert (ann_covers.user, ann_covers.start, ann_covers.end) == (
+        "ann",
+        local(BERLIN, 2026, 3, 3, 9),
+        local(BERLIN, 2026, 3, 4, 9),
+    )
+    swapped = schedule.with_overrides([bob_covers, ann_covers])
+    assert on_call(swapped, ann_at).user == "bob"
+    assert on_call(swapped, bob_at).user == "ann"
+    assert on_call(swapped, local(BERLIN, 2026, 3, 4, 12)).user == "cem"
+
+
+def test_a_swap_refuses_a_shift_that_is_not_the_named_persons() -> None:
+    schedule = Schedule("primary", (daily("Europe/Berlin", date(2026, 3, 2)),))
+    with pytest.raises(ValueError, match="is ann's shift in primary, not cem's"):
+        swap(schedule, "cem", local(BERLIN, 2026, 3, 2, 15), "bob", local(BERLIN, 2026, 3, 3, 20))
+    with pytest.raises(ValueError, match="is nobody's shift"):
+        swap(schedule, "ann", local(BERLIN, 2026, 3, 1, 15), "bob", local(BERLIN, 2026, 3, 3, 20))

@@ -17,6 +17,7 @@ from bot.app.settings import Settings, load_settings
 from bot.automation.cli import automation_app
 from bot.errors import ConfigError
 from bot.escalation.cli import oncall, overrides_app
+from bot.escalation.importers.cli import import_app
 from bot.escalation.service import EscalationRules
 from bot.incidents.cli import incidents_app
 from bot.logs import configure_logging
@@ -323,6 +324,7 @@ app.command("oncall")(oncall)
 app.add_typer(status_app, name="status")
 app.add_typer(overrides_app, name="overrides")
 app.add_typer(contacts_app, name="contacts")
+app.add_typer(import_app, name="import")
 app.add_typer(maintenance_app, name="maintenance")
 
 

@@ -17,6 +17,8 @@ COMMANDS = {
     "status": "status [#id] [investigating|identified|monitoring|resolved <text>]: the "
     "incident's state, or post a public update to the status page",
     "oncall": "oncall [schedule]: who is on call now",
+    "override": "override list <schedule> | override add <schedule> @user <for, e.g. 4h> | "
+    "override remove <id>: a schedule's on-call overrides",
     "postmortem": "postmortem [#id]: the post-mortem draft",
     "followup": "followup [#id] <text>: add a follow-up item",
     "pause": "pause <reason>: pause all automation",

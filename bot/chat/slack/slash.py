@@ -3,6 +3,7 @@ postmortem|pause|resume|oncall|status|help``, parsed by ``bot.chat.commands``.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.automation import service as automation
@@ -11,9 +12,10 @@ from bot.chat.commands import Command, CommandError, help_text, parse_command
 from bot.chat.slack.listeners import REFUSALS, Listeners
 from bot.chat.slack.modals import declare_view
 from bot.chat.slack.text import escape
+from bot.durations import parse_duration
 from bot.errors import InvalidInputError, NotFoundError
 from bot.escalation import service as escalation
-from bot.escalation.oncall import on_call_now
+from bot.escalation.oncall import add_override, on_call_now, overrides_of, remove_override
 from bot.incidents import service as incidents
 from bot.maintenance import service as maintenance
 from bot.maintenance.decide import parse_request
@@ -21,6 +23,8 @@ from bot.people.model import Action, Identity
 from bot.postmortem import followups
 from bot.postmortem.service import render_postmortem
 from bot.status import service as status_page
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 # What each subcommand needs of the decision table (bot.people.decide).
 ACTIONS: dict[str, Action] = {
@@ -38,6 +42,7 @@ ACTIONS: dict[str, Action] = {
     "note": Action.ADD_NOTE,
     "followup": Action.ADD_NOTE,
     "maintenance": Action.START_MAINTENANCE,
+    "override": Action.EDIT_SCHEDULES,
 }
 
 
@@ -73,6 +78,8 @@ class SlashCommand(Listeners):
             action = Action.POST_STATUS
         if command.name == "maintenance" and _ends_window(command):
             action = Action.END_MAINTENANCE
+        if command.name == "override" and command.text.lower().startswith("list"):
+            action = Action.VIEW
         identity = await self.allowed(user, action, incident_id=command.incident_id)
         general = {
             "help": self.help,
@@ -81,6 +88,7 @@ class SlashCommand(Listeners):
             "resume": self.resume,
             "oncall": self.oncall,
             "maintenance": self.maintenance,
+            "override": self.override,
         }
         if command.name in general:
             return await general[command.name](command, user)
@@ -166,6 +174,46 @@ class SlashCommand(Listeners):
             f"{escape(window.describe())} ({escape(window.reason)}). Incidents it covers are "
             f"recorded; nobody is paged and no remediation runs until it ends."
         )
+
+    async def override(self, command: Command, user: str) -> str:
+        """``override list|add|remove``: the same service calls as the API and the CLI."""
+        verb, *rest = command.text.split() or ["list"]
+        rules = self.runtime.escalation.rules
+        usage = (
+            "`override list <schedule>`, `override add <schedule> @user 4h`, `override remove <id>`"
+        )
+        if verb == "list" and len(rest) == 1:
+            rows = await self.run(overrides_of, self.db, rules, rest[0], now=self.clock())
+            lines = [
+                f"#{r.id} <@{r.user}> {r.start_at:%Y-%m-%d %H:%M} to {r.end_at:%Y-%m-%d %H:%M} UTC "
+                f"(by {escape(r.created_by)})"
+                for r in rows
+            ]
+            return "\n".join(lines) or f"No overrides of {escape(rest[0])} to come."
+        if verb == "add" and len(rest) == 3 and (who := _MENTION.fullmatch(rest[1])):
+            now = self.clock()
+            try:
+                length = parse_duration(rest[2])
+            except ValueError as exc:
+                raise InvalidInputError(f"{rest[2]!r}: {exc}") from exc
+            row = await self.run(
+                add_override,
+                self.db,
+                rules,
+                schedule=rest[0],
+                user=who.group(1),
+                start=now,
+                end=now + length,
+                actor=user,
+                clock=self.clock,
+            )
+            until = f"{row.end_at:%Y-%m-%d %H:%M}"
+            where = escape(row.schedule)
+            return f"Override #{row.id}: <@{row.user}> on call in {where} until {until} UTC."
+        if verb == "remove" and len(rest) == 1 and (number := rest[0].lstrip("#")).isdigit():
+            row = await self.run(remove_override, self.db, int(number))
+            return f"Override #{number} removed (<@{row.user}> in {escape(row.schedule)})."
+        raise InvalidInputError(f"try {usage}")
 
     async def oncall(self, command: Command, user: str) -> str:
         answers = await self.run(

@@ -12,9 +12,9 @@ from rich.table import Table
 
 from bot.clienv import cli_env
 from bot.clock import utcnow
-from bot.errors import NotFoundError
+from bot.errors import FirelineError, NotFoundError
 from bot.escalation.config import parse_instant
-from bot.escalation.oncall import on_call_now, overrides_of, remove_override
+from bot.escalation.oncall import on_call_now, overrides_of, remove_override, swap_shifts
 from bot.escalation.schedules import OnCall, on_call
 from bot.escalation.service import EscalationRules
 from bot.people.cli import allowed_or_exit
@@ -151,3 +151,42 @@ def overrides_remove(
     finally:
         db.dispose()
     console.print(f"override {override_id} removed ({row.user} in {row.schedule})", highlight=False)
+
+
+@overrides_app.command("swap")
+def overrides_swap(
+    schedule: Annotated[str, typer.Argument(help="Schedule name.")],
+    first: Annotated[str, typer.Argument(help="Who gives up the shift at FIRST_AT.")],
+    first_at: Annotated[str, typer.Argument(help="An instant in their shift, with a zone.")],
+    second: Annotated[str, typer.Argument(help="Who gives up the shift at SECOND_AT.")],
+    second_at: Annotated[str, typer.Argument(help="An instant in their shift, with a zone.")],
+    by: Annotated[str, typer.Option("--by", help="Who makes the swap.")] = "cli",
+) -> None:
+    """Two people trade shifts: two overrides written together (edit_schedules)."""
+    try:
+        at_first, at_second = parse_instant(first_at), parse_instant(second_at)
+    except ValueError as exc:
+        errors.print(f"an instant: {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    env: EscalationCliEnv = cli_env()
+    db = env.database()
+    try:
+        actor = allowed_or_exit(db, env.people(), by, Action.EDIT_SCHEDULES)
+        rows = swap_shifts(
+            db,
+            env.escalation_rules(),
+            schedule=schedule,
+            first=first,
+            first_at=at_first,
+            second=second,
+            second_at=at_second,
+            actor=actor,
+        )
+    except FirelineError as exc:
+        errors.print(str(exc), highlight=False)
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+    for r in rows:
+        start, end = (t.strftime("%Y-%m-%d %H:%M") for t in (r.start_at, r.end_at))
+        console.print(f"override {r.id}: {r.user} covers {start} to {end} UTC", highlight=False)

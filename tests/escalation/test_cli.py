@@ -98,3 +98,20 @@ def test_overrides_are_listed_and_removed(
     again = CliRunner().invoke(app, ["overrides", "remove", str(override_id)])
     assert again.exit_code == 1
     assert CliRunner().invoke(app, ["overrides", "list", "nope"]).exit_code == 1
+
+
+def test_a_swap_from_the_command_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str, db: Database
+) -> None:
+    run(monkeypatch, tmp_path, database_url)  # sets the environment
+    # Weekly from Monday 2 March 2026, 09:00 New York: ann, then bob.
+    args = ["overrides", "swap", "primary", "ann", "2026-03-03T12:00:00-05:00"]
+    wrong = CliRunner().invoke(app, [*args, "ann", "2026-03-10T12:00:00-04:00"])
+    assert wrong.exit_code == 1
+    assert "bob's shift in primary, not ann's" in wrong.output
+    made = CliRunner().invoke(app, [*args, "bob", "2026-03-10T12:00:00-04:00", "--by", "ann"])
+    assert made.exit_code == 0, made.output
+    assert "bob covers 2026-03-02 14:00 to 2026-03-09 13:00 UTC" in made.stdout
+    assert "ann covers 2026-03-09 13:00 to 2026-03-16 13:00 UTC" in made.stdout
+    bad = CliRunner().invoke(app, [*args, "bob", "next tuesday"])
+    assert bad.exit_code == 2

@@ -34,15 +34,20 @@ LIFECYCLE = "lifecycle"  # the outbox rows' kind
 VERSION = 1
 TOLERANCE = 300  # seconds a signed body stays acceptable to a receiver
 
+# The webhook body's event names (docs/webhooks.md): the incident's own timeline kinds
+# keep their names; the two named after other kinds are spelled for a receiver. The
+# tests pin every name, so a renamed timeline kind cannot silently change the contract.
 EVENTS: Mapping[str, str] = {
-    EventKind.INCIDENT_OPENED: "incident.opened",
+    EventKind.INCIDENT_OPENED: EventKind.INCIDENT_OPENED.value,
     EventKind.SEVERITY_CHANGED: "incident.severity_changed",
-    EventKind.INCIDENT_ACKNOWLEDGED: "incident.acknowledged",
-    EventKind.INCIDENT_UNACKNOWLEDGED: "incident.unacknowledged",
+    EventKind.INCIDENT_ACKNOWLEDGED: EventKind.INCIDENT_ACKNOWLEDGED.value,
+    EventKind.INCIDENT_UNACKNOWLEDGED: EventKind.INCIDENT_UNACKNOWLEDGED.value,
     EventKind.ESCALATION_NOTIFIED: "incident.escalated",
-    EventKind.INCIDENT_RESOLVED: "incident.resolved",
+    EventKind.INCIDENT_RESOLVED: EventKind.INCIDENT_RESOLVED.value,
 }
-PAGER_EVENTS = frozenset({"incident.acknowledged", "incident.resolved"})
+ACKNOWLEDGED = EVENTS[EventKind.INCIDENT_ACKNOWLEDGED]
+ESCALATED = EVENTS[EventKind.ESCALATION_NOTIFIED]
+PAGER_EVENTS = frozenset({ACKNOWLEDGED, EVENTS[EventKind.INCIDENT_RESOLVED]})
 
 
 def dedup_key(incident_id: int) -> str:
@@ -80,7 +85,7 @@ def lifecycle_body(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def pagerduty_body(payload: Mapping[str, Any], routing_key: str) -> dict[str, Any]:
-    action = "acknowledge" if payload["event"] == "incident.acknowledged" else "resolve"
+    action = "acknowledge" if payload["event"] == ACKNOWLEDGED else "resolve"
     return {
         "routing_key": routing_key,
         "event_action": action,
@@ -90,7 +95,7 @@ def pagerduty_body(payload: Mapping[str, Any], routing_key: str) -> dict[str, An
 
 def opsgenie_request(payload: Mapping[str, Any], base_url: str) -> tuple[str, dict[str, Any]]:
     """(url, body) of an Opsgenie acknowledge or close, by the incident's alias."""
-    verb = "acknowledge" if payload["event"] == "incident.acknowledged" else "close"
+    verb = "acknowledge" if payload["event"] == ACKNOWLEDGED else "close"
     alias = dedup_key(int(payload["incident"]["id"]))
     url = f"{base_url.rstrip('/')}/v2/alerts/{alias}/{verb}?identifierType=alias"
     return url, {
@@ -158,5 +163,5 @@ def _wants(
     if config.kind == "generic":
         # A webhook a level pages already got the escalation as its page.
         paged_now = hook in (event.data.get("webhooks") or ())
-        return config.lifecycle and not (name == "incident.escalated" and paged_now)
+        return config.lifecycle and not (name == ESCALATED and paged_now)
     return name in PAGER_EVENTS and _paged(session, incident_id, hook)

@@ -268,14 +268,18 @@ def approval_message(text: str, data: dict[str, Any]) -> ChatMessage:
 def escalation_dms(
     incident_id: int, title: str, data: dict[str, Any]
 ) -> list[tuple[str, ChatMessage]]:
-    """A direct message to each person an escalation notified, with Acknowledge."""
+    """A direct message to each person an escalation notified, with Acknowledge and
+    Resolve (pressing either checks the person's role, as on the card)."""
     # A person of the directory without a Slack id is paged by id, and reached only by
     # their contact methods.
     users = [str(u) for u in data.get("users") or () if SLACK_USER_ID.match(str(u))]
     level = data.get("level")
     message = ChatMessage(
         f"{ICONS['escalation']} You are paged (level {level}) for incident #{incident_id}: {title}",
-        buttons=(Button("acknowledge", "Acknowledge", str(incident_id), "primary"),),
+        buttons=(
+            Button("acknowledge", "Acknowledge", str(incident_id), "primary"),
+            Button("resolve", "Resolve", str(incident_id), "danger"),
+        ),
     )
     return [(user, message) for user in users]
 

@@ -354,8 +354,9 @@ async def test_escalation_mentions_in_the_thread_and_pages_each_person(
         assert opened["users"] == "UONCALL1"
         dm = await wait_for(lambda: posted(standin, "DUONCALL1"), what="the direct message")
         assert "You are paged (level 1) for incident #1" in dm[0]["text"]
-        button = next(b for b in dm[0]["blocks"] if b["type"] == "actions")["elements"][0]
+        button, resolve = next(b for b in dm[0]["blocks"] if b["type"] == "actions")["elements"]
         assert (button["action_id"], button["value"]) == ("acknowledge", "1")
+        assert (resolve["action_id"], resolve["value"]) == ("resolve", "1")
         # The page and the thread are lanes of their own: either may arrive first.
         mentions = await wait_for(
             lambda: [m for m in posted(standin, "CINC") if ":loudspeaker:" in m["text"]],

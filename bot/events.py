@@ -269,7 +269,8 @@ class EscalationNotified(TypedDict, total=False):
     webhooks: list[str]
     unresolved: list[str]
     destinations: list[str]
-    # Each paged person's planned steps: {person, method, kind, after, at}
+    # Each paged person's planned steps: {person, method, kind, after, at}, and ``to``
+    # (the Slack id) on a slack step, whose direct message chat holds until ``at``
     reached: list[dict[str, str]]
     once: bool
     fired_due_at: str

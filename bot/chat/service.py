@@ -98,6 +98,7 @@ def _enqueue(
     *,
     key: str | None = None,
     lane: str | None = None,
+    not_before: datetime | None = None,
 ) -> None:
     outbox.queue(
         session,
@@ -108,6 +109,7 @@ def _enqueue(
         now=now,
         incident_id=incident_id,
         idempotency_key=key,
+        not_before=not_before,
     )
 
 
@@ -247,12 +249,31 @@ def _project_to_card(
             )
 
 
+def slack_step_times(data: dict[str, Any]) -> dict[str, datetime]:
+    """When each paged Slack user's ``slack`` step of their notification rules is due
+    (``reached`` of ``escalation.notified``): the earliest, per user."""
+    due: dict[str, datetime] = {}
+    for step in data.get("reached") or ():
+        user = step.get("to")
+        if step.get("kind") == "slack" and user:
+            at = datetime.fromisoformat(str(step["at"]))
+            due[str(user)] = min(at, due.get(str(user), at))
+    return due
+
+
 def _page_people(session: Session, event: TimelineEvent, incident: Incident, now: datetime) -> None:
     """A direct message to each person paged, in that person's lane; pages waiting for one
-    person from the same service go out together as one message."""
+    person from the same service go out together as one message.
+
+    A person whose rules put Slack later (or a low-urgency page outside their working
+    hours) gets the message at that step's time, on a lane of its own so that it holds
+    back no other page to them."""
     assert incident.id is not None
     data = dict(event.data)
+    held_until = slack_step_times(data)
     for user, dm in escalation_dms(incident.id, incident.title, data):
+        due = held_until.get(user)
+        later = due is not None and due > now
         page = {
             "incident_id": incident.id,
             "title": incident.title,
@@ -273,7 +294,8 @@ def _page_people(session: Session, event: TimelineEvent, incident: Incident, now
             },
             now,
             key=f"{SLACK}:{event.id}:dm:{user}",
-            lane=person_lane(user),
+            lane=f"{person_lane(user)}:incident:{incident.id}" if later else person_lane(user),
+            not_before=due if later else None,
         )
 
 

@@ -7,7 +7,8 @@ of one person and incident share a lane; the transport cancels what an acknowled
 unnecessary and brings the next step forward when a method fails.
 
 Slack steps are not queued here: chat sends every paged person a direct message with its
-buttons at once (``bot.chat``), so a ``slack`` method stands for that message.
+buttons (``bot.chat``), so a ``slack`` method stands for that message; it is listed among
+the planned steps with its Slack id, and chat holds the message until the step's time.
 """
 
 from __future__ import annotations
@@ -136,18 +137,18 @@ def queue_page(
             working_hours=person.working_hours,
         )
         for step in steps:
+            if step.method.kind is not MethodKind.SLACK:
+                _queue_step(session, page, person, step, urgency, subject, body, version, once, now)
+            entry = {
+                "person": person.id,
+                "method": step.method.name,
+                "kind": step.method.kind.value,
+                "after": format_duration(step.after),
+                "at": step.at.isoformat(),
+            }
             if step.method.kind is MethodKind.SLACK:
-                continue
-            _queue_step(session, page, person, step, urgency, subject, body, version, once, now)
-            planned.append(
-                {
-                    "person": person.id,
-                    "method": step.method.name,
-                    "kind": step.method.kind.value,
-                    "after": format_duration(step.after),
-                    "at": step.at.isoformat(),
-                }
-            )
+                entry["to"] = step.method.address  # the Slack id chat's message goes to
+            planned.append(entry)
     return planned
 
 

@@ -7,6 +7,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -529,3 +530,47 @@ async def test_cards_are_routed_by_service_and_severity(
         if "thread_ts" not in p
     }
     assert cards == {"#1": "CPAYMENTS", "#2": "CLOWPRIO", "#3": "CINC"}
+
+
+async def test_a_rule_that_puts_slack_later_holds_the_direct_message_until_then(
+    slack_settings: Callable[..., Settings], standin: SlackStandIn, tmp_path: Path
+) -> None:
+    from tests.escalation.support import FakeClock
+    from tests.support import alert, payload
+
+    config = tmp_path / "fireline.yaml"
+    config.write_text(
+        "people:\n  directory:\n"
+        "    - id: alice\n      slack: UALICE001\n      role: responder\n"
+        "      contact_methods: [{name: chat, kind: slack}]\n"
+        "      notification_rules: {high: [{method: chat, after: 2m}]}\n"
+        "escalation:\n  tick: 100ms\n  policies:\n    - name: default\n      levels:\n"
+        "        - targets: [{person: alice}]\n          delay: 1h\n"
+    )
+    clock = FakeClock()
+    async with running_app(slack_settings(config=config), clock=clock) as (app, client):
+        await post_alert(client, payload([alert(labels={"severity": "critical"})]))
+        await wait_for(lambda: "escalation.notified" in kinds(app, 1), what="the page")
+        await wait_for(lambda: posted(standin, "CINC"), what="the card")
+        runtime = app.state.runtime
+
+        def held() -> list[tuple[str, datetime]]:
+            from storage.queries_outbox import messages_of
+
+            with runtime.db.session() as session:
+                rows = messages_of(session, 1)
+            return [
+                (r.status, r.next_attempt_at.replace(tzinfo=UTC))
+                for r in rows
+                if r.payload.get("user") == "UALICE001"
+            ]
+
+        # Her direct message is queued with the page, due at her rule's step.
+        paged_at = clock.now
+        [(status, due)] = await wait_for(held, what="the held direct message")
+        assert (status, due) == ("pending", paged_at + timedelta(minutes=2))
+        assert standin.of("conversations.open") == []
+        clock.advance(minutes=2)
+        runtime.outbox.poke()
+        dm = await wait_for(lambda: posted(standin, "DUALICE001"), what="the direct message")
+        assert "You are paged (level 1) for incident #1" in dm[0]["text"]

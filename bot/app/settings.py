@@ -287,6 +287,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Paris") from exc
         return value
 
+    # Changes (docs/changes.md): how long before an alert a deploy, config change or flag
+    # flip counts as a possible cause; the secret GitHub signs deployment_status events with.
+    change_window: Duration = Field(default=timedelta(hours=2))
+    github_webhook_secret: SecretStr | None = None
+
     # Where the monitoring stack answers: prometheus.query and verification use Prometheus,
     # silences (actions, the Slack Silence button, acknowledge) use Alertmanager's API v2.
     prometheus_url: str | None = None
@@ -390,18 +395,11 @@ class Settings(BaseSettings):
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
 
     def secret_values(self) -> list[str]:
-        """Every secret value, for scrubbing from logs."""
-        values = [
-            self.webhook_token,
-            self.api_token,
-            self.session_secret,
-            self.slack_bot_token,
-            self.slack_signing_secret,
-            self.slack_app_token,
-            self.calendar_secret,
-            *self.secrets.values(),
-        ]
-        return [v.get_secret_value() for v in values if v is not None]
+        """Every secret value, for scrubbing from logs: each ``SecretStr`` setting and the
+        named secrets, so a secret setting added later is scrubbed too."""
+        values = [getattr(self, name) for name in type(self).model_fields]
+        values += list(self.secrets.values())
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
 
     @classmethod
     def settings_customise_sources(

@@ -75,3 +75,22 @@ async def test_the_app_tags_api_requests_and_leaves_the_webhook_hot_path_alone(
     assert api.headers["x-request-id"] == "from-the-caller"
     assert hook.status_code == 200
     assert "x-request-id" not in hook.headers
+
+
+def test_every_secret_setting_is_scrubbed() -> None:
+    from pydantic import SecretStr
+
+    from bot.app.settings import Settings
+
+    secret_fields = [
+        name
+        for name, info in Settings.model_fields.items()
+        if "SecretStr" in str(info.annotation) and "dict" not in str(info.annotation)
+    ]
+    prefixes = {"slack_bot_token": "xoxb-", "slack_app_token": "xapp-"}
+    values = {name: f"{prefixes.get(name, '')}s3cret-{name}" for name in secret_fields}
+    settings = Settings(**values, secrets={"pd": SecretStr("s3cret-named")})  # type: ignore[arg-type]
+    scrubbed = set(settings.secret_values())
+    assert {"s3cret-smtp_password", "s3cret-twilio_auth_token", "s3cret-link_secret"} <= scrubbed
+    assert len(secret_fields) >= 12
+    assert scrubbed >= set(values.values()) | {"s3cret-named"}

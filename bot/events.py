@@ -72,6 +72,7 @@ class EventKind(StrEnum):
     STATUS_UPDATE_POSTED = "status.update_posted"
     MAINTENANCE_HELD = "maintenance.held"
     MAINTENANCE_RELEASED = "maintenance.released"
+    CHANGE_CORRELATED = "change.correlated"
 
     @classmethod
     def step(cls, state: str) -> EventKind:
@@ -331,6 +332,19 @@ class MaintenanceReleased(TypedDict, total=False):
     result: str
 
 
+class ChangeCorrelated(TypedDict, total=False):
+    change_id: int
+    kind: str  # deploy | config | flag | rollback
+    service: str
+    environment: str | None
+    version: str | None
+    previous_version: str | None
+    by: str
+    link: str | None
+    changed_at: str
+    before_alert: str  # how long before the alert started, as ``12m``
+
+
 class CommanderAssigned(TypedDict, total=False):
     user: str
 
@@ -569,6 +583,12 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
         "The window that held the incident ended; what still fires was re-evaluated "
         "(escalation started or brought forward, held runs resumed).",
         MaintenanceReleased,
+    ),
+    EventKind.CHANGE_CORRELATED: (
+        "fireline",
+        "A change to the incident's service (or its labels) shortly before the alert "
+        "started: a deploy, config change, flag flip or rollback (`bot/changes`).",
+        ChangeCorrelated,
     ),
     EventKind.COMMANDER_ASSIGNED: (
         "person",

@@ -105,6 +105,7 @@ REFUSALS = {
     403: "The actor may not do this",
     404: "No such thing",
     409: "Does not fit the current state",
+    413: "The body is larger than FIRELINE_MAX_BODY_BYTES",
     422: "The request or its content is refused; the problem named",
     503: "The database is unavailable; retry later",
 }

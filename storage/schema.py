@@ -8,6 +8,7 @@ from __future__ import annotations
 import storage.tables  # noqa: F401
 from storage import (
     tables_automation,  # noqa: F401
+    tables_changes,  # noqa: F401
     tables_chat,  # noqa: F401
     tables_followups,  # noqa: F401
     tables_maintenance,  # noqa: F401

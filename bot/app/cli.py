@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from bot import clienv
 from bot.app import wiring
 from bot.app.settings import Settings, load_settings
 from bot.automation.cli import automation_app
+from bot.changes.cli import changes_app
 from bot.errors import ConfigError
 from bot.escalation.cli import oncall, overrides_app
 from bot.escalation.importers.cli import import_app
@@ -104,6 +106,9 @@ class CliEnv:
 
     def maintenance(self) -> Maintenance:
         return wiring.maintenance(self.settings)
+
+    def change_window(self) -> timedelta:
+        return self.settings.change_window
 
 
 @app.callback()
@@ -326,6 +331,7 @@ app.add_typer(overrides_app, name="overrides")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(import_app, name="import")
 app.add_typer(maintenance_app, name="maintenance")
+app.add_typer(changes_app, name="changes")
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ from bot.automation import api as automation_api
 from bot.automation import service as automation_service
 from bot.automation.hooks import TriagePlanner
 from bot.automation.runner import AutomationRunner
+from bot.changes import api as changes_api
+from bot.changes.service import ChangeCorrelator
 from bot.clock import Clock, utcnow
 from bot.errors import FirelineError
 from bot.escalation import api as escalation_api
@@ -122,6 +124,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         ),
         on_outcome=lambda outcome: after_triage(outcome),
         escalation=hooks,
+        changes=ChangeCorrelator(settings.change_window),
     )
     writer = ReceiptWriter(db, batch_size=settings.ingest_batch_size, on_commit=triage.poke)
     maintenance = maintenance_worker(
@@ -450,6 +453,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(notify_api.router)
     app.include_router(sms_inbound.router)
     app.include_router(maintenance_api.router)
+    app.include_router(changes_api.router)
+    app.include_router(changes_api.receivers)
     app.include_router(status_api.public_router)
     app.include_router(metrics.router)
     console.install(app)

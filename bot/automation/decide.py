@@ -46,6 +46,7 @@ class StepFacts:
     mode_reason: str
     alert_starts_at: datetime
     stale_after: timedelta
+    deploy_preceded: bool = False  # a deploy of the service came shortly before the alert
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,16 @@ class StepDecision:
         return self.state is StepState.AWAITING_APPROVAL
 
 
-def unmet_condition(step: Step, results: Mapping[str, StepState]) -> str | None:
-    """The first ``when`` condition that earlier steps' results do not satisfy."""
+def unmet_condition(
+    step: Step, results: Mapping[str, StepState], *, deploy_preceded: bool = False
+) -> str | None:
+    """The first ``when`` condition that earlier steps' results (or the incident's
+    changes, for ``deploy.preceded``) do not satisfy."""
     for condition in step.when:
+        if condition.outcome == "preceded":
+            if not deploy_preceded:
+                return f"condition {condition} does not hold (no deploy preceded the alert)"
+            continue
         state = results.get(condition.step)
         seen = CONDITION_OUTCOME.get(state, "skipped") if state is not None else "skipped"
         if seen != condition.outcome:
@@ -88,7 +96,7 @@ def decide_step(
     step = facts.step
     if not facts.action_known:
         return StepDecision(StepState.FAILED, f"unknown action {step.uses!r}", gate=Gate.SKIP)
-    unmet = unmet_condition(step, facts.results)
+    unmet = unmet_condition(step, facts.results, deploy_preceded=facts.deploy_preceded)
     if unmet:
         return StepDecision(StepState.SKIPPED, unmet)
     if step.kind is StepKind.VERIFY and not facts.run_mutated:

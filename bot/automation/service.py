@@ -45,6 +45,7 @@ from bot.automation.decide import (
     needs_guards,
 )
 from bot.automation.plan import RunPlan
+from bot.changes import service as changes
 from bot.durations import format_duration
 from bot.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from bot.escalation import service as escalation
@@ -203,7 +204,10 @@ def start_manual_run(
             )
         alert = alerts[0]
         resolution = resolve_params(
-            runbook.params, labels=alert.labels, annotations=alert.annotations
+            runbook.params,
+            labels=alert.labels,
+            annotations=alert.annotations,
+            deploy=changes.deploy_of(session, incident_id),
         )
         alert_run = run_key(runbook.id, runbook.hash, alert.fingerprint, alert.starts_at)
         key = f"{alert_run}|by:{by}@{now.isoformat()}"
@@ -407,6 +411,7 @@ def _step_facts(
     rules: AutomationRules,
 ) -> StepFacts:
     mode, mode_reason = _mode(session, run, plan, step, rules)
+    asks_deploy = any(c.outcome == "preceded" for c in step.when)
     return StepFacts(
         step=step,
         action_known=action_known,
@@ -418,6 +423,7 @@ def _step_facts(
         mode_reason=mode_reason,
         alert_starts_at=run.alert_starts_at,
         stale_after=plan.policy.limits.stale_after,
+        deploy_preceded=asks_deploy and bool(changes.deploy_of(session, incident.id)),
     )
 
 

@@ -48,6 +48,7 @@ CARD_EVENTS = frozenset(
         EventKind.STEP_TIMED_OUT,
         EventKind.INCIDENT_SILENCED,
         EventKind.INCIDENT_UNSILENCED,
+        EventKind.CHANGE_CORRELATED,
     }
 )
 # Thread messages at each verbosity; approvals and notices are always posted.
@@ -67,6 +68,7 @@ QUIET = frozenset(
         EventKind.VERIFICATION_FAILED,
         EventKind.INCIDENT_SILENCED,
         EventKind.INCIDENT_UNSILENCED,
+        EventKind.CHANGE_CORRELATED,  # "what changed?" is the first question
     }
 )
 NORMAL = QUIET | frozenset(
@@ -120,6 +122,7 @@ ICONS = {
     "note": ":memo:",
     "chat": ":speech_balloon:",
     "commander": ":crown:",
+    "change": ":package:",
 }
 
 
@@ -187,6 +190,7 @@ class IncidentView:
     silenced: bool = False
     now: datetime | None = None
     links: dict[str, str] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)  # newest first, as the timeline says
 
     def buttons(self, *, can_silence: bool) -> list[Button]:
         value = str(self.id)

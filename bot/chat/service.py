@@ -321,6 +321,8 @@ def load_view(session: Session, incident_id: int, *, now: datetime) -> IncidentV
         )
     )
     silenced = _silenced_now(session, incident_id)
+    correlated = queries.events_of_kind(session, incident_id, EventKind.CHANGE_CORRELATED)
+    changes = [e.text for e in sorted(correlated, key=lambda e: e.at, reverse=True)]
     labels = dict(alerts[0].labels) if alerts else dict(incident.labels)
     return IncidentView(
         id=incident.id,
@@ -343,6 +345,7 @@ def load_view(session: Session, incident_id: int, *, now: datetime) -> IncidentV
         alerts_total=len(alerts),
         escalation_level=(timer.level + 1) if timer and timer.status != "stopped" else None,
         silenced=silenced,
+        changes=changes,
         now=now,
         links=next((dict(a.links) for a in alerts if a.links), {}),
     )

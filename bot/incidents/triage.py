@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from bot.changes.service import ChangeCorrelator
 from bot.clock import Clock, utcnow
 from bot.events import EventKind
 from bot.incidents import lifecycle
@@ -64,6 +65,7 @@ class _Context:
     incident: Incident | None = None
     selector: RunbookSelector | None = None
     escalation: StatusHooks | None = None
+    changes: ChangeCorrelator | None = None
 
 
 def apply_payload(
@@ -76,6 +78,7 @@ def apply_payload(
     flap_window: timedelta,
     selector: RunbookSelector | None = None,
     escalation: StatusHooks | None = None,
+    changes: ChangeCorrelator | None = None,
 ) -> TriageOutcome:
     """Apply one Alertmanager payload to the database, alert by alert."""
     if escalation and escalation.payload_received(
@@ -94,6 +97,7 @@ def apply_payload(
     ctx.incident = incident
     ctx.selector = selector
     ctx.escalation = escalation
+    ctx.changes = changes
     for alert in payload.alerts:
         _apply_alert(ctx, alert)
     for incident_id in sorted(ctx.outcome.touched):
@@ -307,6 +311,11 @@ def _open_incident(ctx: _Context, alert: Alert) -> Incident:
             "severity_label": alert.labels.get("severity"),
         },
     )
+    deploy = (
+        ctx.changes.on_incident_opened(ctx.session, incident, labels=alert.labels, now=ctx.now)
+        if ctx.changes is not None
+        else {}
+    )
     if ctx.selector is not None:
         ctx.selector.on_incident_opened(
             ctx.session,
@@ -317,6 +326,7 @@ def _open_incident(ctx: _Context, alert: Alert) -> Incident:
             now=ctx.now,
             fingerprint=alert.fingerprint,
             starts_at=alert.starts_at,
+            deploy=deploy,
         )
     if ctx.escalation:
         ctx.escalation.incident_opened(ctx.session, incident, now=ctx.now)
@@ -441,6 +451,7 @@ def process_pending(
     clock: Clock = utcnow,
     selector: RunbookSelector | None = None,
     escalation: StatusHooks | None = None,
+    changes: ChangeCorrelator | None = None,
 ) -> tuple[int, TriageOutcome]:
     """Triage up to ``batch_size`` stored receipts; returns how many were taken."""
     total = TriageOutcome()
@@ -450,7 +461,7 @@ def process_pending(
         for receipt in sorted(receipts, key=lambda r: (r.receiver, r.group_key, r.id or 0)):
             now = clock()
             outcome, error = _apply_receipt(
-                session, receipt, rules, flap_window, now, selector, escalation
+                session, receipt, rules, flap_window, now, selector, escalation, changes
             )
             assert receipt.id is not None
             queries.mark_receipt(session, receipt.id, at=now, error=error)
@@ -469,6 +480,7 @@ def _apply_receipt(
     now: datetime,
     selector: RunbookSelector | None = None,
     escalation: StatusHooks | None = None,
+    changes: ChangeCorrelator | None = None,
 ) -> tuple[TriageOutcome, str | None]:
     try:
         payload = WebhookPayload.model_validate_json(receipt.body)
@@ -485,5 +497,6 @@ def _apply_receipt(
             flap_window=flap_window,
             selector=selector,
             escalation=escalation,
+            changes=changes,
         )
     return outcome, None

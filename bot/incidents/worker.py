@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from bot.changes.service import ChangeCorrelator
 from bot.clock import Clock, utcnow
 from bot.incidents.decide import TriageRule
 from bot.incidents.lifecycle import StatusHooks
@@ -33,6 +34,7 @@ class TriageWorker:
         max_deferral: float = 5.0,
         selector: RunbookSelector | None = None,
         escalation: StatusHooks | None = None,
+        changes: ChangeCorrelator | None = None,
     ) -> None:
         self._db = db
         self._rules = rules
@@ -44,6 +46,7 @@ class TriageWorker:
         self._max_deferral = max_deferral
         self._selector = selector
         self._escalation = escalation
+        self._changes = changes
         self._worker = Worker(
             "triage-worker", poll_interval, self._drain_pending, max_backoff=30.0, stop_grace=30.0
         )
@@ -80,6 +83,7 @@ class TriageWorker:
             clock=self._clock,
             selector=self._selector,
             escalation=self._escalation,
+            changes=self._changes,
         )
         if taken and self._on_outcome is not None:
             self._on_outcome(outcome)

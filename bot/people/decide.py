@@ -36,6 +36,8 @@ MINIMUM_ROLE: MappingProxyType[Action, Role] = MappingProxyType(
         # Holding pages for planned work is routine for the people doing the work.
         Action.START_MAINTENANCE: Role.RESPONDER,
         Action.END_MAINTENANCE: Role.RESPONDER,
+        # A CI job or a person saying what they changed.
+        Action.RECORD_CHANGE: Role.RESPONDER,
     }
 )
 

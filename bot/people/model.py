@@ -49,6 +49,7 @@ class Action(StrEnum):
     EDIT_CONTACT_METHODS = "edit_contact_methods"  # anyone's
     START_MAINTENANCE = "start_maintenance"
     END_MAINTENANCE = "end_maintenance"
+    RECORD_CHANGE = "record_change"  # a deploy, config change, flag flip or rollback
 
 
 IdentityKind = Literal["person", "service", "legacy", "local", "slack"]

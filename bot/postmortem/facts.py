@@ -84,6 +84,8 @@ def key_times(
         elif event.kind == EventKind.INCIDENT_REOPENED:
             resolved_event = None
     resolved = resolved_event.at if resolved_event else None
+    changes = [e for e in events if e.kind == EventKind.CHANGE_CORRELATED]
+    change = max(changes, key=lambda e: e.at) if changes else None
     return KeyTimes(
         impact_start=impact_start,
         detected=detected,
@@ -97,6 +99,8 @@ def key_times(
         time_to_acknowledge=_seconds(detected, ack.at if ack else None),
         time_to_mitigate=_seconds(impact_start, mitigation.finished_at if mitigation else None),
         time_to_resolve=_seconds(impact_start, resolved),
+        last_change=change.at if change else None,
+        last_change_what=change.text if change else None,
     )
 
 

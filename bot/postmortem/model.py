@@ -108,6 +108,9 @@ class KeyTimes:
     time_to_acknowledge: float | None
     time_to_mitigate: float | None
     time_to_resolve: float | None
+    # The latest change attached to the incident (a deploy, a flag flip): the usual cause.
+    last_change: datetime | None = None
+    last_change_what: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

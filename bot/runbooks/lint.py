@@ -99,7 +99,7 @@ def _check_step(
             "retries",
         )
     for condition in step.when:
-        if condition.step not in earlier:
+        if condition.outcome != "preceded" and condition.step not in earlier:
             where = "a later step" if runbook.step(condition.step) else "no step"
             problem(
                 step.line,

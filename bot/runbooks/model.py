@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf, field_validator, model_validator
 
@@ -58,7 +58,11 @@ class ParamType(StrEnum):
 
 Mode = Literal["suggest", "approve", "auto", "dry-run", "off"]
 _ID = r"^[a-z0-9][a-z0-9._-]{0,127}$"
-_SOURCE = re.compile(r"(labels|annotations)\.([a-zA-Z_][a-zA-Z0-9_]*)")
+_SOURCE = re.compile(r"(labels|annotations|deploy)\.([a-zA-Z_][a-zA-Z0-9_]*)")
+# What a parameter may take from the deploy that preceded the alert (``from: deploy.NAME``).
+DEPLOY_FIELDS = ("version", "previous_version", "service", "environment", "by")
+# ``when: deploy.preceded``: a deploy of the incident's service came shortly before its alert.
+DEPLOY_PRECEDED = "deploy.preceded"
 
 
 class _Strict(BaseModel):
@@ -79,7 +83,12 @@ class ParamSpec(_Strict):
     @classmethod
     def _source_names_labels_or_annotations(cls, value: str) -> str:
         if not _SOURCE.fullmatch(value):
-            raise ValueError(f"'from' must be labels.NAME or annotations.NAME, not {value!r}")
+            raise ValueError(
+                f"'from' must be labels.NAME, annotations.NAME or deploy.FIELD, not {value!r}"
+            )
+        scope, _, key = value.partition(".")
+        if scope == "deploy" and key not in DEPLOY_FIELDS:
+            raise ValueError(f"'from' deploy.{key}: a deploy has {', '.join(DEPLOY_FIELDS)}")
         return value
 
     @field_validator("pattern")
@@ -113,11 +122,11 @@ class ParamSpec(_Strict):
         return self.type
 
     @property
-    def where(self) -> tuple[Literal["labels", "annotations"], str]:
+    def where(self) -> tuple[Literal["labels", "annotations", "deploy"], str]:
         found = _SOURCE.fullmatch(self.source)
         assert found is not None
-        key = found.group(2)
-        return ("labels", key) if found.group(1) == "labels" else ("annotations", key)
+        scope = cast(Literal["labels", "annotations", "deploy"], found.group(1))
+        return scope, found.group(2)
 
 
 class RunLimits(_Strict):
@@ -163,10 +172,11 @@ class Verify(_Strict):
 
 
 class StepCondition(_Strict):
-    """``when: "check.failed"``: run only if an earlier step ended that way."""
+    """``when: "check.failed"``: run only if an earlier step ended that way; or
+    ``when: deploy.preceded``: only if a deploy of the service came shortly before the alert."""
 
     step: str
-    outcome: Literal["succeeded", "failed", "skipped"]
+    outcome: Literal["succeeded", "failed", "skipped", "preceded"]
 
     def __str__(self) -> str:
         return f"{self.step}.{self.outcome}"

@@ -97,17 +97,23 @@ def resolve_params(
     *,
     labels: Mapping[str, str],
     annotations: Mapping[str, str],
+    deploy: Mapping[str, str] | None = None,
 ) -> ParamResolution:
-    """Take every parameter from the alert and validate it; collect every failure."""
+    """Take every parameter from the alert (or from the deploy that preceded it) and
+    validate it; collect every failure. A deploy's fields are checked like alert text."""
     values: dict[str, ParamValue] = {}
     errors: dict[str, str] = {}
+    sources = {"labels": labels, "annotations": annotations, "deploy": deploy or {}}
     for name, spec in specs.items():
         scope, key = spec.where
-        source = labels if scope == "labels" else annotations
-        raw: object | None = source.get(key) or None
+        raw: object | None = sources[scope].get(key) or None
         if raw is None:
             if spec.default is None:
-                errors[name] = f"{spec.source} is missing from the alert"
+                errors[name] = (
+                    f"{spec.source}: no deploy of this service preceded the alert"
+                    if scope == "deploy"
+                    else f"{spec.source} is missing from the alert"
+                )
                 continue
             raw = spec.default
         try:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.durations import Duration
 from bot.matchers import Matcher, MatcherError, matcher_from_item, parse_matcher
 from bot.runbooks.model import (
+    DEPLOY_PRECEDED,
     SHELL_ACTION,
     SHELL_ARGV,
     Mode,
@@ -308,15 +309,7 @@ def _step(
             message = _message(error, loc).replace("field", "step attribute", 1)
             problem(line, message, _rule(error, loc))
         return None
-    conditions = []
-    for text in [attrs.when] if isinstance(attrs.when, str) else attrs.when:
-        step_id, dot, outcome = text.rpartition(".")
-        if not dot or outcome not in ("succeeded", "failed", "skipped") or not step_id:
-            problem(
-                line, f"when {text!r}: write it as STEP_ID.succeeded|failed|skipped", "step-ref"
-            )
-            continue
-        conditions.append(StepCondition(step=step_id, outcome=outcome))
+    conditions = _conditions(attrs.when, line, problem)
     body_line = line + 1
     if fence == "shell":
         uses, args, arg_lines = SHELL_ACTION, {"argv": [*SHELL_ARGV, content]}, {"argv": body_line}
@@ -350,6 +343,25 @@ def _step(
         body_line=body_line,
         arg_lines=arg_lines,
     )
+
+
+def _conditions(when: str | list[str], line: int, problem: Any) -> list[StepCondition]:
+    """``when``: each ``STEP_ID.succeeded|failed|skipped`` or ``deploy.preceded``."""
+    conditions = []
+    for text in [when] if isinstance(when, str) else when:
+        step_id, dot, outcome = text.rpartition(".")
+        if text == DEPLOY_PRECEDED:
+            conditions.append(StepCondition(step=step_id, outcome="preceded"))
+            continue
+        if not dot or outcome not in ("succeeded", "failed", "skipped") or not step_id:
+            problem(
+                line,
+                f"when {text!r}: write it as STEP_ID.succeeded|failed|skipped or {DEPLOY_PRECEDED}",
+                "step-ref",
+            )
+            continue
+        conditions.append(StepCondition(step=step_id, outcome=outcome))
+    return conditions
 
 
 def _action_body(content: str, line: int, problem: Any) -> tuple[_ActionBody, LocatedYaml] | None:

@@ -52,8 +52,10 @@ class RunbookSelector(Protocol):
         now: datetime,
         fingerprint: str = "",
         starts_at: datetime | None = None,
+        deploy: Mapping[str, str] | None = None,
     ) -> Selection:
-        """Choose and record the runbook of an incident that has just been opened."""
+        """Choose and record the runbook of an incident that has just been opened;
+        ``deploy`` is what its parameters may take from the deploy that preceded it."""
         ...
 
 
@@ -77,12 +79,15 @@ class LibrarySelector:
         now: datetime,
         fingerprint: str = "",
         starts_at: datetime | None = None,
+        deploy: Mapping[str, str] | None = None,
     ) -> Selection:
         assert incident.id is not None
         selection = select_runbook(self._index(), labels, annotations)
         chosen = selection.chosen
         if chosen is not None:
-            resolution = resolve_params(chosen.params, labels=labels, annotations=annotations)
+            resolution = resolve_params(
+                chosen.params, labels=labels, annotations=annotations, deploy=deploy or {}
+            )
             incident.runbook_id = chosen.id
             incident.runbook_hash = chosen.hash
             session.add(incident)

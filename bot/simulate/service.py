@@ -174,6 +174,7 @@ def _preview_run(
             mode_reason=mode_reason,
             alert_starts_at=alert_starts_at,
             stale_after=runbook.policy.limits.stale_after,
+            deploy_preceded=True,  # as assumed_results: the gate once its conditions hold
         )
         plan = decide_step(facts, None, _limits(runbook), now=now)
         reason = plan.reason

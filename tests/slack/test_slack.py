@@ -574,3 +574,36 @@ async def test_a_rule_that_puts_slack_later_holds_the_direct_message_until_then(
         runtime.outbox.poke()
         dm = await wait_for(lambda: posted(standin, "DUALICE001"), what="the direct message")
         assert "You are paged (level 1) for incident #1" in dm[0]["text"]
+
+
+async def test_a_deploy_before_the_alert_is_on_the_card_and_in_the_thread(
+    slack_settings: Callable[..., Settings], standin: SlackStandIn
+) -> None:
+    from tests.support import alert, payload
+
+    starts = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    async with running_app(slack_settings()) as (app, client):
+        change = {
+            "service": "checkout",
+            "version": "v1.4.2",
+            "by": "<!channel> dana",  # text from a CI job is data, never a mention
+            "at": (starts - timedelta(minutes=12)).isoformat(),
+        }
+        assert (await client.post("/api/changes", json=change)).status_code == 201
+        body = payload(
+            [alert(starts_at=starts, labels={"service": "checkout", "severity": "critical"})]
+        )
+        await post_alert(client, body)
+        cards = await wait_for(
+            lambda: [m for m in posted(standin, "CINC") if "What changed" in str(m["blocks"])],
+            what="the card",
+        )
+        shown = str(cards[0]["blocks"])
+        assert "Deploy checkout v1.4.2 by &lt;!channel&gt; dana, 12 min before the alert" in shown
+        line = await wait_for(
+            lambda: [m for m in posted(standin, "CINC") if ":package:" in m["text"]],
+            what="the thread line",
+        )
+        assert "<!channel>" not in line[0]["text"]
+        assert "Deploy checkout v1.4.2" in line[0]["text"]
+        assert "change.correlated" in kinds(app, 1)

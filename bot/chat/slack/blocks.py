@@ -118,6 +118,12 @@ def card_blocks(
     ]
     if labels:
         blocks.append({"type": "context", "elements": [mrkdwn(" ".join(labels))]})
+    if view.changes:
+        shown = "\n".join(f"• {cut(escape(c), LABEL_VALUE * 2)}" for c in view.changes[:3])
+        more = len(view.changes) - 3
+        if more > 0:
+            shown += f"\n… and {more} more"
+        blocks.append({"type": "section", "text": mrkdwn(f"*What changed*\n{shown}")})
     runbook = f"*Runbook* {escape(view.runbook_id or 'none')}"
     if view.run_status:
         runbook += f" · run {escape(view.run_status)}"

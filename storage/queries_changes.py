@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from storage.errors import IntegrityError
-from storage.tables import Incident
+from storage.tables import Incident, TimelineEvent
 from storage.tables_changes import Change
 
 NEARBY_LIMIT = 200  # changes looked at around one incident: a busy hour of every service
@@ -92,3 +92,26 @@ def open_incidents_started_between(
         .limit(NEARBY_LIMIT)
     )
     return list(session.exec(query))
+
+
+def incidents_of_changes(
+    session: Session, changes: list[Change], kind: str
+) -> dict[int, list[int]]:
+    """The incidents each change was attached to: its ``kind`` events, which are dated
+    when the change happened, so only the span of these changes is read."""
+    ids = {c.id for c in changes if c.id is not None}
+    if not ids:
+        return {}
+    query = (
+        select(TimelineEvent.incident_id, TimelineEvent.data)
+        .where(TimelineEvent.kind == kind)
+        .where(col(TimelineEvent.at) >= min(c.at for c in changes))
+        .where(col(TimelineEvent.at) <= max(c.at for c in changes))
+        .order_by(col(TimelineEvent.incident_id))
+    )
+    found: dict[int, list[int]] = {}
+    for incident_id, data in session.exec(query):
+        change_id = int((data or {}).get("change_id", 0))
+        if change_id in ids and incident_id not in found.setdefault(change_id, []):
+            found[change_id].append(incident_id)
+    return found

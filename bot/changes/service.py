@@ -187,3 +187,9 @@ def list_changes(
 ) -> list[Change]:
     with db.session() as session:
         return q.list_changes(session, service=service, since=since, until=until, limit=limit)
+
+
+def incidents_of_changes(db: Database, changes: list[Change]) -> dict[int, list[int]]:
+    """The incidents each of ``changes`` was attached to, by change id."""
+    with db.session() as session:
+        return q.incidents_of_changes(session, changes, EventKind.CHANGE_CORRELATED)

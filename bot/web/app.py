@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.web import incidents, links, login, oncall, postmortem, reports, runbooks
+from bot.web import changes, incidents, links, login, oncall, postmortem, reports, runbooks
 from bot.web.csrf import CsrfRefused
 from bot.web.headers import SecurityHeaders
 from bot.web.pages import render
@@ -22,6 +22,7 @@ PAGES = (
     incidents.router,
     postmortem.router,
     oncall.router,
+    changes.router,
     runbooks.router,
     reports.router,
     links.router,

@@ -73,6 +73,8 @@ class EventKind(StrEnum):
     MAINTENANCE_HELD = "maintenance.held"
     MAINTENANCE_RELEASED = "maintenance.released"
     CHANGE_CORRELATED = "change.correlated"
+    GRAPH_DRAWN = "graph.drawn"
+    GRAPH_FAILED = "graph.failed"
 
     @classmethod
     def step(cls, state: str) -> EventKind:
@@ -345,6 +347,14 @@ class ChangeCorrelated(TypedDict, total=False):
     before_alert: str  # how long before the alert started, as ``12m``
 
 
+class GraphDrawn(TypedDict, total=False):
+    graph_id: int
+    moment: str  # open | verification
+    expression: str
+    series: int
+    reason: str  # graph.failed: why nothing was drawn
+
+
 class CommanderAssigned(TypedDict, total=False):
     user: str
 
@@ -589,6 +599,18 @@ SPEC: dict[EventKind, tuple[str, str, type[Any]]] = {
         "A change to the incident's service (or its labels) shortly before the alert "
         "started: a deploy, config change, flag flip or rollback (`bot/changes`).",
         ChangeCorrelated,
+    ),
+    EventKind.GRAPH_DRAWN: (
+        "fireline",
+        "The alert's expression was drawn from Prometheus over the hour before it started "
+        "(at open) or through verification (`bot/graphs`); the PNG is posted in the thread.",
+        GraphDrawn,
+    ),
+    EventKind.GRAPH_FAILED: (
+        "fireline",
+        "No graph was drawn: Prometheus refused the query, did not answer, or had no data "
+        "(`reason`).",
+        GraphDrawn,
     ),
     EventKind.COMMANDER_ASSIGNED: (
         "person",

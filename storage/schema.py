@@ -11,6 +11,7 @@ from storage import (
     tables_changes,  # noqa: F401
     tables_chat,  # noqa: F401
     tables_followups,  # noqa: F401
+    tables_graphs,  # noqa: F401
     tables_maintenance,  # noqa: F401
     tables_notify,  # noqa: F401
     tables_outbox,  # noqa: F401

@@ -35,6 +35,8 @@ from bot.escalation.hooks import EscalationHooks
 from bot.escalation.notify import WEBHOOK, Notification, WebhookTransport
 from bot.escalation.service import EscalationRules
 from bot.escalation.timers import EscalationScheduler
+from bot.graphs import service as graphs
+from bot.graphs.transport import GraphTransport
 from bot.incidents import api
 from bot.incidents.triage import TriageOutcome
 from bot.incidents.worker import TriageWorker
@@ -159,6 +161,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
             if settings.escalation.webhooks
             else None
         ),
+        graphs=graphs_projector(settings, db, http, outbox, clock),
     )
 
 
@@ -348,6 +351,22 @@ def silences_projector(
     return TimelineProjector(db, silences.NAME, handle, outbox, clock=clock)
 
 
+def graphs_projector(
+    settings: Settings,
+    db: Database,
+    http: httpx.AsyncClient,
+    outbox: OutboxSender,
+    clock: Clock,
+) -> TimelineProjector | None:
+    """The alert's graph, from the one Prometheus Fireline is told of (never a URL taken
+    from the alert)."""
+    if not settings.prometheus_url or not settings.graphs:
+        return None
+    transport = GraphTransport(db, http, settings.prometheus_url, clock=clock)
+    outbox.add_transport(graphs.DESTINATION, transport)
+    return TimelineProjector(db, graphs.NAME, graphs.handler(), outbox, clock=clock)
+
+
 def notify_transport(
     settings: Settings,
     db: Database,
@@ -375,7 +394,7 @@ def workers_of(runtime: Runtime) -> Workers:
     works: list[BackgroundWork] = [runtime.outbox]
     if runtime.chat is not None:
         works.append(runtime.chat)
-    works += [p for p in (runtime.silences, runtime.handoff) if p is not None]
+    works += [p for p in (runtime.silences, runtime.handoff, runtime.graphs) if p is not None]
     works += [runtime.runbooks, runtime.writer, runtime.triage]
     if runtime.settings.escalation.enabled:
         works.append(runtime.escalation)
@@ -407,7 +426,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         if settings.api_token is None:
             log.warning("FIRELINE_API_TOKEN is not set: the API accepts any caller")
         app.state.runtime = runtime
-        for projection in (runtime.silences, runtime.handoff):
+        for projection in (runtime.silences, runtime.handoff, runtime.graphs):
             if projection is not None:
                 await asyncio.to_thread(start_cursor, runtime.db, projection.name)
         await asyncio.to_thread(

@@ -67,3 +67,6 @@ class Runtime:
     silences: TimelineProjector | None = None
     # Pagers and receivers told of each incident's whole life (when webhooks are set).
     handoff: TimelineProjector | None = None
+    # Draws the alert's graph at open and after verification (when FIRELINE_PROMETHEUS_URL
+    # is set and the alert carries a Prometheus expression).
+    graphs: TimelineProjector | None = None

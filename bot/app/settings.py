@@ -296,6 +296,8 @@ class Settings(BaseSettings):
     # silences (actions, the Slack Silence button, acknowledge) use Alertmanager's API v2.
     prometheus_url: str | None = None
     alertmanager_url: str | None = None
+    # Draw the alert's expression from Prometheus at open and after verification (bot/graphs).
+    graphs: bool = True
 
     # Runbook automation (see docs/automation.md). The global mode is the loosest any
     # runbook may run in; a runbook or step may only be stricter.

@@ -66,7 +66,13 @@ class ChatClient(Protocol):
     async def ephemeral(self, channel: str, user: str, text: str) -> None: ...
 
     async def upload(
-        self, channel: str, *, filename: str, title: str, content: str, thread: str | None
+        self,
+        channel: str,
+        *,
+        filename: str,
+        title: str,
+        content: str | bytes,
+        thread: str | None,
     ) -> None:
-        """Share a text file (a post-mortem draft) in the channel or the thread."""
+        """Share a file (a post-mortem draft, a graph's PNG) in the channel or the thread."""
         ...

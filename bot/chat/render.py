@@ -69,6 +69,7 @@ QUIET = frozenset(
         EventKind.INCIDENT_SILENCED,
         EventKind.INCIDENT_UNSILENCED,
         EventKind.CHANGE_CORRELATED,  # "what changed?" is the first question
+        EventKind.GRAPH_FAILED,  # why the thread has no graph
     }
 )
 NORMAL = QUIET | frozenset(
@@ -123,6 +124,7 @@ ICONS = {
     "chat": ":speech_balloon:",
     "commander": ":crown:",
     "change": ":package:",
+    "graph": ":chart_with_upwards_trend:",
 }
 
 

@@ -236,6 +236,14 @@ def _project_to_card(
         )
     if event.kind == EventKind.ESCALATION_NOTIFIED:
         _page_people(session, event, incident, now)
+    if event.kind == EventKind.GRAPH_DRAWN:
+        moment = event.data.get("moment", "open")
+        graph = {
+            "graph_id": event.data.get("graph_id"),
+            "filename": f"incident-{incident.id}-{moment}.png",
+            "title": event.text,
+        }
+        _enqueue(session, incident.id, ChatWrite.FILE, graph, now, key=f"{key}:graph")
     if card.own_channel or rules.is_major(incident.severity):
         # Responders join a major incident's channel as they are paged or given a role.
         joining: list[str] = []

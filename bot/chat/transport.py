@@ -26,6 +26,7 @@ from bot.chat.render import ICONS, Button, ChatMessage, channel_name
 from bot.chat.service import ChatWrite
 from bot.chat.silence import Silencer
 from bot.clock import Clock, utcnow
+from bot.graphs import service as graphs
 from bot.outbox.decide import Pacer
 from bot.outbox.model import Cancelled, Outgoing
 from storage.db import Database
@@ -101,14 +102,7 @@ class ChatTransport:
         elif kind in (ChatWrite.ALERTS_FIRED, ChatWrite.ALERTS_RESOLVED):
             await self._post_once(card.channel, alerts_message(message), message, thread=card.ts)
         elif kind == ChatWrite.FILE:
-            await self._paced(card.channel)
-            await self.client.upload(
-                card.channel,
-                filename=str(message.payload["filename"]),
-                title=str(message.payload["title"]),
-                content=str(message.payload["content"]),
-                thread=None if card.own_channel else card.ts,
-            )
+            await self._file(card, message)
         elif kind == ChatWrite.INVITE:
             if card.own_channel:
                 await self.client.invite(card.channel, [str(u) for u in message.payload["users"]])
@@ -116,6 +110,26 @@ class ChatTransport:
             await self._card(card, message)
         else:
             raise ChatError(f"unknown outbox kind {kind!r}", permanent=True)
+
+    async def _file(self, card: ChatCard, message: Outgoing) -> None:
+        """A text file from the payload, or a graph's PNG read from the database."""
+        payload = message.payload
+        content: str | bytes = str(payload.get("content", ""))
+        if "graph_id" in payload:
+            png = await asyncio.to_thread(
+                graphs.png_of, self.db, int(card.incident_id), int(payload["graph_id"])
+            )
+            if png is None:
+                raise ChatError(f"graph {payload['graph_id']} has no picture", permanent=True)
+            content = png
+        await self._paced(card.channel)
+        await self.client.upload(
+            card.channel,
+            filename=str(payload["filename"]),
+            title=str(payload["title"]),
+            content=content,
+            thread=None if card.own_channel else card.ts,
+        )
 
     async def _post_once(
         self, channel: str, chat: ChatMessage, message: Outgoing, *, thread: str | None

@@ -18,6 +18,7 @@ from bot.postmortem.model import (
     Automation,
     Escalation,
     FollowUpInfo,
+    GraphLink,
     Impact,
     IncidentInfo,
     KeyTimes,
@@ -518,4 +519,12 @@ def build_postmortem(
         ],
         followups=list(followups),
         sections=dict(sections or {}),
+        graphs=[
+            GraphLink(
+                f"/incidents/{incident.id}/graphs/{e.data['graph_id']}.png",
+                f"{e.data.get('expression', '')} ({e.data.get('moment', '')})",
+            )
+            for e in ordered
+            if e.kind == EventKind.GRAPH_DRAWN and e.data.get("graph_id")
+        ],
     )

@@ -195,3 +195,12 @@ class PostmortemData:
     followups: list[FollowUpInfo] = field(default_factory=list)
     # What people wrote, by section key (bot/postmortem/sections.py): replaces "(to write)".
     sections: dict[str, SectionVersion] = field(default_factory=dict)
+    graphs: list[GraphLink] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphLink:
+    """A graph drawn for the incident: the console's path to its PNG and what it shows."""
+
+    path: str
+    caption: str

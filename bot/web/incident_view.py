@@ -15,6 +15,7 @@ from actions.gates import StepState
 from bot.automation import service as automation
 from bot.escalation import service as escalation
 from bot.escalation.decide import Policy
+from bot.graphs import service as graphs
 from bot.incidents import service as incidents
 from bot.incidents.timeline import TimelineLine, chronological, timeline_lines
 from bot.ingest.model import safe_link
@@ -31,6 +32,16 @@ TIMELINE_PAGE = 200
 class Link:
     label: str
     url: str
+
+
+@dataclass(frozen=True)
+class GraphView:
+    """A drawn graph of the alert's expression; its PNG at ``url``."""
+
+    url: str
+    moment: str  # at open | after verification
+    expression: str
+    drawn_at: datetime
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,7 @@ class IncidentPage:
     runs: list[RunView]
     ladder: Ladder | None
     severities: Sequence[str] = field(default=("SEV1", "SEV2", "SEV3", "SEV4"))
+    graphs: list[GraphView] = field(default_factory=list)
 
 
 def alert_view(record: AlertRecord) -> AlertView:
@@ -253,4 +265,18 @@ def load_incident_page(
         timeline=load_timeline(db, incident_id, before_id=before_id),
         runs=[run_view(run, steps) for run, steps in automation.runs_of(db, incident_id)],
         ladder=ladder_view(timer, policy, notified) if timer is not None else None,
+        graphs=[
+            GraphView(
+                url=graph_path(incident_id, g.id),
+                moment="at open" if g.moment == "open" else "after verification",
+                expression=g.expression,
+                drawn_at=g.created_at,
+            )
+            for g in graphs.graphs_of(db, incident_id)
+            if g.id is not None
+        ],
     )
+
+
+def graph_path(incident_id: int, graph_id: int) -> str:
+    return f"/incidents/{incident_id}/graphs/{graph_id}.png"

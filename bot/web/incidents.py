@@ -24,9 +24,10 @@ from fastapi.responses import HTMLResponse
 from bot.automation import api as automation_api
 from bot.errors import FirelineError
 from bot.escalation import api as escalation_api
+from bot.graphs import service as graphs
 from bot.incidents import api as incidents_api
 from bot.incidents import service as incidents
-from bot.routing import Id
+from bot.routing import Id, call_service
 from bot.status import api as status_api
 from bot.status.service import MAX_TEXT
 from bot.web.csrf import CsrfChecked
@@ -171,6 +172,19 @@ async def _page(
         before=before,
         refusal=refusal,
         status_code=status_code,
+    )
+
+
+@router.get("/incidents/{incident_id}/graphs/{graph_id}.png", response_model=None)
+async def incident_graph(
+    _me: SignedIn, request: Request, incident_id: Id, graph_id: Id
+) -> Response:
+    """A graph's PNG, for the page and the post-mortem that embed it."""
+    png = await call_service(graphs.png_of, request.app.state.runtime.db, incident_id, graph_id)
+    if png is None:
+        raise HTTPException(status_code=404, detail="no such graph")
+    return Response(
+        png, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"}
     )
 
 

@@ -9,6 +9,7 @@ the ``channels:history``/``groups:history``/``im:history`` scopes) before postin
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -206,15 +207,26 @@ class SlackChat:
         await self._call("pins.add", channel=channel, timestamp=ts)
 
     async def upload(
-        self, channel: str, *, filename: str, title: str, content: str, thread: str | None
+        self,
+        channel: str,
+        *,
+        filename: str,
+        title: str,
+        content: str | bytes,
+        thread: str | None,
     ) -> None:
+        # files.getUploadURLExternal and completeUploadExternal (files_upload_v2): text as
+        # ``content``, bytes (a PNG) as ``file``.
+        body: dict[str, Any] = (
+            {"file": content} if isinstance(content, bytes) else {"content": content}
+        )
         try:
             await self.client.files_upload_v2(
                 channel=channel,
                 thread_ts=thread,
                 filename=plain(filename, FILE_NAME),
                 title=escape(plain(title, FILE_NAME)),
-                content=content,
+                **body,
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error", "")) if exc.response is not None else ""

@@ -41,3 +41,16 @@ def lock_followup(session: Session, followup_id: int) -> FollowUp | None:
     query = select(FollowUp).where(FollowUp.id == followup_id)
     query = dialect.locked(session, query)
     return session.exec(query).first()
+
+
+def owned_due_before(session: Session, *, until: datetime, limit: int = 500) -> list[FollowUp]:
+    """Open follow-ups with an owner, due before ``until`` (those a reminder may be owed),
+    the soonest due first."""
+    query = (
+        select(FollowUp)
+        .where(FollowUp.status == "open")
+        .where(col(FollowUp.owner).is_not(None))
+        .where(col(FollowUp.due_at).is_not(None))
+        .where(col(FollowUp.due_at) <= until)
+    )
+    return list(session.exec(query.order_by(col(FollowUp.due_at), col(FollowUp.id)).limit(limit)))

@@ -226,6 +226,7 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
         return None
     from bot.chat import service as chat_service
     from bot.chat.projector import ChatProjector
+    from bot.chat.reminders import FollowupReminders, slack_id_resolver
     from bot.chat.silence import Silencer
     from bot.chat.slack.app import build_app, router_for
     from bot.chat.slack.client import SlackChat
@@ -254,6 +255,14 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
         ),
     )
     runtime.chat = ChatProjector(db, rules, runtime.outbox, clock=runtime.clock)
+    runtime.reminders = FollowupReminders(
+        db,
+        slack_id_resolver(runtime.people.person),
+        clock=runtime.clock,
+        tick=settings.followup_reminder_tick,
+        before=settings.followup_remind_before,
+        every=settings.followup_remind_every,
+    )
     runtime.wake_after_triage.append(runtime.chat.poke)
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -401,6 +410,8 @@ def workers_of(runtime: Runtime) -> Workers:
     works.append(runtime.automation)
     if runtime.maintenance is not None:
         works.append(runtime.maintenance)
+    if runtime.reminders is not None:
+        works.append(runtime.reminders)
     return Workers(works)
 
 

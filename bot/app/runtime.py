@@ -12,6 +12,7 @@ from bot.app.metrics import Metrics
 from bot.app.settings import Settings
 from bot.automation.runner import AutomationRunner
 from bot.chat.projector import ChatProjector
+from bot.chat.reminders import FollowupReminders
 from bot.clock import Clock
 from bot.escalation.timers import EscalationScheduler
 from bot.incidents.lifecycle import StatusHooks
@@ -70,3 +71,5 @@ class Runtime:
     # Draws the alert's graph at open and after verification (when FIRELINE_PROMETHEUS_URL
     # is set and the alert carries a Prometheus expression).
     graphs: TimelineProjector | None = None
+    # Reminds follow-ups' owners in Slack (joins with chat).
+    reminders: FollowupReminders | None = None

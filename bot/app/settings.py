@@ -287,6 +287,12 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Paris") from exc
         return value
 
+    # Follow-up reminders in Slack (docs/postmortems.md): the owner hears of an open one this
+    # long before it is due, then every period once it is overdue; looked for every tick.
+    followup_remind_before: Duration = Field(default=timedelta(days=2))
+    followup_remind_every: Duration = Field(default=timedelta(days=3))
+    followup_reminder_tick: Duration = Field(default=timedelta(minutes=5))
+
     # Changes (docs/changes.md): how long before an alert a deploy, config change or flag
     # flip counts as a possible cause; the secret GitHub signs deployment_status events with.
     change_window: Duration = Field(default=timedelta(hours=2))

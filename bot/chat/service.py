@@ -41,6 +41,7 @@ from storage.db import Database
 from storage.tables import Incident, TimelineEvent
 from storage.tables_chat import ChatCard
 from storage.tables_escalation import EscalationTimer
+from storage.tables_followups import FollowUp
 from storage.tables_outbox import OutboxMessage
 
 CURSOR = "slack"
@@ -76,6 +77,7 @@ class ChatWrite(StrEnum):
     FILE = "file"
     CHANNEL_CREATE = "channel.create"
     SILENCE_EXPIRE = "silence.expire"
+    REMINDER = "reminder"  # a follow-up's owner, reminded in a direct message
 
 
 ALERT_LINES = 20  # alerts named in a bundled alerts message; the rest are counted
@@ -89,7 +91,7 @@ def person_lane(user: str) -> str:
     return f"{SLACK}:user:{user}"
 
 
-def _enqueue(
+def enqueue(
     session: Session,
     incident_id: int,
     kind: str,
@@ -99,8 +101,9 @@ def _enqueue(
     key: str | None = None,
     lane: str | None = None,
     not_before: datetime | None = None,
-) -> None:
-    outbox.queue(
+) -> bool:
+    """Queue one of chat's rows in the caller's transaction; False when ``key`` was queued."""
+    return outbox.queue(
         session,
         destination=SLACK,
         lane=lane or incident_lane(incident_id),
@@ -161,7 +164,7 @@ def share_file(
     with db.write() as session:
         if session.get(ChatCard, incident_id) is None:
             raise ConflictError(f"incident {incident_id} has no card in Slack to attach it to")
-        _enqueue(
+        enqueue(
             session,
             incident_id,
             ChatWrite.FILE,
@@ -200,7 +203,7 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
         session.add(ChatCard(incident_id=incident.id, channel=channel, updated_at=now))
         key = f"{SLACK}:{event.id}"
         if rules.is_major(incident.severity):
-            _enqueue(
+            enqueue(
                 session,
                 incident.id,
                 ChatWrite.CHANNEL_CREATE,
@@ -208,7 +211,7 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
                 now,
                 key=f"{key}:chan",
             )
-        _enqueue(session, incident.id, ChatWrite.CARD_POST, {}, now, key=f"{key}:card")
+        enqueue(session, incident.id, ChatWrite.CARD_POST, {}, now, key=f"{key}:card")
         return
     if card is None:
         return
@@ -231,7 +234,7 @@ def _project_to_card(
     if message is not None and event.kind in (EventKind.ALERT_FIRED, EventKind.ALERT_RESOLVED):
         _alerts(session, event, now)
     elif message is not None:
-        _enqueue(
+        enqueue(
             session, incident.id, ChatWrite.THREAD, {"message": message.as_json()}, now, key=key
         )
     if event.kind == EventKind.ESCALATION_NOTIFIED:
@@ -243,7 +246,7 @@ def _project_to_card(
             "filename": f"incident-{incident.id}-{moment}.png",
             "title": event.text,
         }
-        _enqueue(session, incident.id, ChatWrite.FILE, graph, now, key=f"{key}:graph")
+        enqueue(session, incident.id, ChatWrite.FILE, graph, now, key=f"{key}:graph")
     if card.own_channel or rules.is_major(incident.severity):
         # Responders join a major incident's channel as they are paged or given a role.
         joining: list[str] = []
@@ -252,7 +255,7 @@ def _project_to_card(
         elif event.kind == EventKind.COMMANDER_ASSIGNED and event.data.get("user"):
             joining = [str(event.data["user"])]
         if joining:
-            _enqueue(
+            enqueue(
                 session, incident.id, ChatWrite.INVITE, {"users": joining}, now, key=f"{key}:invite"
             )
 
@@ -289,7 +292,7 @@ def _page_people(session: Session, event: TimelineEvent, incident: Incident, now
             "level": data.get("level"),
             "once": bool(data.get("once")),
         }
-        _enqueue(
+        enqueue(
             session,
             incident.id,
             ChatWrite.DM,
@@ -393,6 +396,12 @@ def save_card(
 def view_of(db: Database, incident_id: int, *, now: datetime) -> IncidentView | None:
     with db.session() as session:
         return load_view(session, incident_id, now=now)
+
+
+def followup_open(db: Database, followup_id: int) -> bool:
+    with db.session() as session:
+        item = session.get(FollowUp, followup_id)
+        return item is not None and item.status == "open"
 
 
 def incident_for_channel(db: Database, channel: str) -> int | None:

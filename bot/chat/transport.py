@@ -80,6 +80,9 @@ class ChatTransport:
         if message.kind == ChatWrite.DM:
             await self._page(message)
             return
+        if message.kind == ChatWrite.REMINDER:
+            await self._remind(message)
+            return
         incident_id = message.incident_id
         if incident_id is None:
             raise ChatError(f"outbox row {message.id} names no incident", permanent=True)
@@ -222,6 +225,19 @@ class ChatTransport:
                     "incident %s: retiring a second copy of its card (%s)", incident_id, p.ts
                 )
                 await self.client.retire_card(channel, p.ts, incident_id=incident_id, current=live)
+
+    async def _remind(self, message: Outgoing) -> None:
+        """A follow-up's reminder to its owner, unless it was done since it was queued."""
+        followup_id = int(message.payload["followup_id"])
+        still_open = await asyncio.to_thread(service.followup_open, self.db, followup_id)
+        if not still_open:
+            raise Cancelled(f"follow-up {followup_id} was done")
+        channel = await self.client.open_direct(str(message.payload["user"]))
+        chat = ChatMessage.from_json(message.payload["message"])
+        try:
+            await self._post_once(channel, chat, message, thread=None)
+        except ChatError as exc:
+            raise self._held(channel, exc) from None
 
     async def _page(self, message: Outgoing) -> None:
         """A direct message to one person: this page and any bundled with it, less those

@@ -607,3 +607,45 @@ async def test_a_deploy_before_the_alert_is_on_the_card_and_in_the_thread(
         assert "<!channel>" not in line[0]["text"]
         assert "Deploy checkout v1.4.2" in line[0]["text"]
         assert "change.correlated" in kinds(app, 1)
+
+
+async def test_a_followup_owner_is_reminded_before_and_after_its_due_date_once_each(
+    slack_settings: Callable[..., Settings], standin: SlackStandIn, tmp_path: Path
+) -> None:
+    from tests.escalation.support import FakeClock
+    from tests.support import alert, payload
+
+    config = tmp_path / "fireline.yaml"
+    config.write_text(
+        "people:\n  directory:\n    - {id: alice, slack: UALICE001, role: responder}\n"
+    )
+    clock = FakeClock()
+    settings = slack_settings(config=config, followup_reminder_tick="50ms")
+    async with running_app(settings, clock=clock) as (app, client):
+        await post_alert(client, payload([alert(labels={"severity": "warning"})]))
+        await wait_for(lambda: posted(standin, "CINC"), what="the card")
+        due = clock.now + timedelta(days=1)
+        for owner, text in (("alice", "Add a <!channel> alert on queue depth"), ("@team", "x")):
+            added = await client.post(
+                "/api/incidents/1/followups",
+                json={"text": text, "owner": owner, "due": due.isoformat()},
+            )
+            assert added.status_code in (200, 201), added.text
+        first = await wait_for(lambda: posted(standin, "DUALICE001"), what="the due-soon DM")
+        assert first[0]["text"].startswith(":spiral_calendar_pad: Due in 1 day: follow-up #1")
+        assert "<!channel>" not in first[0]["text"]  # the text is data
+        clock.advance(days=2)
+        overdue = await wait_for(
+            lambda: len(posted(standin, "DUALICE001")) == 2 and posted(standin, "DUALICE001"),
+            what="the overdue DM",
+        )
+        assert "Overdue by 1 day: follow-up #1" in overdue[1]["text"]
+        clock.advance(hours=5)  # the same overdue period: nothing new
+        runtime = app.state.runtime
+        assert runtime.reminders.run_once() == 0
+        assert (await client.post("/api/followups/1/done", json={})).status_code == 200
+        clock.advance(days=4)
+        assert runtime.reminders.run_once() == 0
+        assert len(posted(standin, "DUALICE001")) == 2
+        # "@team" is no one Slack can message directly: no reminder, no error.
+        assert {o["users"] for o in standin.of("conversations.open")} == {"UALICE001"}

@@ -8,11 +8,13 @@ warns on it and the reports show it; neither ever refuses a runbook for its age.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
 from bot.durations import parse_duration
+from bot.runbooks.model import Runbook
 
 DEFAULT_REVIEW_AGE = timedelta(days=90)
 
@@ -38,11 +40,7 @@ class ReviewState:
     status: Review
     due: date | None  # the last day the review still counts; None without a date
     age_days: int | None
-
-    @property
-    def overdue(self) -> bool:
-        """Due for review: reviewed too long ago, or never."""
-        return self.status in (Review.OVERDUE, Review.MISSING)
+    overdue: bool  # due for review: reviewed too long ago, or never
 
 
 def review_state(last_reviewed: date | None, *, today: date, max_age: timedelta) -> ReviewState:
@@ -50,7 +48,7 @@ def review_state(last_reviewed: date | None, *, today: date, max_age: timedelta)
     has passed since ``last_reviewed``, so a runbook reviewed exactly ``max_age`` ago is
     still current."""
     if last_reviewed is None:
-        return ReviewState(None, Review.MISSING, None, None)
+        return ReviewState(None, Review.MISSING, None, None, overdue=True)
     due = last_reviewed + timedelta(days=max_age.days)
     age = (today - last_reviewed).days
     if age < 0:
@@ -59,7 +57,14 @@ def review_state(last_reviewed: date | None, *, today: date, max_age: timedelta)
         status = Review.OVERDUE
     else:
         status = Review.CURRENT
-    return ReviewState(last_reviewed, status, due, age)
+    return ReviewState(last_reviewed, status, due, age, overdue=status is Review.OVERDUE)
+
+
+def runbook_reviews(
+    runbooks: Iterable[Runbook], *, today: date, max_age: timedelta
+) -> dict[str, ReviewState]:
+    """Each runbook's review state by id."""
+    return {r.id: review_state(r.last_reviewed, today=today, max_age=max_age) for r in runbooks}
 
 
 def review_text(state: ReviewState) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 Path = tuple[Hashable, ...]
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 class YamlError(ValueError):
@@ -46,7 +47,7 @@ def load_located(text: str, *, line_offset: int = 0) -> LocatedYaml:
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        data = _construct(loader, node, line_offset) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 1 if mark else 1) + line_offset
@@ -61,6 +62,46 @@ def load_located(text: str, *, line_offset: int = 0) -> LocatedYaml:
         _collect_lines(node, (), lines, line_offset)
     first = (node.start_mark.line + 1 if node is not None else 1) + line_offset
     return LocatedYaml(data=data, lines=lines, first_line=first)
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, offset: int) -> Any:
+    """The document's data; a value YAML reads as a date that no calendar has
+    (``2026-02-30``) is a ``YamlError`` at its line, not a bare ValueError."""
+    try:
+        return loader.construct_document(node)
+    except ValueError as exc:
+        found = _impossible_date(loader, node, ())
+        if found is None:
+            raise YamlError(f"invalid YAML: {exc}", node.start_mark.line + 1 + offset) from exc
+        path, scalar = found
+        where = ".".join(str(part) for part in path)
+        message = f"{scalar.value!r} is not a date ({exc})"
+        line = scalar.start_mark.line + 1 + offset
+        raise YamlError(f"{where}: {message}" if where else message, line) from exc
+
+
+def _impossible_date(
+    loader: yaml.SafeLoader, node: yaml.Node, path: Path
+) -> tuple[Path, yaml.ScalarNode] | None:
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag != _TIMESTAMP:
+            return None
+        try:
+            loader.construct_yaml_timestamp(node)
+        except ValueError:
+            return path, node
+        return None
+    if isinstance(node, yaml.MappingNode):
+        children = [(str(key.value), value) for key, value in node.value]
+    elif isinstance(node, yaml.SequenceNode):
+        children = [(str(index), item) for index, item in enumerate(node.value)]
+    else:
+        return None
+    for key, child in children:
+        found = _impossible_date(loader, child, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 def _collect_lines(node: yaml.Node, path: Path, out: dict[Path, int], offset: int) -> None:

@@ -39,6 +39,7 @@ from bot.escalation.config import EscalationConfig, ScheduleConfig, check_file_s
 from bot.incidents.config import TriageConfig
 from bot.maintenance.config import MaintenanceWindowConfig, compile_windows
 from bot.people.config import PeopleConfig
+from bot.runbooks.freshness import DEFAULT_REVIEW_AGE, review_age
 from bot.status.config import StatusConfig
 from bot.yamlpos import YamlError, load_located
 
@@ -201,6 +202,9 @@ class Settings(BaseSettings):
     runbook_dirs: Annotated[list[Path], NoDecode] = Field(default=[SHIPPED_RUNBOOKS])
     trusted_runbook_dirs: Annotated[list[Path], NoDecode] = Field(default=[])
     runbook_reload_interval: Duration = Field(default=timedelta(seconds=5))  # 0s: no polling
+    # A runbook whose last_reviewed is older than this (or missing) is due for review: a
+    # lint warning, and flagged in the reports.
+    runbook_review_age: Duration = Field(default=DEFAULT_REVIEW_AGE)
     # Prometheus rule files the console's runbook library measures coverage against.
     alert_rule_files: Annotated[list[Path], NoDecode] = Field(default=[])
 
@@ -263,6 +267,11 @@ class Settings(BaseSettings):
 
         parse_rate(value)
         return value
+
+    @field_validator("runbook_review_age")
+    @classmethod
+    def _review_age_in_days(cls, value: timedelta) -> timedelta:
+        return review_age(value)
 
     @field_validator("ack_timeout", mode="before")
     @classmethod

@@ -20,6 +20,8 @@ from bot.people.model import Action
 from bot.postmortem import followups
 from bot.postmortem.reports import parse_since, report_lines, summary_report
 from bot.postmortem.service import DraftOptions, render_postmortem
+from bot.runbooks.cli import RunbookSettings, load_library
+from bot.runbooks.freshness import runbook_reviews
 from storage.db import Database
 
 followups_app = typer.Typer(help="Follow-up items incidents leave behind.", no_args_is_help=True)
@@ -33,6 +35,9 @@ class PostmortemCliEnv(Protocol):
     def people(self) -> PeopleConfig: ...
 
     def draft_options(self) -> DraftOptions: ...
+
+    @property
+    def settings(self) -> RunbookSettings: ...
 
 
 def _env() -> PostmortemCliEnv:
@@ -133,7 +138,8 @@ def report(
     since: Annotated[str | None, typer.Option(help="A time, or a duration ago: 7d.")] = None,
     until: Annotated[str | None, typer.Option(help="A time, or a duration ago.")] = None,
 ) -> None:
-    """Summarise incidents: response times, escalations, runbook effectiveness."""
+    """Summarise incidents: response times, escalations, runbook effectiveness against
+    its targets, and each loaded runbook's review."""
     db = _env().database()
     now = utcnow()
     try:
@@ -142,5 +148,11 @@ def report(
     except InvalidInputError as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    for line in report_lines(summary_report(db, since=start, until=end)):
+    summary = summary_report(db, since=start, until=end)
+    reviews = runbook_reviews(
+        load_library(None).snapshot.runbooks,
+        today=now.date(),
+        max_age=_env().settings.runbook_review_age,
+    )
+    for line in report_lines(summary, reviews):
         console.print(line, highlight=False, markup=False)

@@ -2,8 +2,9 @@
 what is wrong with it, which alert rules it covers, and how well it has worked.
 
 ``library_view`` is pure: it joins the loaded library, the coverage of the configured
-Prometheus rules, the promoted versions and the report's runbook effectiveness into one
-plain view model. ``runbook_library`` loads those pieces.
+Prometheus rules, the promoted versions, the report's runbook effectiveness (against the
+runbook target) and automation's success (against its own), and each runbook's review on
+the given day into one plain view model. ``runbook_library`` loads those pieces.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from actions.gates import Mode, effective_mode
 from bot.clock import Clock
-from bot.postmortem.reports import RunbookEffectiveness, summary_report
+from bot.postmortem.reports import AutomationSuccess, RunbookEffectiveness, summary_report
 from bot.runbooks.coverage import CoverageReport, coverage, read_rules
+from bot.runbooks.freshness import DEFAULT_REVIEW_AGE, ReviewState, review_state
 from bot.runbooks.loader import LibrarySnapshot, RunbookLibrary
 from bot.runbooks.model import Runbook
 from storage import queries_automation
@@ -55,6 +57,7 @@ class RunbookRow:
     problems: tuple[str, ...]  # of a newer version of its file that failed to load
     rules: tuple[str, ...]  # alert rules it covers (or would, on a condition)
     effectiveness: RunbookEffectiveness | None
+    review: ReviewState
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,8 @@ class LibraryView:
     runbooks: tuple[RunbookRow, ...]
     failures: tuple[FailedFile, ...]
     coverage: CoverageView = field(default_factory=lambda: CoverageView(False, None))
+    automation: AutomationSuccess = field(default_factory=lambda: AutomationSuccess.of(()))
+    review_age_days: int = DEFAULT_REVIEW_AGE.days  # a review older than this is overdue
 
     def get(self, runbook_id: str) -> RunbookRow | None:
         return next((r for r in self.runbooks if r.id == runbook_id), None)
@@ -109,6 +114,7 @@ def _row(
     problems: Sequence[str],
     rules: Sequence[str],
     effectiveness: RunbookEffectiveness | None,
+    review: ReviewState,
 ) -> RunbookRow:
     runs_as, why = effective_mode(global_mode, runbook.policy.mode, None, promoted=promoted)
     return RunbookRow(
@@ -126,6 +132,7 @@ def _row(
         problems=tuple(problems),
         rules=tuple(rules),
         effectiveness=effectiveness,
+        review=review,
     )
 
 
@@ -137,8 +144,12 @@ def library_view(
     promoted: Collection[tuple[str, str]],
     effectiveness: Sequence[RunbookEffectiveness],
     rule_coverage: CoverageReport | None,
+    automation: AutomationSuccess,
+    today: date,
+    review_age: timedelta,
 ) -> LibraryView:
-    """Every loaded runbook (by id) with its review facts, and the files that fail."""
+    """Every loaded runbook (by id) with its review facts, and the files that fail;
+    reviews are judged on ``today``."""
     failures = {f.file: f for f in snapshot.failures}
     by_runbook = {e.runbook_id: e for e in effectiveness}
     covered: Mapping[str, list[str]] = defaultdict(list)
@@ -155,6 +166,7 @@ def library_view(
             else [],
             rules=covered.get(runbook.id, []),
             effectiveness=by_runbook.get(runbook.id),
+            review=review_state(runbook.last_reviewed, today=today, max_age=review_age),
         )
         for runbook in sorted(snapshot.runbooks, key=lambda r: r.id)
     )
@@ -166,6 +178,8 @@ def library_view(
             for f in sorted(snapshot.failures, key=lambda f: f.file)
         ),
         coverage=_coverage_view(rule_coverage),
+        automation=automation,
+        review_age_days=review_age.days,
     )
 
 
@@ -176,6 +190,8 @@ def runbook_library(
     rule_files: Sequence[Path],
     global_mode: Mode,
     since: datetime,
+    today: date,
+    review_age: timedelta,
 ) -> LibraryView:
     """The library view, with effectiveness over incidents opened since ``since``."""
     report = None
@@ -185,14 +201,17 @@ def runbook_library(
         report.problems.extend(problems)
     with db.session() as session:
         promoted = queries_automation.promoted_versions(session)
-    effectiveness = summary_report(db, since=since).runbooks
+    summary = summary_report(db, since=since)
     return library_view(
         snapshot,
         since=since,
         global_mode=global_mode,
         promoted=promoted,
-        effectiveness=effectiveness,
+        effectiveness=summary.runbooks,
         rule_coverage=report,
+        automation=summary.automation,
+        today=today,
+        review_age=review_age,
     )
 
 
@@ -202,6 +221,9 @@ class LibrarySettings(Protocol):
 
     @property
     def automation_mode(self) -> Mode: ...
+
+    @property
+    def runbook_review_age(self) -> timedelta: ...
 
 
 class LibraryRuntime(Protocol):
@@ -221,11 +243,15 @@ class LibraryRuntime(Protocol):
 
 
 def library_for(runtime: LibraryRuntime, *, since: datetime | None = None) -> LibraryView:
-    """The running service's library view; effectiveness over the last 90 days by default."""
+    """The running service's library view; effectiveness over the last 90 days by default,
+    reviews judged on today's date (UTC)."""
+    now = runtime.clock()
     return runbook_library(
         runtime.db,
         runtime.runbooks.snapshot,
         rule_files=runtime.settings.alert_rule_files,
         global_mode=runtime.settings.automation_mode,
-        since=since or runtime.clock() - DEFAULT_RANGE,
+        since=since or now - DEFAULT_RANGE,
+        today=now.astimezone(UTC).date(),
+        review_age=runtime.settings.runbook_review_age,
     )

@@ -24,11 +24,21 @@ from bot.postmortem.facts import (
     is_person,
     steps_of,
 )
+from bot.runbooks.freshness import ReviewState, review_text
 from storage import queries_reports
 from storage.db import Database
 from storage.tables import Incident
 
 RUN_FAILED = frozenset({"failed", "timed_out", "interrupted"})
+RUNBOOK_SUCCESS_TARGET = 0.85
+"""The share of a runbook's finished runs that should succeed: the target for procedures."""
+AUTOMATION_SUCCESS_TARGET = 0.60
+"""The share of all automation's finished runs, across runbooks, that should succeed."""
+
+
+def meets(rate: float | None, target: float) -> bool | None:
+    """Whether ``rate`` reaches ``target``; None when nothing finished to judge."""
+    return None if rate is None else rate >= target
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -142,6 +152,32 @@ class RunbookEffectiveness:
     # From impact start to the end of the first successful remediation step, over the
     # incidents this runbook's run mitigated.
     time_to_mitigate: Spread = field(default_factory=lambda: Spread.of(()))
+    target: float = RUNBOOK_SUCCESS_TARGET  # for success_rate
+    meets_target: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationSuccess:
+    """Every runbook's runs together: the finished ones (not pending, not dry runs), how
+    many succeeded, against automation's target."""
+
+    runs: int
+    succeeded: int
+    success_rate: float | None
+    target: float = AUTOMATION_SUCCESS_TARGET
+    meets_target: bool | None = None
+
+    @classmethod
+    def of(cls, runs: Sequence[RunOutcome]) -> AutomationSuccess:
+        finished = [r for r in runs if r.result not in ("pending", "dry_run")]
+        succeeded = sum(1 for r in finished if r.result == "succeeded")
+        rate = _rate(succeeded, len(finished))
+        return cls(
+            runs=len(finished),
+            succeeded=succeeded,
+            success_rate=rate,
+            meets_target=meets(rate, AUTOMATION_SUCCESS_TARGET),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +192,7 @@ class SummaryReport:
     escalations_total: int
     escalations_per_incident: float | None
     runbooks: list[RunbookEffectiveness] = field(default_factory=list)
+    automation: AutomationSuccess = field(default_factory=lambda: AutomationSuccess.of(()))
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -176,6 +213,40 @@ def _add_mitigation(
     if runbook is not None:
         seconds = (mitigation.finished_at - incident.started_at).total_seconds()
         into[runbook].append(seconds)
+
+
+def _effectiveness(
+    runs: Sequence[RunOutcome],
+    *,
+    without_humans: set[int],
+    mitigations: Mapping[str, Sequence[float]],
+) -> list[RunbookEffectiveness]:
+    """Each runbook's runs measured; ``without_humans``: resolved incidents no person acted on."""
+    per_runbook: dict[str, list[RunOutcome]] = defaultdict(list)
+    for run in runs:
+        per_runbook[run.runbook_id].append(run)
+    out = []
+    for runbook_id, own_runs in sorted(per_runbook.items()):
+        succeeded = sum(1 for r in own_runs if r.result == "succeeded")
+        verified = sum(1 for r in own_runs if r.result == "succeeded" and r.verified)
+        counted = [r for r in own_runs if r.result not in ("pending", "dry_run")]
+        touched = {r.incident_id for r in own_runs}
+        rate = _rate(succeeded, len(counted))
+        out.append(
+            RunbookEffectiveness(
+                runbook_id=runbook_id,
+                runs=len(own_runs),
+                succeeded=succeeded,
+                verified=verified,
+                success_rate=rate,
+                verified_success_rate=_rate(verified, len(counted)),
+                incidents=len(touched),
+                resolved_without_humans=len(touched & without_humans),
+                time_to_mitigate=Spread.of(mitigations.get(runbook_id, ())),
+                meets_target=meets(rate, RUNBOOK_SUCCESS_TARGET),
+            )
+        )
+    return out
 
 
 def summarize(
@@ -209,28 +280,7 @@ def summarize(
         if any(is_person(e.actor) and not e.kind.startswith(("followup.", "chat.")) for e in own):
             humans.add(incident.id)
     resolved = {i.id for i in incidents if i.status == "resolved"}
-    per_runbook: dict[str, list[RunOutcome]] = defaultdict(list)
-    for run in runs:
-        per_runbook[run.runbook_id].append(run)
-    runbooks = []
-    for runbook_id, own_runs in sorted(per_runbook.items()):
-        succeeded = sum(1 for r in own_runs if r.result == "succeeded")
-        verified = sum(1 for r in own_runs if r.result == "succeeded" and r.verified)
-        counted = [r for r in own_runs if r.result not in ("pending", "dry_run")]
-        touched = {r.incident_id for r in own_runs}
-        runbooks.append(
-            RunbookEffectiveness(
-                runbook_id=runbook_id,
-                runs=len(own_runs),
-                succeeded=succeeded,
-                verified=verified,
-                success_rate=_rate(succeeded, len(counted)),
-                verified_success_rate=_rate(verified, len(counted)),
-                incidents=len(touched),
-                resolved_without_humans=len((touched & resolved) - humans),
-                time_to_mitigate=Spread.of(mitigations.get(runbook_id, ())),
-            )
-        )
+    runbooks = _effectiveness(runs, without_humans=resolved - humans, mitigations=mitigations)
     return SummaryReport(
         since=since,
         until=until,
@@ -242,6 +292,7 @@ def summarize(
         escalations_total=escalations,
         escalations_per_incident=round(escalations / len(incidents), 4) if incidents else None,
         runbooks=runbooks,
+        automation=AutomationSuccess.of(runs),
     )
 
 
@@ -292,15 +343,23 @@ def parse_since(text: str, *, now: datetime, ahead: bool = False) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def report_lines(report: SummaryReport) -> list[str]:
-    """The summary as plain text lines, for the CLI and chat."""
+def against_target(rate: float | None, target: float) -> str:
+    """``67% (target 85%: below)``; ``— (target 85%)`` when nothing finished."""
+    verdict = {True: ": met", False: ": below", None: ""}[meets(rate, target)]
+    shown = "—" if rate is None else f"{rate:.0%}"
+    return f"{shown} (target {target:.0%}{verdict})"
+
+
+def report_lines(
+    report: SummaryReport, reviews: Mapping[str, ReviewState] | None = None
+) -> list[str]:
+    """The summary as plain text lines, for the CLI and chat. ``reviews``: the loaded
+    runbooks' review states by id, shown beside their runs (or alone for those that did
+    not run)."""
     from bot.incidents.timeline import format_seconds, format_time
 
     def window(at: datetime | None, default: str) -> str:
         return f"{format_time(at)} UTC" if at else default
-
-    def rate(value: float | None) -> str:
-        return "—" if value is None else f"{value:.0%}"
 
     lines = [
         f"Incidents opened from {window(report.since, 'the beginning')} "
@@ -321,12 +380,29 @@ def report_lines(report: SummaryReport) -> list[str]:
         f"Escalations: {report.escalations_total} "
         f"({'—' if per is None else f'{per:.2f}'} per incident)"
     )
+    return lines + _runbook_lines(report, reviews or {})
+
+
+def _runbook_lines(report: SummaryReport, reviews: Mapping[str, ReviewState]) -> list[str]:
+    automation = report.automation
+    lines = [
+        f"Automation: {automation.succeeded} of {automation.runs} finished runs succeeded, "
+        f"success {against_target(automation.success_rate, automation.target)}"
+    ]
     if not report.runbooks:
         lines.append("Runbooks: none ran")
     for rb in report.runbooks:
-        lines.append(
-            f"Runbook {rb.runbook_id}: {rb.runs} runs, success {rate(rb.success_rate)}, "
-            f"verified {rate(rb.verified_success_rate)}, {rb.resolved_without_humans} of "
-            f"{rb.incidents} incidents resolved with no human action"
+        verified = "—" if rb.verified_success_rate is None else f"{rb.verified_success_rate:.0%}"
+        line = (
+            f"Runbook {rb.runbook_id}: {rb.runs} runs, success "
+            f"{against_target(rb.success_rate, rb.target)}, verified {verified}, "
+            f"{rb.resolved_without_humans} of {rb.incidents} incidents resolved with no "
+            "human action"
         )
+        review = reviews.get(rb.runbook_id)
+        lines.append(line if review is None else f"{line}; {review_text(review)}")
+    ran = {rb.runbook_id for rb in report.runbooks}
+    for runbook_id, review in sorted(reviews.items()):
+        if runbook_id not in ran:
+            lines.append(f"Runbook {runbook_id}: no runs; {review_text(review)}")
     return lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
@@ -13,7 +14,9 @@ from rich.table import Table
 
 from actions.registry import default_registry
 from bot.clienv import cli_env
-from bot.runbooks.lint import lint_paths
+from bot.clock import utcnow
+from bot.runbooks.freshness import review_age
+from bot.runbooks.lint import LintReport, lint_paths
 from bot.runbooks.loader import RunbookLibrary
 from bot.runbooks.params import resolve_params
 from bot.runbooks.selection import select_runbook
@@ -37,6 +40,9 @@ class RunbookSettings(Protocol):
 
     @property
     def trusted_runbook_dirs(self) -> list[Path]: ...
+
+    @property
+    def runbook_review_age(self) -> timedelta: ...
 
 
 class RunbooksCliEnv(Protocol):
@@ -74,31 +80,64 @@ def load_library(dirs: list[Path] | None) -> RunbookLibrary:
     return library
 
 
+def _review_age(text: str | None, default: timedelta) -> timedelta:
+    if text is None:
+        return default
+    try:
+        return review_age(text)
+    except ValueError as exc:
+        errors.print(f"[red]--review-age: {exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+
+
 @runbooks_app.command("lint")
 def lint(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or directories.")] = None,
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    review_age: Annotated[
+        str | None,
+        typer.Option(
+            "--review-age",
+            help="Warn when last_reviewed is older than this (default: "
+            "FIRELINE_RUNBOOK_REVIEW_AGE, 90d).",
+        ),
+    ] = None,
 ) -> None:
-    """Check runbooks; print every problem as file:line: message; exit 1 if any."""
+    """Check runbooks; print every problem as file:line: message; exit 1 if any. A review
+    that is overdue or missing is a warning, which does not fail."""
     settings = _settings()
     targets = paths or settings.runbook_dirs
     report = lint_paths(
-        targets, registry=default_registry(), trusted_dirs=settings.trusted_runbook_dirs
+        targets,
+        registry=default_registry(),
+        trusted_dirs=settings.trusted_runbook_dirs,
+        today=utcnow().date(),
+        review_age=_review_age(review_age, settings.runbook_review_age),
     )
     if output == "json":
         body = {
             "files": report.files,
             "runbooks": [r.id for r in report.runbooks],
             "problems": [p.as_dict() for p in report.problems],
+            "warnings": [w.as_dict() for w in report.warnings],
         }
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
     else:
-        for problem in report.problems:
-            sys.stdout.write(f"{problem}\n")
-        summary = f"{len(report.files)} file(s), {len(report.problems)} problem(s)"
-        errors.print(summary, highlight=False)
+        _print_lint(report)
     if report.problems:
         raise typer.Exit(1)
+
+
+def _print_lint(report: LintReport) -> None:
+    for problem in report.problems:
+        sys.stdout.write(f"{problem}\n")
+    for warning in report.warnings:
+        sys.stdout.write(f"{warning.file}:{warning.line}: warning: {warning.message}\n")
+    summary = (
+        f"{len(report.files)} file(s), {len(report.problems)} problem(s), "
+        f"{len(report.warnings)} warning(s)"
+    )
+    errors.print(summary, highlight=False)
 
 
 @runbooks_app.command("match")

@@ -1,7 +1,8 @@
 """Runbook lint: every problem, each as ``file:line: message``, before anything loads.
 
 Parse problems (YAML, unknown fields, bad matchers, malformed steps) come from the parser;
-this module adds the checks that need the whole runbook or the action catalog.
+this module adds the checks that need the whole runbook or the action catalog. Warnings
+(a review that is overdue or missing) are reported apart and never fail lint.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from actions.registry import ActionRegistry
+from bot.durations import format_duration
+from bot.runbooks.freshness import DEFAULT_REVIEW_AGE, Review, review_state
 from bot.runbooks.model import SHELL_ACTION, ParamType, Problem, Runbook, Step, StepKind
 from bot.runbooks.parser import ParseResult, parse_runbook
 
@@ -195,6 +198,29 @@ def _has_ref(value: Any) -> bool:
     return False
 
 
+def review_warnings(runbook: Runbook, *, today: date, max_age: timedelta) -> list[Problem]:
+    """A warning when ``runbook`` is due for review (or dated after ``today``)."""
+    state = review_state(runbook.last_reviewed, today=today, max_age=max_age)
+    age = format_duration(max_age)
+    if state.status is Review.MISSING:
+        message = (
+            f"runbook {runbook.id!r} has no last_reviewed: review it and add the date, "
+            f"such as last_reviewed: {today.isoformat()}"
+        )
+        return [Problem(runbook.file, runbook.line_of(), message, "review-missing")]
+    line = runbook.line_of("last_reviewed")
+    if state.status is Review.OVERDUE:
+        message = (
+            f"runbook {runbook.id!r} was last reviewed {state.age_days} days ago "
+            f"({runbook.last_reviewed}), longer than {age}: review it and update last_reviewed"
+        )
+        return [Problem(runbook.file, line, message, "review-overdue")]
+    if state.status is Review.FUTURE:
+        message = f"last_reviewed {runbook.last_reviewed} of runbook {runbook.id!r} is after today"
+        return [Problem(runbook.file, line, message, "review-future")]
+    return []
+
+
 def runbook_files(paths: Iterable[Path]) -> list[Path]:
     """The runbook files named: files as given, directories searched for ``*.md``
     (their README.md is the format's reference, not a runbook). Hidden entries are
@@ -225,6 +251,7 @@ class LintReport:
     files: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     runbooks: list[Runbook] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -236,8 +263,11 @@ def lint_paths(
     *,
     registry: ActionRegistry,
     trusted_dirs: Sequence[Path] | None = None,
+    today: date | None = None,
+    review_age: timedelta = DEFAULT_REVIEW_AGE,
 ) -> LintReport:
-    """Lint files and directories together, so duplicate runbook ids across files show."""
+    """Lint files and directories together, so duplicate runbook ids across files show.
+    With ``today``, each runbook's review is checked against ``review_age`` (warnings)."""
     report = LintReport()
     first_seen: dict[str, Runbook] = {}
     for path in runbook_files(paths):
@@ -268,4 +298,6 @@ def lint_paths(
         else:
             first_seen[runbook.id] = runbook
             report.runbooks.append(runbook)
+        if today is not None:
+            report.warnings += review_warnings(runbook, today=today, max_age=review_age)
     return report

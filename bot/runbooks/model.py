@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, Literal, cast
 
@@ -258,6 +258,7 @@ class Runbook(_Strict):
     verify: Verify | None = None
     escalation: str | None = None
     approvers: tuple[str, ...] = ()
+    last_reviewed: date | None = None  # when people last checked it still holds
     steps: tuple[Step, ...] = ()
     sections: tuple[Section, ...] = ()
     file: str
@@ -293,4 +294,5 @@ class Runbook(_Strict):
             "owners": list(self.owners),
             "params": sorted(self.params),
             "steps": [s.id for s in self.steps],
+            "last_reviewed": self.last_reviewed.isoformat() if self.last_reviewed else None,
         }

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Literal
 
 from markdown_it import MarkdownIt
@@ -40,6 +41,26 @@ from bot.yamlpos import LocatedYaml, YamlError, load_located
 
 STEP_FENCES = ("action", "shell")
 _MARKDOWN = MarkdownIt("commonmark")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_date(value: object) -> date | None:
+    """A front-matter date. YAML reads an unquoted ``2026-09-14`` as a date and a quoted one
+    as text; both are accepted. A time, a number or any other spelling is refused rather
+    than read as pydantic would (a number as a Unix timestamp)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        raise ValueError(f"write a date without a time, such as {value.date().isoformat()}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a date ({exc})") from None
+    shown = repr(value) if isinstance(value, str | int | float) else f"a {type(value).__name__}"
+    raise ValueError(f"{shown} is not a date; write it as YYYY-MM-DD, such as 2026-09-14")
 
 
 class _FrontMatter(BaseModel):
@@ -55,11 +76,17 @@ class _FrontMatter(BaseModel):
     verify: Verify | None = None
     escalation: str | None = None
     approvers: list[str] = Field(default_factory=list)
+    last_reviewed: date | None = None
 
     @field_validator("params", mode="before")
     @classmethod
     def _params_are_mappings(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @field_validator("last_reviewed", mode="before")
+    @classmethod
+    def _last_reviewed_is_a_date(cls, value: Any) -> date | None:
+        return iso_date(value)
 
 
 class _StepAttrs(BaseModel):
@@ -143,6 +170,7 @@ def parse_runbook(data: bytes, *, file: str) -> ParseResult:
             verify=fm.verify,
             escalation=fm.escalation,
             approvers=tuple(fm.approvers),
+            last_reviewed=fm.last_reviewed,
             steps=tuple(steps),
             sections=tuple(sections),
             file=file,

@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.postmortem.reports import Spread
+from bot.postmortem.reports import AUTOMATION_SUCCESS_TARGET, RUNBOOK_SUCCESS_TARGET, Spread
 from bot.postmortem.series import Period, ReportSeries
 from bot.web.charts import Bars, Series, Target, Unit, bar_chart, line_chart, rate_chart
 
-AUTOMATION_TARGETS = (Target("target 60%", 60), Target("target 85%", 85))
+AUTOMATION_TARGETS = tuple(
+    Target(f"{whose} {rate:.0%}", round(rate * 100))
+    for whose, rate in (
+        ("automation", AUTOMATION_SUCCESS_TARGET),
+        ("runbook", RUNBOOK_SUCCESS_TARGET),
+    )
+)
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 
 

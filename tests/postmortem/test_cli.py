@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,15 @@ from tests.support import running_app
 FIRELINE = Path(sys.executable).with_name("fireline")
 
 
-def fireline(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def fireline(
+    database_url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "FIRELINE_DATABASE_URL": database_url,
         "FIRELINE_DISPLAY_TIMEZONE": "Europe/Paris",
         "COLUMNS": "200",
+        **(env or {}),
     }
     return subprocess.run(
         [str(FIRELINE), *args], env=env, capture_output=True, text=True, timeout=60, check=False
@@ -106,10 +110,34 @@ def test_followups_with_a_due_date_and_a_link(incident: tuple[int, str], databas
     assert "neither a time" in bad.stderr
 
 
-def test_report(incident: tuple[int, str], database_url: str) -> None:
-    done = fireline(database_url, "report", "--since", "2026-03-01")
+def test_report(incident: tuple[int, str], database_url: str, tmp_path: Path) -> None:
+    today = datetime.now(UTC).date()
+    for name, reviewed in [("checkout-crashloop", today - timedelta(days=120)), ("idle", None)]:
+        line = f"last_reviewed: {reviewed.isoformat()}\n" if reviewed else ""
+        (tmp_path / f"{name}.md").write_text(
+            f"---\nid: {name}\ntitle: {name}\nmatch: {{alertname: {name}}}\n{line}---\n"
+        )
+    env = {"FIRELINE_RUNBOOK_DIRS": str(tmp_path)}
+    done = fireline(database_url, "report", "--since", "2026-03-01", env=env)
     assert done.returncode == 0, done.stderr
     assert "Incidents opened from 2026-03-01 00:00:00 UTC to now: 1" in done.stdout
-    assert "Runbook checkout-crashloop: 1 runs, success 100%, verified 100%" in done.stdout
+    assert (
+        "Automation: 1 of 1 finished runs succeeded, success 100% (target 60%: met)" in done.stdout
+    )
+    assert (
+        "Runbook checkout-crashloop: 1 runs, success 100% (target 85%: met), verified 100%, "
+        in done.stdout
+    )
+    stale = f"; last reviewed {(today - timedelta(days=120)).isoformat()} (overdue)\n"
+    assert stale in done.stdout
+    assert "Runbook idle: no runs; never reviewed (overdue)" in done.stdout
+    fresh = fireline(
+        database_url,
+        "report",
+        "--since",
+        "2026-03-01",
+        env={**env, "FIRELINE_RUNBOOK_REVIEW_AGE": "200d"},
+    )
+    assert f"last reviewed {(today - timedelta(days=120)).isoformat()}\n" in fresh.stdout
     bad = fireline(database_url, "report", "--since", "yesterday")
     assert bad.returncode == 2

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.app.settings import Settings
 from storage.db import Database
+from tests.postmortem.script import FrozenClock
 from tests.postmortem.test_reports import _event, _incident, _step, m
 from tests.support import running_app
 
@@ -114,3 +115,47 @@ async def test_without_rule_files_coverage_is_not_configured(
         "problems": [],
     }
     assert naive.status_code == 422
+
+
+def reviewed_library(tmp_path: Path) -> Path:
+    """The library of ``library_dir``: ``crash`` last reviewed long ago, ``demo`` lately."""
+    root = library_dir(tmp_path)
+    for name, reviewed in [("crash", "2026-05-01"), ("demo", "2026-09-20")]:
+        path = root / f"{name}.md"
+        path.write_text(
+            path.read_text().replace("\n---\n", f"\nlast_reviewed: {reviewed}\n---\n", 1)
+        )
+    return root
+
+
+async def test_library_report_holds_targets_and_reviews(
+    make_settings: Callable[..., Settings], db: Database, tmp_path: Path
+) -> None:
+    seed_runs(db)
+    settings = make_settings(runbook_dirs=[reviewed_library(tmp_path)])
+    async with running_app(settings, clock=FrozenClock(m(120))) as (_app, client):
+        response = await client.get("/api/reports/runbooks")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    rows = by_id(report["runbooks"])
+    assert rows["crash"]["review"] == {
+        "last_reviewed": "2026-05-01",
+        "status": "overdue",
+        "due": "2026-07-30",
+        "age_days": 153,
+        "overdue": True,
+    }
+    assert rows["demo"]["review"]["status"] == "current"
+    assert rows["demo"]["review"]["overdue"] is False
+    assert rows["orphan"]["review"]["status"] == "missing"
+    assert rows["orphan"]["review"]["overdue"] is True
+    effect = rows["crash"]["effectiveness"]
+    assert (effect["success_rate"], effect["target"], effect["meets_target"]) == (0.5, 0.85, False)
+    assert report["automation"] == {
+        "runs": 2,
+        "succeeded": 1,
+        "success_rate": 0.5,
+        "target": 0.6,
+        "meets_target": False,
+    }
+    assert report["review_age_days"] == 90

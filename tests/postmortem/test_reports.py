@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import Session
 
 from bot.app.settings import Settings
-from bot.postmortem.reports import percentile
+from bot.postmortem.reports import (
+    RUNBOOK_SUCCESS_TARGET,
+    AutomationSuccess,
+    RunbookEffectiveness,
+    Spread,
+    SummaryReport,
+    meets,
+    percentile,
+    report_lines,
+)
+from bot.runbooks.freshness import review_state
 from storage import queries
 from storage.db import Database
 from storage.tables import Incident
@@ -176,6 +187,8 @@ async def test_summary_numbers(make_settings: Callable[..., Settings], db: Datab
             "incidents": 3,
             "resolved_without_humans": 0,
             "time_to_mitigate": {"count": 2, "p50": 225.0, "p90": 309.0},
+            "target": 0.85,
+            "meets_target": False,
         },
         {
             "runbook_id": "rb-b",
@@ -187,8 +200,17 @@ async def test_summary_numbers(make_settings: Callable[..., Settings], db: Datab
             "incidents": 1,
             "resolved_without_humans": 1,
             "time_to_mitigate": {"count": 0, "p50": None, "p90": None},  # verification failed
+            "target": 0.85,
+            "meets_target": True,
         },
     ]
+    assert report["automation"] == {
+        "runs": 4,
+        "succeeded": 3,
+        "success_rate": 0.75,
+        "target": 0.6,
+        "meets_target": True,
+    }
     assert until.json()["incidents"] == 2
     assert naive.status_code == 422
 
@@ -199,3 +221,55 @@ async def test_summary_numbers(make_settings: Callable[..., Settings], db: Datab
 )
 def test_percentile(values: list[float], q: float, expected: float | None) -> None:
     assert percentile(values, q) == expected
+
+
+def _effectiveness(runbook_id: str, runs: int, succeeded: int) -> RunbookEffectiveness:
+    rate = succeeded / runs if runs else None
+    return RunbookEffectiveness(
+        runbook_id=runbook_id,
+        runs=runs,
+        succeeded=succeeded,
+        verified=succeeded,
+        success_rate=rate,
+        verified_success_rate=rate,
+        incidents=runs,
+        resolved_without_humans=0,
+        meets_target=meets(rate, RUNBOOK_SUCCESS_TARGET),
+    )
+
+
+def test_report_lines_hold_the_targets_and_each_runbooks_review() -> None:
+    none = Spread.of(())
+    report = SummaryReport(
+        since=None,
+        until=None,
+        incidents=3,
+        by_severity={},
+        by_service={},
+        time_to_acknowledge=none,
+        time_to_resolve=none,
+        escalations_total=0,
+        escalations_per_incident=0.0,
+        runbooks=[_effectiveness("steady", 10, 9), _effectiveness("shaky", 4, 2)],
+        automation=AutomationSuccess(14, 11, 0.7857, meets_target=True),
+    )
+    today = date(2026, 12, 6)
+    reviews = {
+        "steady": review_state(date(2026, 11, 1), today=today, max_age=timedelta(days=90)),
+        "shaky": review_state(date(2026, 6, 1), today=today, max_age=timedelta(days=90)),
+        "idle": review_state(None, today=today, max_age=timedelta(days=90)),
+    }
+    lines = report_lines(report, reviews)
+    assert lines[-4:] == [
+        "Automation: 11 of 14 finished runs succeeded, success 79% (target 60%: met)",
+        "Runbook steady: 10 runs, success 90% (target 85%: met), verified 90%, 0 of 10 "
+        "incidents resolved with no human action; last reviewed 2026-11-01",
+        "Runbook shaky: 4 runs, success 50% (target 85%: below), verified 50%, 0 of 4 "
+        "incidents resolved with no human action; last reviewed 2026-06-01 (overdue)",
+        "Runbook idle: no runs; never reviewed (overdue)",
+    ]
+    plain = report_lines(replace(report, runbooks=[], automation=AutomationSuccess.of(())))
+    assert plain[-2:] == [
+        "Automation: 0 of 0 finished runs succeeded, success — (target 60%)",
+        "Runbooks: none ran",
+    ]

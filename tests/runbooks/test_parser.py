@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.runbooks.model import Runbook, StepKind
 from bot.runbooks.parser import content_hash, parse_runbook
@@ -108,3 +110,51 @@ def test_matchers_may_be_a_list_of_alertmanager_matchers() -> None:
         'namespace!="kube-system"',
         'namespace=~"prod-.*"',
     ]
+
+
+def _reviewed(value: str) -> str:
+    return f"---\nid: r\ntitle: R\nmatch: {{alertname: X}}\nlast_reviewed: {value}\n---\n# R\n"
+
+
+@pytest.mark.parametrize("value", ["2026-09-14", "'2026-09-14'", '"2026-09-14"'])
+def test_last_reviewed_is_an_iso_date(value: str) -> None:
+    result = parse_runbook(_reviewed(value).encode(), file="r.md")
+    assert result.problems == []
+    assert result.runbook is not None
+    assert result.runbook.last_reviewed == date(2026, 9, 14)
+    assert result.runbook.line_of("last_reviewed") == 5
+    assert result.runbook.summary()["last_reviewed"] == "2026-09-14"
+
+
+def test_last_reviewed_is_optional() -> None:
+    runbook = parse_good()
+    assert runbook.last_reviewed is None
+    assert runbook.summary()["last_reviewed"] is None
+
+
+@pytest.mark.parametrize(
+    ("value", "rule", "message"),
+    [
+        (
+            "last week",
+            "invalid-field",
+            "last_reviewed: 'last week' is not a date; write it as YYYY-MM-DD, such as 2026-09-14",
+        ),
+        ("20260914", "invalid-field", "last_reviewed: 20260914 is not a date"),
+        ("14/09/2026", "invalid-field", "last_reviewed: '14/09/2026' is not a date"),
+        (
+            "2026-09-14 10:00:00",
+            "invalid-field",
+            "last_reviewed: write a date without a time, such as 2026-09-14",
+        ),
+        ("'2026-02-30'", "invalid-field", "last_reviewed: '2026-02-30' is not a date (day is"),
+        ("2026-02-30", "yaml", "last_reviewed: '2026-02-30' is not a date (day is"),
+        ("[2026-09-14]", "invalid-field", "last_reviewed: a list is not a date"),
+    ],
+)
+def test_a_bad_last_reviewed_names_the_file_line_and_field(
+    value: str, rule: str, message: str
+) -> None:
+    result = parse_runbook(_reviewed(value).encode(), file="runbooks/r.md")
+    assert [p.rule for p in result.problems] == [rule]
+    assert str(result.problems[0]).startswith(f"runbooks/r.md:5: {message}")

@@ -23,6 +23,8 @@ CASES = [
     ({"FIRELINE_ALERTMANAGER_URL": "alertmanager:9093"}, "FIRELINE_ALERTMANAGER_URL:"),
     ({"FIRELINE_PROMETHEUS_URL": "ftp://prom"}, "FIRELINE_PROMETHEUS_URL:"),
     ({"FIRELINE_PORT": "eighty"}, "FIRELINE_PORT:"),
+    ({"FIRELINE_RUNBOOK_REVIEW_AGE": "12h"}, "FIRELINE_RUNBOOK_REVIEW_AGE: a review age is at"),
+    ({"FIRELINE_RUNBOOK_REVIEW_AGE": "quarterly"}, "FIRELINE_RUNBOOK_REVIEW_AGE: 'quarterly'"),
 ]
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from bot.app.settings import SHIPPED_RUNBOOKS, Settings
 from storage.db import Database
-from tests.postmortem.test_library import RULES
-from tests.postmortem.test_reports import _event, _incident
+from tests.postmortem.script import FrozenClock
+from tests.postmortem.test_library import RULES, reviewed_library, seed_runs
+from tests.postmortem.test_reports import _event, _incident, m
 from tests.postmortem.test_series import MONDAY, at
 from tests.postmortem.test_series import seed as seed_series
 from tests.support import running_app
@@ -68,6 +69,8 @@ async def test_reports_draw_the_period_as_charts(
     rate = charts[4].find(f"{SVG}g[@data-series='success rate']")
     assert rate is not None
     assert len(rate.findall(f"{SVG}circle")) == 2
+    targets = {t.text for t in charts[4].iter(f"{SVG}text")} & {"automation 60%", "runbook 85%"}
+    assert targets == {"automation 60%", "runbook 85%"}
     assert "4 in all" in page.text
 
     assert bad.status_code == 422
@@ -122,3 +125,48 @@ async def test_runbook_library_and_one_runbook(
     assert 'href="javascript:' not in evil.text
     assert "<img src=x" not in evil.text
     assert missing.status_code == 404
+
+
+def row_of(html: str, runbook_id: str) -> str:
+    """The library table's row of one runbook."""
+    start = html.index(f'<tr data-runbook="{runbook_id}">')
+    return html[start : html.index("</tr>", start)]
+
+
+async def test_runbook_library_shows_targets_and_reviews(
+    make_settings: Callable[..., Settings], db: Database, tmp_path: Path
+) -> None:
+    seed_runs(db)
+    settings = make_settings(people=PEOPLE, runbook_dirs=[reviewed_library(tmp_path)])
+    async with running_app(settings, clock=FrozenClock(m(120))) as (_app, client):
+        await sign_in(client, VIEWER)
+        library = await client.get("/runbooks")
+        crash = await client.get("/runbooks/crash")
+        demo = await client.get("/runbooks/demo")
+    assert library.status_code == 200, library.text
+    assert "a review older than 90 days is overdue" in library.text
+    automation = library.text[library.text.index('<p id="automation">') :]
+    automation = automation[: automation.index("</p>")]
+    assert "1 of 2 finished runs succeeded, 50%" in automation
+    assert "(target 60%)" in automation
+    assert 'data-target="below"' in automation
+
+    stale = row_of(library.text, "crash")
+    assert "50% <span" in stale
+    assert "(target 85%)" in stale
+    assert 'data-target="below"' in stale
+    assert "2026-05-01" in stale
+    assert 'data-review="overdue"' in stale
+    fresh = row_of(library.text, "demo")
+    assert "2026-09-20" in fresh
+    assert "data-review" not in fresh
+    never = row_of(library.text, "orphan")
+    assert "never" in never
+    assert 'data-review="overdue"' in never
+
+    assert crash.status_code == 200, crash.text
+    assert 'data-review="overdue"' in crash.text
+    assert "(target 85%)" in crash.text
+    assert demo.status_code == 200, demo.text
+    assert "2026-09-20" in demo.text
+    assert "data-review" not in demo.text

@@ -54,3 +54,10 @@ def owned_due_before(session: Session, *, until: datetime, limit: int = 500) -> 
         .where(col(FollowUp.due_at) <= until)
     )
     return list(session.exec(query.order_by(col(FollowUp.due_at), col(FollowUp.id)).limit(limit)))
+
+
+def followups_of_incidents(session: Session, incident_ids: Sequence[int]) -> list[FollowUp]:
+    if not incident_ids:
+        return []
+    query = select(FollowUp).where(col(FollowUp.incident_id).in_(list(incident_ids)))
+    return list(session.exec(query.order_by(col(FollowUp.id))))

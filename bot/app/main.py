@@ -59,6 +59,7 @@ from bot.people.directory import Directory
 from bot.people.links import ActionLinks
 from bot.people.model import Action
 from bot.postmortem import api as postmortem_api
+from bot.postmortem.followups import RUNBOOK_FOLLOWUPS, runbook_handler
 from bot.runbooks import api as runbooks_api
 from bot.runbooks.loader import RunbookLibrary
 from bot.runbooks.service import LibrarySelector
@@ -154,15 +155,30 @@ def build_runtime(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         wake_after_triage=wake_after_triage,
         maintenance=maintenance,
         silences=silences_projector(settings, db, http, outbox, clock),
-        handoff=(
-            TimelineProjector(
-                db, handoff.NAME, handoff.handler(settings.escalation.webhooks), outbox, clock=clock
-            )
-            if settings.escalation.webhooks
-            else None
-        ),
+        handoff=handoff_projector(settings, db, outbox, clock),
         graphs=graphs_projector(settings, db, http, outbox, clock),
+        followups=TimelineProjector(
+            db, RUNBOOK_FOLLOWUPS, runbook_handler(runbook_owners(runbooks)), outbox, clock=clock
+        ),
     )
+
+
+def handoff_projector(
+    settings: Settings, db: Database, outbox: OutboxSender, clock: Clock
+) -> TimelineProjector | None:
+    """Other pagers and webhooks hear an incident's whole lifecycle."""
+    webhooks = settings.escalation.webhooks
+    if not webhooks:
+        return None
+    return TimelineProjector(db, handoff.NAME, handoff.handler(webhooks), outbox, clock=clock)
+
+
+def runbook_owners(library: RunbookLibrary) -> Callable[[str], tuple[str, ...]]:
+    def owners_of(runbook_id: str) -> tuple[str, ...]:
+        found = library.snapshot.get(runbook_id)
+        return found.owners if found is not None else ()
+
+    return owners_of
 
 
 def maintenance_worker(
@@ -403,7 +419,8 @@ def workers_of(runtime: Runtime) -> Workers:
     works: list[BackgroundWork] = [runtime.outbox]
     if runtime.chat is not None:
         works.append(runtime.chat)
-    works += [p for p in (runtime.silences, runtime.handoff, runtime.graphs) if p is not None]
+    projections = (runtime.silences, runtime.handoff, runtime.graphs, runtime.followups)
+    works += [p for p in projections if p is not None]
     works += [runtime.runbooks, runtime.writer, runtime.triage]
     if runtime.settings.escalation.enabled:
         works.append(runtime.escalation)
@@ -437,7 +454,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         if settings.api_token is None:
             log.warning("FIRELINE_API_TOKEN is not set: the API accepts any caller")
         app.state.runtime = runtime
-        for projection in (runtime.silences, runtime.handoff, runtime.graphs):
+        for projection in (runtime.silences, runtime.handoff, runtime.graphs, runtime.followups):
             if projection is not None:
                 await asyncio.to_thread(start_cursor, runtime.db, projection.name)
         await asyncio.to_thread(

@@ -71,5 +71,7 @@ class Runtime:
     # Draws the alert's graph at open and after verification (when FIRELINE_PROMETHEUS_URL
     # is set and the alert carries a Prometheus expression).
     graphs: TimelineProjector | None = None
+    # Gives a resolved incident whose runbook did not do its job a follow-up for its owners.
+    followups: TimelineProjector | None = None
     # Reminds follow-ups' owners in Slack (joins with chat).
     reminders: FollowupReminders | None = None

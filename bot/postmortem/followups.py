@@ -6,15 +6,23 @@ post-mortem and the incident's history show them in order.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+
+from sqlmodel import Session
 
 from bot.clock import Clock, utcnow
 from bot.errors import InvalidInputError, NotFoundError
 from bot.events import EventKind, Followup, as_data
+from bot.outbox.projection import EventHandler
+from bot.postmortem.decide import RunbookOutcome, runbook_followup
 from storage import queries, queries_followups
 from storage.db import Database
+from storage.tables import Incident, TimelineEvent
 from storage.tables_followups import FollowUp
 
+ACTOR = "fireline"
+RUNBOOK_FOLLOWUPS = "followups"  # the projection's cursor
 OPEN = "open"
 DONE = "done"
 #: A follow-up given no due date is due this long after it was added.
@@ -51,31 +59,54 @@ def add_followup(
     with db.write() as session:
         if queries.lock_incident(session, incident_id) is None:
             raise NotFoundError(f"incident {incident_id} does not exist")
-        now = clock()
-        item = FollowUp(
-            incident_id=incident_id,
-            text=text,
-            status=OPEN,
-            owner=owner,
-            created_by=actor,
-            created_at=now,
-            due_at=due if due is not None else now + DEFAULT_DUE,
-            link=link,
-        )
-        session.add(item)
-        session.flush()
-        assert item.id is not None
-        queries.add_event(
+        return add_in(
             session,
-            incident_id=incident_id,
-            kind=EventKind.FOLLOWUP_ADDED,
-            text=f"Follow-up #{item.id} added: {text}",
+            incident_id,
+            text=text,
             actor=actor,
-            at=now,
-            recorded_at=now,
-            data=as_data(Followup(followup_id=item.id, text=text)),
+            owner=owner,
+            due=due,
+            link=link,
+            now=clock(),
         )
-        return item
+
+
+def add_in(
+    session: Session,
+    incident_id: int,
+    *,
+    text: str,
+    actor: str,
+    owner: str | None,
+    due: datetime | None,
+    link: str | None,
+    now: datetime,
+) -> FollowUp:
+    """The follow-up and its ``followup.added`` event, in the caller's transaction."""
+    item = FollowUp(
+        incident_id=incident_id,
+        text=text,
+        status=OPEN,
+        owner=owner,
+        created_by=actor,
+        created_at=now,
+        due_at=due if due is not None else now + DEFAULT_DUE,
+        link=link,
+    )
+    session.add(item)
+    session.flush()
+    assert item.id is not None
+    queries.add_event(
+        session,
+        incident_id=incident_id,
+        kind=EventKind.FOLLOWUP_ADDED,
+        text=f"Follow-up #{item.id} added: {text}",
+        actor=actor,
+        at=now,
+        recorded_at=now,
+        data=as_data(Followup(followup_id=item.id, text=text)),
+    )
+    return item
 
 
 def mark_done(db: Database, followup_id: int, *, actor: str, clock: Clock = utcnow) -> FollowUp:
@@ -123,3 +154,56 @@ def list_followups(
 def followups_of(db: Database, incident_id: int) -> list[FollowUp]:
     with db.session() as session:
         return queries_followups.followups_of(session, incident_id)
+
+
+def runbook_handler(owners_of: Callable[[str], Sequence[str]]) -> EventHandler:
+    """The "followups" projection: a resolved incident whose runbook did not do its job
+    (none matched, a step failed, verification failed) gets a follow-up for the runbook's
+    owners, once per incident."""
+
+    def handle(session: Session, event: TimelineEvent, now: datetime) -> None:
+        if event.kind != EventKind.INCIDENT_RESOLVED:
+            return
+        incident = session.get(Incident, event.incident_id)
+        if incident is None or incident.id is None:
+            return
+        outcome = runbook_outcome(session, incident)
+        owners = list(owners_of(outcome.runbook_id)) if outcome.runbook_id else []
+        text = runbook_followup(outcome, owners)
+        if text is None:
+            return
+        if any(f.text == text for f in queries_followups.followups_of(session, incident.id)):
+            return
+        owner = owners[0] if owners else None
+        add_in(
+            session,
+            incident.id,
+            text=text,
+            actor=ACTOR,
+            owner=owner,
+            due=None,
+            link=None,
+            now=now,
+        )
+
+    return handle
+
+
+def runbook_outcome(session: Session, incident: Incident) -> RunbookOutcome:
+    assert incident.id is not None
+    failed = [
+        e
+        for kind in (EventKind.STEP_FAILED, EventKind.STEP_TIMED_OUT)
+        for e in queries.events_of_kind(session, incident.id, kind)
+    ]
+    verification = queries.events_of_kind(session, incident.id, EventKind.VERIFICATION_FAILED)
+    alerts = queries.alerts_of(session, incident.id)
+    name = alerts[0].labels.get("alertname", incident.title) if alerts else incident.title
+    selected = queries.events_of_kind(session, incident.id, EventKind.RUNBOOK_SELECTED)
+    chosen = str(selected[-1].data.get("runbook_id") or "") if selected else ""
+    return RunbookOutcome(
+        runbook_id=chosen or incident.runbook_id,
+        alert_name=name,
+        step_failed=bool(failed),
+        verification_failed=bool(verification),
+    )

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from bot.clock import utcnow
 from bot.errors import InvalidInputError
 from bot.events import STEP_KINDS, EventKind
 from bot.postmortem.facts import (
@@ -25,7 +26,7 @@ from bot.postmortem.facts import (
     steps_of,
 )
 from bot.runbooks.freshness import ReviewState, review_text
-from storage import queries_reports
+from storage import queries_followups, queries_reports
 from storage.db import Database
 from storage.tables import Incident
 
@@ -180,6 +181,32 @@ class AutomationSuccess:
         )
 
 
+FOLLOWUP_TARGET = 1.0  # the practice: every post-mortem action followed up
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupCompletion:
+    """The period's incidents' follow-ups: how many exist, are done, are open past due."""
+
+    total: int
+    done: int
+    overdue: int
+    completion_rate: float | None
+    target: float = FOLLOWUP_TARGET
+
+    @classmethod
+    def of(
+        cls, items: Iterable[tuple[str, datetime | None]], *, now: datetime
+    ) -> FollowupCompletion:
+        """From each follow-up's (status, due date)."""
+        listed = list(items)
+        done = sum(1 for status, _ in listed if status == "done")
+        overdue = sum(
+            1 for status, due in listed if status != "done" and due is not None and due < now
+        )
+        return cls(len(listed), done, overdue, _rate(done, len(listed)))
+
+
 @dataclass(frozen=True, slots=True)
 class SummaryReport:
     since: datetime | None
@@ -193,6 +220,7 @@ class SummaryReport:
     escalations_per_incident: float | None
     runbooks: list[RunbookEffectiveness] = field(default_factory=list)
     automation: AutomationSuccess = field(default_factory=lambda: AutomationSuccess.of(()))
+    followups: FollowupCompletion = field(default_factory=lambda: FollowupCompletion(0, 0, 0, None))
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -310,17 +338,27 @@ def incident_facts(incident: Incident) -> IncidentFacts:
 
 
 def summary_report(
-    db: Database, *, since: datetime | None = None, until: datetime | None = None
+    db: Database,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
 ) -> SummaryReport:
-    """The summary of incidents opened in ``[since, until)``."""
+    """The summary of incidents opened in ``[since, until)``, with their follow-ups'
+    completion (overdue as of ``now``)."""
     with db.session() as session:
         incidents = queries_reports.incidents_between(session, since=since, until=until)
         ids = [i.id for i in incidents if i.id is not None]
         rows = queries_reports.events_of(session, ids)
+        items = queries_followups.followups_of_incidents(session, ids)
     by_incident: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         by_incident[row.incident_id].append(row)
-    return summarize([incident_facts(i) for i in incidents], by_incident, since=since, until=until)
+    report = summarize(
+        [incident_facts(i) for i in incidents], by_incident, since=since, until=until
+    )
+    completion = FollowupCompletion.of(((f.status, f.due_at) for f in items), now=now or utcnow())
+    return replace(report, followups=completion)
 
 
 def parse_since(text: str, *, now: datetime, ahead: bool = False) -> datetime:
@@ -385,9 +423,12 @@ def report_lines(
 
 def _runbook_lines(report: SummaryReport, reviews: Mapping[str, ReviewState]) -> list[str]:
     automation = report.automation
+    done = report.followups
     lines = [
+        f"Follow-ups: {done.done} of {done.total} done, {done.overdue} overdue, completion "
+        f"{against_target(done.completion_rate, done.target)}",
         f"Automation: {automation.succeeded} of {automation.runs} finished runs succeeded, "
-        f"success {against_target(automation.success_rate, automation.target)}"
+        f"success {against_target(automation.success_rate, automation.target)}",
     ]
     if not report.runbooks:
         lines.append("Runbooks: none ran")

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from bot.errors import InvalidInputError
-from bot.postmortem.reports import parse_since
+from bot.postmortem.reports import parse_since, summary_report
 from bot.postmortem.series import Bucket, default_bucket, report_series
 from bot.web.pages import render
 from bot.web.report_charts import report_charts
@@ -73,7 +73,20 @@ async def reports_page(
         context: dict[str, Any] = {"fields": fields, "error": str(exc), "series": None}
         context["charts"] = []
         return render(request, "reports/index.html.j2", context, status_code=422)
+    summary = await run_in_threadpool(
+        summary_report,
+        request.app.state.runtime.db,
+        since=period.since,
+        until=period.until,
+        now=now,
+    )
     # Trusted markup: the charts are built by ElementTree, which escapes every label.
     charts = [(c.id, c.heading, Markup(c.svg)) for c in report_charts(series)]  # noqa: S704
-    page: dict[str, Any] = {"fields": fields, "error": None, "series": series, "charts": charts}
+    page: dict[str, Any] = {
+        "fields": fields,
+        "error": None,
+        "series": series,
+        "charts": charts,
+        "followups": summary.followups,
+    }
     return render(request, "reports/index.html.j2", page)

@@ -9,6 +9,8 @@ from PIL import Image
 
 from bot.graphs.decide import expression_of, series_label, span_of, threshold_of
 from bot.graphs.draw import HEIGHT, WIDTH, Marker, Series, draw
+from storage.db import Database
+from storage.tables import TimelineEvent
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 GENERATOR = (
@@ -54,3 +56,50 @@ def test_the_png_has_the_size_and_is_not_blank() -> None:
     colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
     assert colours is not None
     assert len(colours) > 20  # lines, text, markers: far from a blank canvas
+
+
+def test_verification_asks_for_a_second_graph_through_the_verdict(db: Database) -> None:
+    from bot.events import EventKind
+    from bot.graphs import service
+    from storage import queries
+    from storage.migrate import upgrade
+    from storage.queries_outbox import messages_of
+    from storage.tables import Incident
+
+    upgrade(db)
+    expression = 'rate(http_errors_total{job="api"}[5m]) > 0.05'
+    with db.write() as session:
+        incident = Incident(
+            title="Errors",
+            status="open",
+            severity="SEV2",
+            source_url=f"http://p/graph?g0.expr={expression}",
+            started_at=T0,
+            opened_at=T0,
+            updated_at=T0,
+        )
+        session.add(incident)
+        session.flush()
+        assert incident.id is not None
+        handle = service.handler()
+        for kind, at in (
+            (EventKind.INCIDENT_OPENED, T0),
+            (EventKind.VERIFICATION_PASSED, T0 + timedelta(minutes=30)),
+            (EventKind.NOTE_ADDED, T0 + timedelta(minutes=31)),  # asks for nothing
+        ):
+            event_id = queries.add_event(
+                session, incident_id=incident.id, kind=kind, text="x", actor="t", at=at,
+                recorded_at=at,
+            )  # fmt: skip
+            event = session.get(TimelineEvent, event_id)
+            assert event is not None
+            handle(session, event, at)
+        rows = messages_of(session, incident.id)
+    assert [(r.destination, r.kind) for r in rows] == [
+        ("graph", "open"),
+        ("graph", "verification"),
+    ]
+    verification = rows[1].payload
+    assert (verification["expression"], verification["threshold"]) == (expression, 0.05)
+    assert verification["end"] == (T0 + timedelta(minutes=30)).isoformat()
+    assert verification["start"] == (T0 - timedelta(hours=1)).isoformat()

@@ -260,4 +260,6 @@ async def scripted_incident(
         clock.at(43)
         await post_webhook(client, payload(_alerts("resolved"), group_labels=group))
         await settle(app)
+        # The resolution's follow-up for the runbook, if any, before anyone reads the draft.
+        await app.state.runtime.followups.drain()
     return incident_id

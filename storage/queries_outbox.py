@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import case, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage import dialect
@@ -81,11 +81,14 @@ def claim(
     destination: str,
     now: datetime,
     limit: int,
+    first_kinds: Sequence[str] = (),
 ) -> list[OutboxMessage]:
     """The oldest waiting row of each of the destination's lanes, when it is due and no
     live lease holds it, locked (rows another sender is claiming are passed over).
 
     A lane whose oldest row is held or not yet due waits: order within a lane matters.
+    Across lanes, heads of a kind in ``first_kinds`` go before the others (a new
+    incident's card before older incidents' thread posts), then the oldest first.
     """
     oldest = (
         select(func.min(OutboxMessage.id))
@@ -98,10 +101,13 @@ def claim(
         .where(col(OutboxMessage.id).in_(oldest))
         .where(col(OutboxMessage.next_attempt_at) <= now)
         .where(or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now))
-        .order_by(col(OutboxMessage.id))
-        .limit(limit)
     )
-    query = dialect.claimed(session, query)
+    if first_kinds:
+        urgent = case((col(OutboxMessage.kind).in_(list(first_kinds)), 0), else_=1)
+        query = query.order_by(urgent, col(OutboxMessage.id))
+    else:
+        query = query.order_by(col(OutboxMessage.id))
+    query = dialect.claimed(session, query.limit(limit))
     return list(session.exec(query.execution_options(populate_existing=True)))
 
 

@@ -271,6 +271,10 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
         ),
     )
     runtime.chat = ChatProjector(db, rules, runtime.outbox, clock=runtime.clock)
+    # The first message of an incident is its card: before any older incident's thread.
+    runtime.outbox.put_first(
+        chat_service.ChatWrite.CHANNEL_CREATE, chat_service.ChatWrite.CARD_POST
+    )
     runtime.reminders = FollowupReminders(
         db,
         slack_id_resolver(runtime.people.person),

@@ -121,9 +121,10 @@ def claim(
     now: datetime,
     lease: timedelta,
     capacity: Callable[[str], int],
+    first_kinds: Sequence[str] = (),
 ) -> list[Outgoing]:
     """Hold the next row of every free lane for ``owner``, each destination taking at most
-    ``capacity(destination)`` rows."""
+    ``capacity(destination)`` rows, lanes whose next row is of ``first_kinds`` first."""
     claimed: list[Outgoing] = []
     with db.session() as session:  # most cycles find nothing: no write lock for them
         waiting = [d for d in queries_outbox.destinations_due(session, now=now) if capacity(d) > 0]
@@ -134,7 +135,10 @@ def claim(
             limit = capacity(destination)
             if limit <= 0:
                 continue
-            for row in queries_outbox.claim(session, destination=destination, now=now, limit=limit):
+            rows = queries_outbox.claim(
+                session, destination=destination, now=now, limit=limit, first_kinds=first_kinds
+            )
+            for row in rows:
                 row.uncertain = row.uncertain or row.claimed_by is not None
                 row.status = OutboxStatus.SENDING
                 row.claimed_by, row.lease_until = owner, now + lease

@@ -54,6 +54,12 @@ class OutboxSender:
             "outbox-lease", max(lease.total_seconds() / 3, 0.05), self._renew_leases
         )
         self.delivered = 0
+        self._first_kinds: tuple[str, ...] = ()
+
+    def put_first(self, *kinds: str) -> None:
+        """Rows of these kinds, at the head of their lane, are claimed before the others
+        (a new incident's card before the thread posts of older ones)."""
+        self._first_kinds = (*self._first_kinds, *kinds)
 
     def add_transport(self, family: str, transport: Transport) -> None:
         """``family`` is the part of a destination before the colon: ``slack``, ``webhook``."""
@@ -101,6 +107,7 @@ class OutboxSender:
             now=self._clock(),
             lease=self._lease,
             capacity=capacity,
+            first_kinds=self._first_kinds,
         )
         for message in claimed:
             task = asyncio.create_task(self._deliver(message), name=f"outbox-{message.id}")

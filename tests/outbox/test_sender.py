@@ -212,3 +212,25 @@ async def test_once_the_peer_answers_again_its_backlog_goes_at_once(db: Database
         await wait_for(lambda: len(transport.delivered) == 3, what="the backlog")
     finally:
         await sender.stop()
+
+
+def test_heads_of_the_first_kinds_are_claimed_before_older_lanes(db: Database) -> None:
+    clock = FakeClock()
+    with db.write() as session:
+        for lane, kind in (("old", "thread"), ("older", "thread"), ("new", "card.post")):
+            service.queue(
+                session,
+                destination="test:a",
+                lane=lane,
+                kind=kind,
+                payload={},
+                now=clock(),
+                idempotency_key=f"{lane}:{kind}",
+            )
+    lease = timedelta(seconds=5)
+    (first,) = service.claim(
+        db, owner="a", now=clock(), lease=lease, capacity=lambda d: 1, first_kinds=("card.post",)
+    )
+    assert (first.lane, first.kind) == ("new", "card.post")
+    (second,) = service.claim(db, owner="a", now=clock(), lease=lease, capacity=lambda d: 1)
+    assert second.lane == "old"  # otherwise the oldest first

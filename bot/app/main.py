@@ -229,7 +229,22 @@ class MaintenanceRelease:
         return "; ".join(done) or "nothing was waiting"
 
 
-async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
+def prepare_database(runtime: Runtime) -> bool:
+    """Start the projections' cursors and record the config's contact methods, when the
+    schema is current; returns whether it is. A database behind its migrations starts
+    nothing: the app serves, /readyz names what is missing, and writes wait for the
+    upgrade instead of the start failing on a missing table."""
+    if not migrate.is_current(runtime.db):
+        log.error("The database schema is not current: run fireline db upgrade")
+        return False
+    for projection in (runtime.silences, runtime.handoff, runtime.graphs, runtime.followups):
+        if projection is not None:
+            start_cursor(runtime.db, projection.name)
+    notify.sync_config_methods(runtime.db, runtime.settings.people.directory, now=runtime.clock())
+    return True
+
+
+async def start_chat(app: FastAPI, runtime: Runtime, *, schema_ready: bool = True) -> Any:
     """Slack, when its settings are there: the outbox (``runtime.chat``, started with the
     other workers), and the app over HTTP (mounted at /slack/events) or Socket Mode.
     Returns the Socket Mode handler to connect once the workers run, if any."""
@@ -255,7 +270,8 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
     )
     slack = build_app(runtime, silencer)
     rules = wiring.chat_rules(settings)
-    await asyncio.to_thread(chat_service.start_cursor, runtime.db)
+    if schema_ready:
+        await asyncio.to_thread(chat_service.start_cursor, runtime.db)
     db = runtime.db
     runtime.outbox.add_transport(
         chat_service.SLACK,
@@ -458,13 +474,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         if settings.api_token is None:
             log.warning("FIRELINE_API_TOKEN is not set: the API accepts any caller")
         app.state.runtime = runtime
-        for projection in (runtime.silences, runtime.handoff, runtime.graphs, runtime.followups):
-            if projection is not None:
-                await asyncio.to_thread(start_cursor, runtime.db, projection.name)
-        await asyncio.to_thread(
-            notify.sync_config_methods, runtime.db, settings.people.directory, now=clock()
-        )
-        socket_mode = await start_chat(app, runtime)
+        schema_ready = await asyncio.to_thread(prepare_database, runtime)
+        socket_mode = await start_chat(app, runtime, schema_ready=schema_ready)
         runtime.runbooks.reload()
         workers = workers_of(runtime)
         try:

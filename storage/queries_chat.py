@@ -9,6 +9,7 @@ from storage import dialect
 from storage.tables import TimelineEvent
 from storage.tables_automation import RunbookRun
 from storage.tables_chat import ChatCard, ChatCursor
+from storage.tables_outbox import OutboxMessage, OutboxStatus
 
 
 def last_event_id(session: Session) -> int:
@@ -77,3 +78,28 @@ def card_at(session: Session, channel: str, ts: str) -> ChatCard | None:
     """The card that is this message."""
     query = select(ChatCard).where(ChatCard.channel == channel, ChatCard.ts == ts)
     return session.exec(query).first()
+
+
+def waiting_in_channel(
+    session: Session, channel: str, *, incident_lanes: str, digest_lane: str
+) -> int:
+    """Chat's rows still to be sent into ``channel``: those in the lanes (named starting
+    ``incident_lanes``) of the incidents carded there, and the channel's digest lane."""
+    waiting = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+    carded = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .join(ChatCard, col(ChatCard.incident_id) == col(OutboxMessage.incident_id))
+        .where(
+            ChatCard.channel == channel,
+            col(ChatCard.digest).is_(False),
+            col(OutboxMessage.lane).startswith(incident_lanes),
+            col(OutboxMessage.status).in_(waiting),
+        )
+    )
+    digests = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.lane == digest_lane, col(OutboxMessage.status).in_(waiting))
+    )
+    return int(session.exec(carded).one()) + int(session.exec(digests).one())

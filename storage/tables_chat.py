@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column
+from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -17,11 +17,15 @@ class ChatCard(SQLModel, table=True):
     """Where an incident's card lives, so it can be updated and threaded on."""
 
     __tablename__ = "chat_card"
+    __table_args__ = (Index("ix_chat_card_channel", "channel"),)
 
     incident_id: int = Field(primary_key=True, foreign_key="incident.id")
     channel: str
     ts: str | None = None
     own_channel: bool = False  # a major incident's channel of its own
+    # Opened while its channel was too far behind: listed in the channel's storm digest,
+    # with no card or thread of its own (docs/slack.md).
+    digest: bool = False
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -289,7 +289,9 @@ async def start_chat(app: FastAPI, runtime: Runtime, *, schema_ready: bool = Tru
     runtime.chat = ChatProjector(db, rules, runtime.outbox, clock=runtime.clock)
     # The first message of an incident is its card: before any older incident's thread.
     runtime.outbox.put_first(
-        chat_service.ChatWrite.CHANNEL_CREATE, chat_service.ChatWrite.CARD_POST
+        chat_service.ChatWrite.CHANNEL_CREATE,
+        chat_service.ChatWrite.CARD_POST,
+        chat_service.ChatWrite.DIGEST,
     )
     runtime.reminders = FollowupReminders(
         db,

@@ -362,6 +362,9 @@ class Settings(BaseSettings):
     # Writes to one channel: about one a second on average, as Slack asks, in short bursts.
     slack_rate: float = Field(default=1.0, ge=0)
     slack_burst: int = Field(default=5, ge=1)
+    # When a new card would reach its channel more than this late, the incident is named
+    # in the channel's storm digest instead of getting a card (0s: never).
+    slack_digest_after: Duration = Field(default=timedelta(seconds=30))
     # Incidents at least this severe get a channel of their own; unset: never.
     slack_major_severity: Literal["SEV1", "SEV2", "SEV3", "SEV4"] | None = "SEV1"
     # Acknowledged means silenced (docs/silences.md): every acknowledgement silences the

@@ -92,6 +92,9 @@ def chat_rules(settings: Settings) -> ChatRules:
         routes=settings.chat,
         verbosity=settings.slack_verbosity,
         major_severity=settings.slack_major_severity,
+        rate=settings.slack_rate,
+        burst=settings.slack_burst,
+        digest_after=settings.slack_digest_after.total_seconds(),
     )
 
 

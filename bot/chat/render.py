@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.events import EventKind
+from bot.incidents.decide import IncidentStatus
 from bot.people.model import SLACK_USER_ID
 
 Verbosity = Literal["quiet", "normal", "debug"]
@@ -295,3 +296,37 @@ def channel_name(incident_id: int, title: str) -> str:
     slug = "".join(ch if ch.isalnum() else "-" for ch in title.lower())
     slug = "-".join(part for part in slug.split("-") if part)
     return f"inc-{incident_id}-{slug}"[:80].rstrip("-")
+
+
+DIGEST_LINES = 25  # incidents named in one storm digest; the rest are counted
+DIGEST_BUTTONS = 5  # an Acknowledge button for the most severe of them
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    incident_id: int
+    severity: str
+    title: str
+    status: str
+
+
+def digest_message(incidents: list[DigestLine]) -> ChatMessage:
+    """The incidents a busy channel got no card for, most severe first. Their titles are
+    alert text: the adapter escapes them like any other message text."""
+    ordered = sorted(incidents, key=lambda i: (i.severity, i.incident_id))
+    shown = ordered[:DIGEST_LINES]
+    lines = [f"#{i.incident_id} [{i.severity}] {i.title} ({i.status})" for i in shown]
+    more = len(ordered) - len(shown)
+    if more > 0:
+        lines.append(f"… and {more} more")
+    noun = "incident" if len(ordered) == 1 else "incidents"
+    return ChatMessage(
+        f":cloud_with_lightning: Storm: {len(ordered)} more {noun} opened while this channel "
+        "was behind. They get no card of their own here so that the channel keeps up; "
+        "each is in the console and answers /fireline by its number",
+        detail="\n".join(lines),
+        buttons=tuple(
+            Button("acknowledge", f"Acknowledge #{i.incident_id}", str(i.incident_id))
+            for i in [i for i in ordered if i.status == IncidentStatus.OPEN][:DIGEST_BUTTONS]
+        ),
+    )

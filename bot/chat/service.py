@@ -9,6 +9,10 @@ pages in a lane of their own, bundled when several wait.
 
 Storms stay readable: card redraws fold into one waiting redraw, and alerts that fire (or
 resolve) while an alerts message is still waiting join it ("47 alerts fired: ...").
+When a channel is so far behind that a new card would reach it more than
+``digest_after`` seconds late (``bot.chat.decide``), the new incident is listed in the
+channel's storm digest instead: one message naming every incident opened while it waited,
+with no card or thread of their own, so the channel catches up.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.chat.config import ChatConfig
+from bot.chat.decide import joins_digest
 from bot.chat.render import (
     CARD_EVENTS,
+    DigestLine,
     IncidentView,
     StepLine,
     Verbosity,
@@ -54,6 +60,11 @@ class ChatRules:
     routes: ChatConfig
     verbosity: Verbosity = "normal"
     major_severity: str | None = "SEV1"
+    # The pace chat writes to one channel at, and how late a card may be before new
+    # incidents go to the channel's digest instead (0: never).
+    rate: float = 0.0
+    burst: int = 1
+    digest_after: float = 0.0
 
     def is_major(self, severity: str) -> bool:
         if self.major_severity is None or severity not in SEVERITIES:
@@ -78,6 +89,7 @@ class ChatWrite(StrEnum):
     CHANNEL_CREATE = "channel.create"
     SILENCE_EXPIRE = "silence.expire"
     REMINDER = "reminder"  # a follow-up's owner, reminded in a direct message
+    DIGEST = "digest"  # the incidents a busy channel got no card for, in one message
 
 
 ALERT_LINES = 20  # alerts named in a bundled alerts message; the rest are counted
@@ -85,6 +97,11 @@ ALERT_LINES = 20  # alerts named in a bundled alerts message; the rest are count
 
 def incident_lane(incident_id: int) -> str:
     return f"{SLACK}:incident:{incident_id}"
+
+
+def channel_lane(channel: str) -> str:
+    """The lane of a channel's own messages (its storm digests)."""
+    return f"{SLACK}:channel:{channel}"
 
 
 def person_lane(user: str) -> str:
@@ -162,8 +179,14 @@ def share_file(
 ) -> None:
     """Queue a file for the incident's channel or thread (the card must exist)."""
     with db.write() as session:
-        if session.get(ChatCard, incident_id) is None:
+        card = session.get(ChatCard, incident_id)
+        if card is None:
             raise ConflictError(f"incident {incident_id} has no card in Slack to attach it to")
+        if card.digest:
+            raise ConflictError(
+                f"incident {incident_id} was opened in a storm and is listed in its channel's "
+                "digest, with no thread to attach it to; the console has its timeline"
+            )
         enqueue(
             session,
             incident_id,
@@ -171,6 +194,17 @@ def share_file(
             {"filename": filename, "title": title, "content": content},
             now,
         )
+
+
+def digest_lines(db: Database, incident_ids: Sequence[int]) -> list[DigestLine]:
+    """The incidents a digest names, as they stand now (a deleted one is left out)."""
+    with db.session() as session:
+        found = (session.get(Incident, i) for i in dict.fromkeys(incident_ids))
+        return [
+            DigestLine(i.id, i.severity, i.title, i.status)
+            for i in found
+            if i is not None and i.id is not None
+        ]
 
 
 def start_cursor(db: Database) -> None:
@@ -200,9 +234,16 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
         )
         if channel is None:
             return
+        major = rules.is_major(incident.severity)
+        if _joins_digest(session, channel, rules, major=major):
+            session.add(
+                ChatCard(incident_id=incident.id, channel=channel, digest=True, updated_at=now)
+            )
+            _add_to_digest(session, channel, incident.id, now)
+            return
         session.add(ChatCard(incident_id=incident.id, channel=channel, updated_at=now))
         key = f"{SLACK}:{event.id}"
-        if rules.is_major(incident.severity):
+        if major:
             enqueue(
                 session,
                 incident.id,
@@ -215,7 +256,42 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
         return
     if card is None:
         return
+    if card.digest:
+        # Listed in a digest: no card or thread to post to; pages still reach people.
+        if event.kind == EventKind.ESCALATION_NOTIFIED:
+            _page_people(session, event, incident, now)
+        return
     _project_to_card(session, event, incident, card, rules, now)
+
+
+def _joins_digest(session: Session, channel: str, rules: ChatRules, *, major: bool) -> bool:
+    if major or rules.digest_after <= 0 or rules.rate <= 0:
+        return False
+    waiting = queries_chat.waiting_in_channel(
+        session, channel, incident_lanes=f"{SLACK}:incident:", digest_lane=channel_lane(channel)
+    )
+    return joins_digest(
+        waiting, rate=rules.rate, burst=rules.burst, digest_after=rules.digest_after, major=major
+    )
+
+
+def _add_to_digest(session: Session, channel: str, incident_id: int, now: datetime) -> None:
+    """Name the incident in the channel's digest still waiting, or start a new one."""
+
+    def fold(row: OutboxMessage) -> None:
+        row.payload = {**row.payload, "incidents": [*row.payload["incidents"], incident_id]}
+
+    outbox.fold_or_queue(
+        session,
+        destination=SLACK,
+        lane=channel_lane(channel),
+        kind=ChatWrite.DIGEST,
+        payload={"channel": channel, "incidents": [incident_id]},
+        now=now,
+        incident_id=None,
+        fold=fold,
+        last=True,
+    )
 
 
 def _project_to_card(

@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.chat import service
 from bot.chat.client import ChatClient, ChatError
-from bot.chat.render import ICONS, Button, ChatMessage, channel_name
+from bot.chat.render import ICONS, Button, ChatMessage, channel_name, digest_message
 from bot.chat.service import ChatWrite
 from bot.chat.silence import Silencer
 from bot.clock import Clock, utcnow
@@ -82,6 +82,9 @@ class ChatTransport:
             return
         if message.kind == ChatWrite.REMINDER:
             await self._remind(message)
+            return
+        if message.kind == ChatWrite.DIGEST:
+            await self._digest(message)
             return
         incident_id = message.incident_id
         if incident_id is None:
@@ -225,6 +228,18 @@ class ChatTransport:
                     "incident %s: retiring a second copy of its card (%s)", incident_id, p.ts
                 )
                 await self.client.retire_card(channel, p.ts, incident_id=incident_id, current=live)
+
+    async def _digest(self, message: Outgoing) -> None:
+        """The incidents a busy channel got no card for, in one message."""
+        channel = str(message.payload["channel"])
+        ids = [int(i) for i in message.payload["incidents"]]
+        lines = await asyncio.to_thread(service.digest_lines, self.db, ids)
+        if not lines:
+            raise Cancelled("the incidents of the digest are gone")
+        try:
+            await self._post_once(channel, digest_message(lines), message, thread=None)
+        except ChatError as exc:
+            raise self._held(channel, exc) from None
 
     async def _remind(self, message: Outgoing) -> None:
         """A follow-up's reminder to its owner, unless it was done since it was queued."""

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 SIGNING_SECRET = "test-signing-secret"
+POSTING = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
 BOT_TOKEN = "xoxb-test-token"
 
 
@@ -35,6 +37,12 @@ class SlackStandIn:
     down: bool = False  # answer 503 to everything
     rate_limited: int = 0  # answer this many calls with 429
     retry_after: int = 1
+    # Slack's per-channel limit on posting (about one message a second, short bursts
+    # allowed): over it, 429 with the Retry-After Slack would send. 0 turns it off.
+    channel_rate: float = 0.0
+    channel_burst: int = 1
+    _channel_tat: dict[str, float] = field(default_factory=dict)
+    _channels: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     errors: dict[str, str] = field(default_factory=dict)  # method -> error, once
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -62,6 +70,10 @@ class SlackStandIn:
                     {"Retry-After": str(self.retry_after)},
                     {"ok": False, "error": "ratelimited"},
                 )
+            if method in POSTING and (wait := self._over_channel_limit(args)) > 0:
+                self.refused += 1
+                retry = str(max(1, math.ceil(wait)))
+                return 429, {"Retry-After": retry}, {"ok": False, "error": "ratelimited"}
             error = self.errors.pop(method, None)
             self.calls.append(Call(method, args, time.monotonic()))
             if error:
@@ -112,10 +124,27 @@ class SlackStandIn:
             )
             body = {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         elif method == "conversations.create":
-            body = {"ok": True, "channel": {"id": "CINCIDENT1", "name": args.get("name")}}
+            with self.lock:
+                created = next(self._channels)
+            body = {"ok": True, "channel": {"id": f"CINCIDENT{created}", "name": args.get("name")}}
         else:
             body = {"ok": True}
         return 200, {}, body
+
+    def _over_channel_limit(self, args: dict[str, Any]) -> float:
+        """How long the call's channel is over its rate (0: it may post now); takes the
+        slot when it may. Called with the lock held."""
+        if self.channel_rate <= 0:
+            return 0.0
+        channel = str(args.get("channel"))
+        now = time.monotonic()
+        interval = 1.0 / self.channel_rate
+        tat = max(self._channel_tat.get(channel, now), now)
+        wait = tat - now - (max(1, self.channel_burst) - 1) * interval
+        if wait > 0:
+            return wait
+        self._channel_tat[channel] = tat + interval
+        return 0.0
 
     def _keep(self, channel: str, ts: str, args: dict[str, Any]) -> None:
         metadata = args.get("metadata")

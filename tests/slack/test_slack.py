@@ -35,7 +35,7 @@ from tests.slack.standin import (
     slack_standin,
     slash,
 )
-from tests.support import running_app
+from tests.support import alert, payload, running_app
 
 
 @pytest.fixture
@@ -649,3 +649,63 @@ async def test_a_followup_owner_is_reminded_before_and_after_its_due_date_once_e
         assert len(posted(standin, "DUALICE001")) == 2
         # "@team" is no one Slack can message directly: no reminder, no error.
         assert {o["users"] for o in standin.of("conversations.open")} == {"UALICE001"}
+
+
+async def test_a_channel_far_behind_lists_new_incidents_in_one_digest(
+    slack_settings: Callable[..., Settings], standin: SlackStandIn
+) -> None:
+    settings = slack_settings(slack_rate=1, slack_burst=1, slack_digest_after="3s")
+    incidents = range(1, 7)
+    async with running_app(settings) as (app, client):
+        db = app.state.runtime.db
+        standin.down = True  # nothing leaves, so the channel's backlog only grows
+        for n in incidents:
+            body = payload(
+                [
+                    alert(
+                        f"Storm{n}",
+                        fingerprint=f"{n:016x}",
+                        annotations={"summary": f"<!channel> disk {n} full"},
+                    )
+                ]
+            )
+            await post_alert(client, body)
+        cards = await wait_for(
+            lambda: (c := [chat_service.card_of(db, n) for n in incidents]) and all(c) and c,
+            what="every incident's place in the channel",
+        )
+        digested = [c.incident_id for c in cards if c.digest]
+        carded = [c.incident_id for c in cards if not c.digest]
+        # The first get cards; once a card would be more than 3 s late, the rest wait in
+        # one digest instead.
+        assert carded
+        assert digested
+        assert max(carded) < min(digested)
+        assert not any(m.kind != "dm" for n in digested for m in chat_service.messages(db, n)), (
+            "a digested incident queues no card and no thread"
+        )
+        standin.down = False
+
+        def listed() -> list[int]:
+            digests = [m for m in posted(standin, "CINC") if "Storm:" in m["text"]]
+            return [int(n) for m in digests for n in re.findall(r"#(\d+) \[", str(m["blocks"]))]
+
+        # Each digested incident in a digest once (one that failed while Slack was down
+        # is sent again as it was; later incidents joined a new one).
+        # Within one backoff (30 s at most) of Slack's return, and the channel's pace.
+        await wait_for(lambda: sorted(listed()) == digested, within=60, what="the digests")
+        digest = str([m["blocks"] for m in posted(standin, "CINC") if "Storm:" in m["text"]])
+        assert "disk 4 full" in digest
+        assert "<!channel>" not in digest  # alert text is text, never a mention
+        await wait_for(
+            lambda: (
+                {
+                    int(m["metadata"]["event_payload"]["incident_id"])
+                    for m in posted(standin, "CINC")
+                    if (m.get("metadata") or {}).get("event_type") == "fireline_card"
+                }
+                == set(carded)
+            ),
+            within=60,
+            what="the cards of the incidents opened before the channel fell behind",
+        )

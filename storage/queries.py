@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -73,39 +73,19 @@ def lock_incident(session: Session, incident_id: int) -> Incident | None:
     return session.exec(query).first()
 
 
-def find_episode(
-    session: Session, *, group_id: int, fingerprint: str, starts_at: datetime
-) -> AlertRecord | None:
-    return session.exec(
-        select(AlertRecord).where(
-            AlertRecord.group_id == group_id,
-            AlertRecord.fingerprint == fingerprint,
-            AlertRecord.starts_at == starts_at,
-        )
-    ).first()
-
-
-def newer_episode_exists(
-    session: Session, *, group_id: int, fingerprint: str, starts_at: datetime
-) -> bool:
-    query = select(AlertRecord.id).where(
-        AlertRecord.group_id == group_id,
-        AlertRecord.fingerprint == fingerprint,
-        col(AlertRecord.starts_at) > starts_at,
-    )
-    return session.exec(query.limit(1)).first() is not None
-
-
-def older_firing_episodes(
-    session: Session, *, group_id: int, fingerprint: str, starts_at: datetime
+def episodes_of(
+    session: Session, *, group_id: int, fingerprints: Collection[str]
 ) -> list[AlertRecord]:
-    query = select(AlertRecord).where(
-        AlertRecord.group_id == group_id,
-        AlertRecord.fingerprint == fingerprint,
-        AlertRecord.status == "firing",
-        col(AlertRecord.starts_at) < starts_at,
-    )
-    return list(session.exec(query))
+    """Every episode of these fingerprints in the group, a query per 500 fingerprints."""
+    wanted = sorted(fingerprints)
+    found: list[AlertRecord] = []
+    for start in range(0, len(wanted), 500):
+        query = select(AlertRecord).where(
+            AlertRecord.group_id == group_id,
+            col(AlertRecord.fingerprint).in_(wanted[start : start + 500]),
+        )
+        found.extend(session.exec(query))
+    return found
 
 
 def count_firing_alerts(session: Session, incident_id: int) -> int:

@@ -244,3 +244,10 @@ def sane_alert_times(
             if "endsAt" not in clamped:
                 clamped.append("endsAt")
     return AlertTimes(starts_at, ends_at, tuple(clamped))
+
+
+def triage_defers(*, under_load: bool, oldest_wait: float, budget: float) -> bool:
+    """Whether triage lets a webhook storm have the CPU and the database a moment longer:
+    only while the oldest receipt waiting is younger than ``budget`` seconds, so that
+    triage falls behind by at most that much however long the storm lasts."""
+    return under_load and oldest_wait < budget

@@ -8,7 +8,7 @@ only means the receipt is looked at again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -52,6 +52,36 @@ class TriageOutcome:
     touched: set[int] = field(default_factory=set)
 
 
+class _Episodes:
+    """The group's episodes of a payload's fingerprints, read in one query before its
+    alerts are applied and kept current as they are: the per-alert look-ups (this start,
+    a newer one, older firing ones) are then answered without a query each."""
+
+    def __init__(self, records: Iterable[AlertRecord]) -> None:
+        self._by_fingerprint: dict[str, list[AlertRecord]] = {}
+        for record in records:
+            self.add(record)
+
+    def add(self, record: AlertRecord) -> None:
+        self._by_fingerprint.setdefault(record.fingerprint, []).append(record)
+
+    def find(self, fingerprint: str, starts_at: datetime) -> AlertRecord | None:
+        for record in self._by_fingerprint.get(fingerprint, ()):
+            if record.starts_at == starts_at:
+                return record
+        return None
+
+    def newer_exists(self, fingerprint: str, starts_at: datetime) -> bool:
+        return any(r.starts_at > starts_at for r in self._by_fingerprint.get(fingerprint, ()))
+
+    def older_firing(self, fingerprint: str, starts_at: datetime) -> list[AlertRecord]:
+        return [
+            r
+            for r in self._by_fingerprint.get(fingerprint, ())
+            if r.status == "firing" and r.starts_at < starts_at
+        ]
+
+
 @dataclass
 class _Context:
     session: Session
@@ -62,6 +92,7 @@ class _Context:
     rules: Sequence[TriageRule]
     flap_window: timedelta
     outcome: TriageOutcome
+    episodes: _Episodes
     incident: Incident | None = None
     selector: RunbookSelector | None = None
     escalation: StatusHooks | None = None
@@ -93,7 +124,15 @@ def apply_payload(
         now=now,
     )
     incident = queries.lock_incident(session, group.incident_id) if group.incident_id else None
-    ctx = _Context(session, group, payload, received_at, now, rules, flap_window, TriageOutcome())
+    assert group.id is not None
+    episodes = _Episodes(
+        queries.episodes_of(
+            session, group_id=group.id, fingerprints={a.fingerprint for a in payload.alerts}
+        )
+    )
+    ctx = _Context(
+        session, group, payload, received_at, now, rules, flap_window, TriageOutcome(), episodes
+    )
     ctx.incident = incident
     ctx.selector = selector
     ctx.escalation = escalation
@@ -132,17 +171,12 @@ def _apply_sane_alert(
     """
     session, group = ctx.session, ctx.group
     assert group.id is not None
-    stored = queries.find_episode(
-        session, group_id=group.id, fingerprint=alert.fingerprint, starts_at=alert.starts_at
-    )
+    episodes = ctx.episodes
+    stored = episodes.find(alert.fingerprint, alert.starts_at)
     if stored is None and unknown_start:
-        firing = queries.older_firing_episodes(
-            session, group_id=group.id, fingerprint=alert.fingerprint, starts_at=alert.starts_at
-        )
+        firing = episodes.older_firing(alert.fingerprint, alert.starts_at)
         stored = max(firing, key=lambda r: r.starts_at, default=None)
-    newer = stored is None and queries.newer_episode_exists(
-        session, group_id=group.id, fingerprint=alert.fingerprint, starts_at=alert.starts_at
-    )
+    newer = stored is None and episodes.newer_exists(alert.fingerprint, alert.starts_at)
     action = decide_alert(
         incoming_status=alert.status,
         stored_status=stored.status if stored else None,
@@ -162,9 +196,7 @@ def _apply_sane_alert(
         ends_at = max(alert.ends_at or ctx.received_at, stored.starts_at)
         _resolve_alert(ctx, stored, ends_at, reason="resolved")
         return stored
-    for older in queries.older_firing_episodes(
-        session, group_id=group.id, fingerprint=alert.fingerprint, starts_at=alert.starts_at
-    ):
+    for older in episodes.older_firing(alert.fingerprint, alert.starts_at):
         _resolve_alert(ctx, older, alert.starts_at, reason="superseded by a newer firing")
     if action is AlertAction.NEW_FIRING:
         incident = _incident_for_firing(ctx, alert)
@@ -222,6 +254,7 @@ def _new_record(ctx: _Context, alert: Alert, incident_id: int | None) -> AlertRe
     )
     ctx.session.add(record)
     ctx.session.flush()
+    ctx.episodes.add(record)
     return record
 
 

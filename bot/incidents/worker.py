@@ -10,11 +10,12 @@ from datetime import timedelta
 
 from bot.changes.service import ChangeCorrelator
 from bot.clock import Clock, utcnow
-from bot.incidents.decide import TriageRule
+from bot.incidents.decide import TriageRule, triage_defers
 from bot.incidents.lifecycle import StatusHooks
 from bot.incidents.triage import TriageOutcome, process_pending
 from bot.runbooks.service import RunbookSelector
 from bot.worker import Worker
+from storage import queries
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class TriageWorker:
         clock: Clock = utcnow,
         poll_interval: float = 1.0,
         on_outcome: Callable[[TriageOutcome], None] | None = None,
-        max_deferral: float = 5.0,
+        max_deferral: float = 1.0,
         selector: RunbookSelector | None = None,
         escalation: StatusHooks | None = None,
         changes: ChangeCorrelator | None = None,
@@ -90,18 +91,26 @@ class TriageWorker:
         return taken, outcome
 
     async def _yield_to_ingest(self) -> None:
-        """During a webhook storm, let ingest have the database and the CPU first.
+        """During a webhook storm, let ingest have the database and the CPU first, but
+        only while the oldest receipt waiting is younger than ``max_deferral`` seconds.
 
-        Receipts are already durable, so triage can lag; it still takes a batch at least
-        every ``max_deferral`` seconds and catches up when the storm passes.
+        Receipts are already durable, so triage may lag a little; past that budget it
+        takes batches back to back whatever the load, so the lag cannot grow without bound
+        (waiting a fixed time per batch did: under a sustained storm triage fell minutes
+        behind).
         """
         if self._ingest_under_load is None:
             return
-        step = 0.1
-        for _ in range(max(1, round(self._max_deferral / step))):
-            if self._worker.stopping or not self._ingest_under_load():
+        while not self._worker.stopping and self._ingest_under_load():
+            waited = await asyncio.to_thread(self._oldest_wait)
+            if not triage_defers(under_load=True, oldest_wait=waited, budget=self._max_deferral):
                 return
-            await asyncio.sleep(step)
+            await asyncio.sleep(min(0.05, self._max_deferral - waited))
+
+    def _oldest_wait(self) -> float:
+        with self._db.session() as session:
+            oldest = queries.oldest_pending_receipt(session)
+        return 0.0 if oldest is None else (self._clock() - oldest).total_seconds()
 
     async def _drain_pending(self) -> None:
         while True:

@@ -19,6 +19,7 @@ from bot.incidents.decide import (
     incident_title,
     sane_alert_times,
     severity_from_label,
+    triage_defers,
 )
 from bot.matchers import matchers_from_mapping
 
@@ -161,3 +162,10 @@ def test_impossible_times_are_clamped_so_no_duration_is_negative(
     assert times.clamped == clamped
     assert times.starts_at <= RECEIVED + timedelta(hours=1)
     assert times.ends_at is None or times.ends_at >= times.starts_at
+
+
+def test_triage_defers_to_a_storm_only_within_its_budget() -> None:
+    assert triage_defers(under_load=True, oldest_wait=0.2, budget=1.0)
+    assert not triage_defers(under_load=True, oldest_wait=1.0, budget=1.0)  # budget spent
+    assert not triage_defers(under_load=True, oldest_wait=300.0, budget=1.0)
+    assert not triage_defers(under_load=False, oldest_wait=0.0, budget=1.0)

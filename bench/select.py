@@ -32,15 +32,28 @@ NAMESPACES = [f"team-{i}" for i in range(40)]
 SEVERITIES = ["critical", "warning", "info", "page"]
 
 
-def runbook_text(i: int, rng: random.Random, alertnames: list[str]) -> str:
+REGEX_ONLY = [  # how teams write a runbook for a family of alerts; {ns} is a team
+    '  alertname: =~"Kube.*(Crash|Restart).*"\n  namespace: =~"{ns}(-.*)?"\n',
+    '  alertname: =~"Node(Filesystem|Disk).*"\n  severity: =~"critical|page"\n'
+    '  namespace: =~"{ns}.*"\n',
+    '  namespace: =~"{ns}(-canary)?"\n  alertname: \'!~"Watchdog|InfoInhibitor|Alert0.*"\'\n',
+    '  cluster: =~"eu-.*"\n  severity: \'!="info"\'\n  namespace: =~"{ns}"\n'
+    '  job: =~".*-state-metrics"\n',
+    '  alertname: =~".*Latency.*"\n  namespace: \'!~"team-3.*"\'\n  team: =~"t{t}|t{t}0"\n',
+]
+
+
+def runbook_text(i: int, rng: random.Random, alertnames: list[str], regex_share: float) -> str:
     shape = rng.random()
-    if shape < 0.80:
+    if shape < regex_share:
+        match = rng.choice(REGEX_ONLY).format(ns=rng.choice(NAMESPACES), t=rng.randrange(50))
+    elif shape < regex_share + 0.75:
         match = (
             f"  alertname: {rng.choice(alertnames)}\n"
             f'  namespace: =~"{rng.choice(NAMESPACES)}(-canary)?"\n'
             f"  severity: '!=\"info\"'\n"
         )
-    elif shape < 0.95:
+    elif shape < regex_share + 0.90:
         names = "|".join(rng.sample(alertnames, 3))
         match = f'  alertname: =~"{names}"\n  cluster: =~"eu-.*"\n'
     else:
@@ -58,14 +71,30 @@ def main() -> None:
     parser.add_argument("--runbooks", type=int, default=1000)
     parser.add_argument("--alerts", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--regex-share",
+        type=float,
+        default=0.11,
+        help="runbooks matched only by regexes and negative matchers (unindexable)",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    alertnames = [f"Alert{n:03d}" for n in range(300)]
+    families = [
+        "KubePodCrashLooping",
+        "KubeContainerRestarting",
+        "NodeFilesystemFull",
+        "ApiLatencyHigh",
+    ]
+    alertnames = [f"Alert{n:03d}" for n in range(300)] + [
+        f"{f}{n}" for f in families for n in range(5)
+    ]
 
     started = time.perf_counter()
     runbooks = []
     for i in range(args.runbooks):
-        result = parse_runbook(runbook_text(i, rng, alertnames).encode(), file=f"rb-{i:04d}.md")
+        result = parse_runbook(
+            runbook_text(i, rng, alertnames, args.regex_share).encode(), file=f"rb-{i:04d}.md"
+        )
         assert result.runbook is not None, result.problems
         runbooks.append(result.runbook)
     parsed = time.perf_counter() - started
@@ -110,9 +139,29 @@ def main() -> None:
     samples.sort()
     mean_us = statistics.fmean(samples) / 1000
     p99_us = samples[int(len(samples) * 0.99) - 1] / 1000
+    # The baseline: every runbook checked against every alert, as without the index.
+    flat = RunbookIndex(
+        runbooks=index.runbooks,
+        unindexed=index.unindexed + tuple(e for bucket in index.buckets.values() for e in bucket),
+    )
+    base = []
+    for labels, annotations in alerts[:1000]:
+        t0 = clock()
+        select_runbook(flat, labels, annotations)
+        base.append(clock() - t0)
+    base_us = statistics.fmean(base) / 1000
     print(f"runbooks: {args.runbooks} (parsed in {parsed * 1000:.0f} ms), alerts: {args.alerts}")
-    print(f"index: {len(index.buckets)} buckets, {len(index.unindexed)} unindexed runbooks")
-    print(f"selection per alert: mean {mean_us:.1f} µs, p99 {p99_us:.1f} µs (target < 100 µs)")
+    print(
+        f"index: {len(index.buckets)} buckets, {len(index.unindexed)} unindexed runbooks "
+        f"({len(index.unindexed) / max(1, len(runbooks)):.0%}, matched only by regexes "
+        "or negative matchers)"
+    )
+    verdict = "met" if mean_us < 100 else "missed"
+    print(
+        f"selection per alert: mean {mean_us:.1f} µs, p99 {p99_us:.1f} µs "
+        f"(target < 100 µs: {verdict})"
+    )
+    print(f"baseline, every runbook checked (no index): mean {base_us:.1f} µs")
     print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
 
 

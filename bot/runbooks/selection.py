@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.matchers import Matcher, MatchOp
+from bot.matchers import MatchOp
 from bot.runbooks.model import Runbook
 
 NAMING_ANNOTATIONS = ("runbook_url", "runbook")
@@ -93,21 +93,101 @@ def _name_keys(runbook: Runbook) -> set[str]:
 @dataclass(frozen=True)
 class _Entry:
     runbook: Runbook
-    matchers: tuple[tuple[Matcher, str], ...]
+    # (label, whether a value passes, the matcher as written), one per matcher
+    matchers: tuple[tuple[str, Callable[[str], bool], str], ...]
 
     @classmethod
     def of(cls, runbook: Runbook) -> _Entry:
-        return cls(runbook, tuple((m, str(m)) for m in runbook.matchers))
+        return cls(runbook, tuple((m.name, m.value_test(), str(m)) for m in runbook.matchers))
 
     def failed(self, labels: Mapping[str, str], limit: int) -> tuple[str, ...]:
         """The matchers that fail, stopping once ``limit`` have failed."""
         out: list[str] = []
-        for matcher, text in self.matchers:
-            if not matcher.matches(labels):
+        for name, passes, text in self.matchers:
+            if not passes(labels.get(name, "")):
                 out.append(text)
                 if len(out) >= limit:
                     break
         return tuple(out)
+
+
+MEMO_LIMIT = 100_000  # remembered (label, value) answers; forgotten all at once past it
+
+
+class _UnindexedRunbooks:
+    """Runbooks matched only by regexes or negative matchers, checked against an alert
+    through bitmasks rather than one by one.
+
+    For each label these runbooks test, and each value an alert brings, one mask says
+    which of them let that value pass (those that do not test the label always do). The
+    mask is computed the first time the value is seen and remembered: the values such
+    runbooks test (alertname, namespace, severity, cluster) repeat from alert to alert,
+    so an alert costs a few dictionary look-ups and integer ANDs, however many runbooks
+    there are. Masks of the labels that failed also give, cheaply, the runbooks that
+    failed on one label only: the near misses worth checking matcher by matcher."""
+
+    def __init__(self, entries: tuple[_Entry, ...]) -> None:
+        # Best first (priority, then id), so the lowest bits are the near misses shown.
+        entries = tuple(sorted(entries, key=lambda e: (-e.runbook.priority, e.runbook.id)))
+        self.entries = entries
+        self._all = (1 << len(entries)) - 1
+        self._several = sum(1 << n for n, e in enumerate(entries) if len(e.matchers) > 1)
+        testing: dict[str, list[tuple[int, tuple[Callable[[str], bool], ...]]]] = {}
+        for n, entry in enumerate(entries):
+            by_label: dict[str, list[Callable[[str], bool]]] = {}
+            for label, passes, _ in entry.matchers:
+                by_label.setdefault(label, []).append(passes)
+            for label, matchers in by_label.items():
+                testing.setdefault(label, []).append((1 << n, tuple(matchers)))
+        self._testing = testing
+        self._untested = {
+            label: self._all & ~sum(bit for bit, _ in tests) for label, tests in testing.items()
+        }
+        self._memo: dict[tuple[str, str], int] = {}
+
+    def _passing(self, label: str, value: str) -> int:
+        key = (label, value)
+        mask = self._memo.get(key)
+        if mask is None:
+            mask = self._untested[label]
+            for bit, tests in self._testing[label]:
+                if all(passes(value) for passes in tests):
+                    mask |= bit
+            if len(self._memo) >= MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = mask
+        return mask
+
+    def check(
+        self, labels: Mapping[str, str], near_limit: int
+    ) -> tuple[list[_Entry], list[NearMiss]]:
+        """The runbooks whose matchers all hold, and the best ``near_limit`` of those
+        with several matchers of which exactly one failed."""
+        if not self.entries:
+            return [], []
+        once = twice = 0
+        for label in self._testing:
+            failed = self._all & ~self._passing(label, labels.get(label, ""))
+            twice |= once & failed
+            once |= failed
+        matched = [self.entries[n] for n in _bits(self._all & ~once)]
+        misses: list[NearMiss] = []
+        for n in _bits(once & ~twice & self._several):
+            entry = self.entries[n]
+            failures = entry.failed(labels, 2)  # two matchers may test the one label
+            if len(failures) == 1:
+                misses.append(NearMiss(entry.runbook.id, entry.runbook.priority, failures))
+                if len(misses) >= near_limit:
+                    break
+        return matched, misses
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """The positions of the bits set in ``mask``, lowest first."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
 
 
 @dataclass(frozen=True)
@@ -120,6 +200,10 @@ class RunbookIndex:
     buckets: Mapping[tuple[str, str], tuple[_Entry, ...]] = field(default_factory=dict)
     unindexed: tuple[_Entry, ...] = ()
     by_name: Mapping[str, Runbook] = field(default_factory=dict)
+    regex_only: _UnindexedRunbooks = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regex_only", _UnindexedRunbooks(self.unindexed))
 
     @classmethod
     def build(cls, runbooks: Iterable[Runbook]) -> RunbookIndex:
@@ -195,12 +279,9 @@ def select_runbook(
             misses.append(NearMiss(entry.runbook.id, entry.runbook.priority, failed))
         else:
             candidates.append(entry)
-    for entry in index.unindexed:
-        failed = entry.failed(labels, 2)
-        if not failed:
-            candidates.append(entry)
-        elif len(failed) == 1 and len(entry.matchers) > 1:
-            misses.append(NearMiss(entry.runbook.id, entry.runbook.priority, failed))
+    fitting, close = index.regex_only.check(labels, MAX_NEAR_MISSES)
+    candidates.extend(fitting)
+    misses.extend(close)
     if len(misses) > 1:
         misses.sort(key=lambda m: (len(m.failed), -m.priority, m.runbook_id))
     near = tuple(misses[:MAX_NEAR_MISSES])
@@ -223,7 +304,7 @@ def select_runbook(
             tie=tied,
         )
     chosen = best[0]
-    matched = ", ".join(text for _, text in candidates[0].matchers)
+    matched = ", ".join(text for _, _, text in candidates[0].matchers)
     others = len(candidates) - 1
     why = f"its matchers fit the alert ({matched})"
     if others:

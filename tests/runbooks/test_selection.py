@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+
+from bot.matchers import all_match
 from bot.runbooks.model import Runbook
 from bot.runbooks.parser import parse_runbook
 from bot.runbooks.selection import RunbookIndex, select_runbook
@@ -110,3 +114,41 @@ def test_no_match_is_an_answer_not_an_error() -> None:
     assert selection.chosen is None
     assert selection.reason.startswith("no runbook")
     assert selection.as_dict()["chosen"] is None
+
+
+def test_runbooks_matched_only_by_regex_are_chosen_as_checking_each_would() -> None:
+    """The bitmask path for unindexable runbooks gives what checking every matcher of
+    every runbook gives: the same candidates, and near misses failing one matcher."""
+    rng = random.Random(7)  # noqa: S311 - a reproducible mix, not a secret
+    specs = [
+        {"alertname": '=~"Kube.*"'},
+        {"alertname": '=~"Kube.*"', "severity": '!="info"'},
+        {"namespace": '=~"team-[12]"', "alertname": '!~"Watchdog|Info.*"'},
+        {"cluster": '=~"eu-.*"', "job": '=~".*-metrics"'},
+        {"namespace": '!~"team-3"', "cluster": '!="us-east-1"'},
+        {"severity": '=~"crit.*"'},
+        {"pod": '=~""'},  # matches alerts without a pod label
+    ]
+    runbooks = [make(f"rx-{n}", spec, priority=rng.randrange(3)) for n, spec in enumerate(specs)]
+    index = RunbookIndex.build(runbooks)
+    assert len(index.unindexed) == len(runbooks)
+    values = {
+        "alertname": ["KubePodCrashLooping", "Watchdog", "InfoInhibitor", "NodeDown"],
+        "severity": ["info", "critical", "warning"],
+        "namespace": ["team-1", "team-3", "other"],
+        "cluster": ["eu-west-1", "us-east-1"],
+        "job": ["kube-state-metrics", "node"],
+    }
+    for combo in itertools.product(*values.values()):
+        labels = dict(zip(values, combo, strict=True))
+        if rng.random() < 0.5:
+            labels["pod"] = "api-1"
+        for _ in range(2):  # the second time from the remembered masks
+            selection = select_runbook(index, labels, {})
+            expected = {r.id for r in runbooks if all_match(r.matchers, labels)}
+            assert {r.id for r in selection.candidates} == expected
+            for miss in selection.near_misses:
+                runbook = next(r for r in runbooks if r.id == miss.runbook_id)
+                failing = [m for m in runbook.matchers if not m.matches(labels)]
+                assert len(failing) == 1
+                assert len(runbook.matchers) > 1

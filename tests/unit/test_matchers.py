@@ -41,3 +41,14 @@ def test_mapping_form_takes_operator_prefixes() -> None:
 def test_bad_matchers_are_refused(text: str) -> None:
     with pytest.raises(MatcherError):
         parse_matcher(text)
+
+
+def test_a_matchers_value_test_agrees_with_matching_labels() -> None:
+    matchers = [
+        parse_matcher(text)
+        for text in ('team="a"', 'team!="a"', 'team=~"a|b.*"', 'team!~"a|b.*"', 'team=""')
+    ]
+    for value in ("a", "b", "bc", "ab", ""):
+        for matcher in matchers:
+            labels = {"team": value} if value else {}
+            assert matcher.value_test()(value) is matcher.matches(labels), (matcher, value)

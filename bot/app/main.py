@@ -74,6 +74,10 @@ from storage.tables import Incident
 
 log = logging.getLogger(__name__)
 
+# Slack writes in flight at once: each waits for its channel's pace while it holds its
+# place, so one busy channel must not hold every place while other channels wait.
+SLACK_SENDS = 32
+
 
 def runbook_library(settings: Settings, registry: ActionRegistry, clock: Clock) -> RunbookLibrary:
     return RunbookLibrary(
@@ -285,6 +289,7 @@ async def start_chat(app: FastAPI, runtime: Runtime, *, schema_ready: bool = Tru
             pacer=Pacer(rate=settings.slack_rate, burst=settings.slack_burst),
             silencer=silencer,
         ),
+        concurrency=SLACK_SENDS,
     )
     runtime.chat = ChatProjector(db, rules, runtime.outbox, clock=runtime.clock)
     # The first message of an incident is its card: before any older incident's thread.

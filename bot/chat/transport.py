@@ -184,8 +184,10 @@ class ChatTransport:
                 "it has a channel of its own,",
                 mentions=(f"channel:{channel}",),
             )
+            notify = str(message.payload.get("notify") or card.channel)
             with contextlib.suppress(ChatError):
-                await self.client.post(str(message.payload.get("notify") or card.channel), notice)
+                await self._paced(notify)
+                await self.client.post(notify, notice)
         elif message.kind == ChatWrite.CARD_POST:
             ts = (
                 await self._find(card.channel, message, thread=None)

@@ -55,15 +55,22 @@ class OutboxSender:
         )
         self.delivered = 0
         self._first_kinds: tuple[str, ...] = ()
+        self._concurrency: dict[str, int] = {}
 
     def put_first(self, *kinds: str) -> None:
         """Rows of these kinds, at the head of their lane, are claimed before the others
         (a new incident's card before the thread posts of older ones)."""
         self._first_kinds = (*self._first_kinds, *kinds)
 
-    def add_transport(self, family: str, transport: Transport) -> None:
-        """``family`` is the part of a destination before the colon: ``slack``, ``webhook``."""
+    def add_transport(
+        self, family: str, transport: Transport, *, concurrency: int | None = None
+    ) -> None:
+        """``family`` is the part of a destination before the colon: ``slack``, ``webhook``.
+        ``concurrency`` replaces ``per_destination`` for its destinations (Slack's sends
+        wait for their channel's pace while they hold a place, so it needs more)."""
         self._transports[family] = transport
+        if concurrency is not None:
+            self._concurrency[family] = concurrency
 
     def start(self) -> None:
         self._heartbeat.start()
@@ -96,9 +103,10 @@ class OutboxSender:
         families = set(self._transports)
 
         def capacity(destination: str) -> int:
-            if destination.partition(":")[0] not in families:
+            family = destination.partition(":")[0]
+            if family not in families:
                 return 0  # no transport here (Slack not configured): the rows wait
-            return self._per_destination - busy[destination]
+            return self._concurrency.get(family, self._per_destination) - busy[destination]
 
         claimed = await asyncio.to_thread(
             service.claim,

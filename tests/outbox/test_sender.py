@@ -234,3 +234,27 @@ def test_heads_of_the_first_kinds_are_claimed_before_older_lanes(db: Database) -
     assert (first.lane, first.kind) == ("new", "card.post")
     (second,) = service.claim(db, owner="a", now=clock(), lease=lease, capacity=lambda d: 1)
     assert second.lane == "old"  # otherwise the oldest first
+
+
+async def test_a_transports_own_concurrency_replaces_the_default(db: Database) -> None:
+    clock = FakeClock()
+    for n in range(6):
+        queue(db, "wide:a", f"wide:incident:{n}", key=f"w{n}", now=clock())
+        queue(db, "narrow:a", f"narrow:incident:{n}", key=f"n{n}", now=clock())
+    gate = asyncio.Event()
+    wide, narrow = Recording(gate=gate), Recording(gate=gate)
+    sender = OutboxSender(db, {"narrow": narrow}, clock=clock, per_destination=2)
+    sender.add_transport("wide", wide, concurrency=5)
+    sender.start()
+    try:
+        # Five wide sends and two narrow ones wait at the gate together, and no more.
+        await wait_for(lambda: sender.in_flight == 7, what="both destinations at their limit")
+        await asyncio.sleep(0)  # one more turn of the loop changes nothing
+        assert sender.in_flight == 7
+        gate.set()
+        await wait_for(
+            lambda: len(wide.delivered) == 6 and len(narrow.delivered) == 6, what="all of them"
+        )
+    finally:
+        gate.set()
+        await sender.stop()

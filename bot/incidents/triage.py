@@ -169,9 +169,7 @@ def _apply_sane_alert(
     With ``unknown_start`` (the sent start was clamped), the alert's own start cannot name
     its episode, so it continues the fingerprint's latest firing one, if there is one.
     """
-    session, group = ctx.session, ctx.group
-    assert group.id is not None
-    episodes = ctx.episodes
+    session, episodes = ctx.session, ctx.episodes
     stored = episodes.find(alert.fingerprint, alert.starts_at)
     if stored is None and unknown_start:
         firing = episodes.older_firing(alert.fingerprint, alert.starts_at)

@@ -101,9 +101,12 @@ class TriageWorker:
         """
         if self._ingest_under_load is None:
             return
-        while not self._worker.stopping and self._ingest_under_load():
-            waited = await asyncio.to_thread(self._oldest_wait)
-            if not triage_defers(under_load=True, oldest_wait=waited, budget=self._max_deferral):
+        while not self._worker.stopping:
+            under_load = self._ingest_under_load()
+            waited = await asyncio.to_thread(self._oldest_wait) if under_load else 0.0
+            if not triage_defers(
+                under_load=under_load, oldest_wait=waited, budget=self._max_deferral
+            ):
                 return
             await asyncio.sleep(min(0.05, self._max_deferral - waited))
 

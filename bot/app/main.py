@@ -233,22 +233,25 @@ class MaintenanceRelease:
         return "; ".join(done) or "nothing was waiting"
 
 
-def prepare_database(runtime: Runtime) -> bool:
-    """Start the projections' cursors and record the config's contact methods, when the
-    schema is current; returns whether it is. A database behind its migrations starts
-    nothing: the app serves, /readyz names what is missing, and writes wait for the
-    upgrade instead of the start failing on a missing table."""
+def prepare_database(runtime: Runtime) -> None:
+    """Start the projections' cursors (chat's too, when Slack is configured) and record
+    the config's contact methods, when the schema is current. A database behind its
+    migrations starts nothing: the app serves, /readyz names what is missing, and writes
+    wait for the upgrade instead of the start failing on a missing table."""
     if not migrate.is_current(runtime.db):
         log.error("The database schema is not current: run fireline db upgrade")
-        return False
+        return
     for projection in (runtime.silences, runtime.handoff, runtime.graphs, runtime.followups):
         if projection is not None:
             start_cursor(runtime.db, projection.name)
+    if runtime.settings.slack_enabled:
+        from bot.chat import service as chat_service
+
+        chat_service.start_cursor(runtime.db)
     notify.sync_config_methods(runtime.db, runtime.settings.people.directory, now=runtime.clock())
-    return True
 
 
-async def start_chat(app: FastAPI, runtime: Runtime, *, schema_ready: bool = True) -> Any:
+async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
     """Slack, when its settings are there: the outbox (``runtime.chat``, started with the
     other workers), and the app over HTTP (mounted at /slack/events) or Socket Mode.
     Returns the Socket Mode handler to connect once the workers run, if any."""
@@ -274,8 +277,6 @@ async def start_chat(app: FastAPI, runtime: Runtime, *, schema_ready: bool = Tru
     )
     slack = build_app(runtime, silencer)
     rules = wiring.chat_rules(settings)
-    if schema_ready:
-        await asyncio.to_thread(chat_service.start_cursor, runtime.db)
     db = runtime.db
     runtime.outbox.add_transport(
         chat_service.SLACK,
@@ -481,8 +482,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         if settings.api_token is None:
             log.warning("FIRELINE_API_TOKEN is not set: the API accepts any caller")
         app.state.runtime = runtime
-        schema_ready = await asyncio.to_thread(prepare_database, runtime)
-        socket_mode = await start_chat(app, runtime, schema_ready=schema_ready)
+        await asyncio.to_thread(prepare_database, runtime)
+        socket_mode = await start_chat(app, runtime)
         runtime.runbooks.reload()
         workers = workers_of(runtime)
         try:

@@ -95,8 +95,11 @@ class ChatWrite(StrEnum):
 ALERT_LINES = 20  # alerts named in a bundled alerts message; the rest are counted
 
 
+INCIDENT_LANES = f"{SLACK}:incident:"  # how every incident's lane is named
+
+
 def incident_lane(incident_id: int) -> str:
-    return f"{SLACK}:incident:{incident_id}"
+    return f"{INCIDENT_LANES}{incident_id}"
 
 
 def channel_lane(channel: str) -> str:
@@ -268,7 +271,7 @@ def _joins_digest(session: Session, channel: str, rules: ChatRules, *, major: bo
     if major or rules.digest_after <= 0 or rules.rate <= 0:
         return False
     waiting = queries_chat.waiting_in_channel(
-        session, channel, incident_lanes=f"{SLACK}:incident:", digest_lane=channel_lane(channel)
+        session, channel, incident_lanes=INCIDENT_LANES, digest_lane=channel_lane(channel)
     )
     return joins_digest(
         waiting, rate=rules.rate, burst=rules.burst, digest_after=rules.digest_after, major=major

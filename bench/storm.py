@@ -32,6 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,7 @@ from sqlalchemy import create_engine, text
 
 from bench.chaos_world import Server, free_port
 from bench.ingest import start as start_process
+from bench.schema import own_schema
 from bench.storm_plan import Notification, StormShape, plan
 from storage import migrate
 from storage.db import Database, normalise_url
@@ -229,8 +231,6 @@ def read_database(url: str) -> Stored:
 
 def _t(value: object) -> float:
     """A timestamp column as epoch seconds, whichever way the driver returns it."""
-    from datetime import UTC, datetime
-
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
@@ -258,28 +258,13 @@ def slack_figures(standin: SlackStandIn) -> tuple[Counter[str], dict[str, int]]:
 
 @contextmanager
 def own_database(postgres: str | None, workdir: Path) -> Iterator[str]:
-    """A fresh SQLite file, or a PostgreSQL schema of the run's own dropped afterwards."""
-    if postgres is None:
-        url = f"sqlite:///{workdir / 'fireline.db'}"
+    """A fresh SQLite file, or a PostgreSQL schema of the run's own, migrated."""
+    with own_schema(postgres, prefix="bench_storm") as schema:
+        url = schema or f"sqlite:///{workdir / 'fireline.db'}"
         db = Database(url)
         migrate.upgrade(db)
         db.dispose()
         yield url
-        return
-    name = f"bench_storm_{os.getpid()}"
-    admin = create_engine(normalise_url(postgres), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    url = f"{postgres}{'&' if '?' in postgres else '?'}options=-csearch_path%3D{name}"
-    try:
-        db = Database(url)
-        migrate.upgrade(db)
-        db.dispose()
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
 def server_env(url: str, slack_url: str, workdir: Path) -> dict[str, str]:

@@ -19,24 +19,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlmodel import col
 
+from bench.schema import own_schema
 from bot.escalation.config import WatchdogConfig
 from bot.escalation.decide import Level, Policy, Target, TargetKind
 from bot.escalation.notify import Notification
 from bot.escalation.service import EscalationRules
 from bot.escalation.timers import EscalationScheduler
 from storage import migrate
-from storage.db import Database, normalise_url
+from storage.db import Database
 from storage.tables import Incident, TimelineEvent
 from storage.tables_escalation import EscalationTimer
 
@@ -121,25 +119,6 @@ def percentiles(values: list[float]) -> str:
     )
 
 
-@contextmanager
-def own_schema(url: str | None) -> Iterator[str | None]:
-    """On PostgreSQL, a schema of the benchmark's own, dropped afterwards."""
-    if url is None:
-        yield None
-        return
-    name = f"bench_timers_{os.getpid()}"
-    admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    sep = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{sep}options=-csearch_path%3D{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
-
-
 async def run_for(url: str, recording: Recording, until: datetime) -> None:
     db = Database(url)
     scheduler = EscalationScheduler(db, rules=RULES, on_fired=recording.record)
@@ -160,7 +139,10 @@ async def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
-    with tempfile.TemporaryDirectory() as tmp, own_schema(args.database_url) as pg_url:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        own_schema(args.database_url, prefix="bench_timers") as pg_url,
+    ):
         url = pg_url or f"sqlite:///{Path(tmp) / 'timers.db'}"
         setup = Database(url)
         migrate.upgrade(setup)

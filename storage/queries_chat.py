@@ -9,7 +9,7 @@ from storage import dialect
 from storage.tables import TimelineEvent
 from storage.tables_automation import RunbookRun
 from storage.tables_chat import ChatCard, ChatCursor
-from storage.tables_outbox import OutboxMessage, OutboxStatus
+from storage.tables_outbox import WAITING, OutboxMessage
 
 
 def last_event_id(session: Session) -> int:
@@ -85,7 +85,6 @@ def waiting_in_channel(
 ) -> int:
     """Chat's rows still to be sent into ``channel``: those in the lanes (named starting
     ``incident_lanes``) of the incidents carded there, and the channel's digest lane."""
-    waiting = (OutboxStatus.PENDING, OutboxStatus.SENDING)
     carded = (
         select(func.count())
         .select_from(OutboxMessage)
@@ -94,12 +93,12 @@ def waiting_in_channel(
             ChatCard.channel == channel,
             col(ChatCard.digest).is_(False),
             col(OutboxMessage.lane).startswith(incident_lanes),
-            col(OutboxMessage.status).in_(waiting),
+            col(OutboxMessage.status).in_(WAITING),
         )
     )
     digests = (
         select(func.count())
         .select_from(OutboxMessage)
-        .where(OutboxMessage.lane == digest_lane, col(OutboxMessage.status).in_(waiting))
+        .where(OutboxMessage.lane == digest_lane, col(OutboxMessage.status).in_(WAITING))
     )
     return int(session.exec(carded).one()) + int(session.exec(digests).one())

@@ -47,6 +47,17 @@ def claim_runs(
     return [run.id for run in runs if run.id is not None]
 
 
+def runs_waiting(session: Session, *, now: datetime) -> bool:
+    """Whether ``claim_runs`` would find a run (most ticks it would not)."""
+    query = (
+        select(RunbookRun.id)
+        .where(col(RunbookRun.status).in_(RUNNABLE))
+        .where(or_(col(RunbookRun.lease_until).is_(None), col(RunbookRun.lease_until) < now))
+        .limit(1)
+    )
+    return session.exec(query).first() is not None
+
+
 def runs_in_status(session: Session, incident_id: int, status: str) -> list[RunbookRun]:
     query = (
         select(RunbookRun)
@@ -94,6 +105,19 @@ def renew_leases(
         .where(col(RunbookRun.id) == run_id, col(RunbookRun.claimed_by) == owner)
         .values(lease_until=lease)
     )
+
+
+def sweep_due(session: Session, *, now: datetime) -> bool:
+    """Whether the sweep has anything to look at: an abandoned step, an expired approval
+    or a run waiting for its verification (most ticks there is none)."""
+    checks = (
+        select(StepRun.id).where(StepRun.state == "running").where(col(StepRun.lease_until) < now),
+        select(ApprovalRequest.id)
+        .where(col(ApprovalRequest.decision).is_(None))
+        .where(col(ApprovalRequest.expires_at) <= now),
+        select(RunbookRun.id).where(RunbookRun.status == "verifying"),
+    )
+    return any(session.exec(query.limit(1)).first() is not None for query in checks)
 
 
 def abandoned_steps(session: Session, *, now: datetime) -> list[StepRun]:

@@ -47,6 +47,15 @@ def events_after(session: Session, *, txid: int, event_id: int, limit: int) -> l
     return list(session.exec(query))
 
 
+def events_waiting(session: Session, name: str) -> bool:
+    """Whether the projection ``name`` has an event to read (or no cursor yet)."""
+    cursor = session.get(ChatCursor, name)
+    if cursor is None:
+        return True
+    found = events_after(session, txid=cursor.last_txid, event_id=cursor.last_event_id, limit=1)
+    return bool(found)
+
+
 def last_position(session: Session) -> tuple[int, int]:
     """The newest timeline event's ``(txid, id)``: where a projector starting now begins."""
     if not dialect.is_postgres(session):

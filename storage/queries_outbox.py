@@ -141,6 +141,25 @@ def renew(session: Session, ids: Sequence[int], *, owner: str, lease_until: date
     return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
 
 
+def mark_sent(session: Session, ids: Sequence[int], *, now: datetime) -> int:
+    """Settle delivered rows in one statement: sent, the lease released."""
+    if not ids:
+        return 0
+    stmt = (
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(list(ids)))
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=now,
+            error=None,
+            uncertain=False,
+            claimed_by=None,
+            lease_until=None,
+        )
+    )
+    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
+
 def retry_sooner(session: Session, *, destination: str, now: datetime) -> int:
     """The peer answered again: rows backing off after failures may go now."""
     stmt = (

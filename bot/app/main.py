@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -275,7 +276,8 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
         if settings.alertmanager_url
         else None
     )
-    slack = build_app(runtime, silencer)
+    runtime.slack_session = aiohttp.ClientSession()
+    slack = build_app(runtime, silencer, runtime.slack_session)
     rules = wiring.chat_rules(settings)
     db = runtime.db
     runtime.outbox.add_transport(
@@ -496,6 +498,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
                 await socket_mode.close_async()
             await workers.stop_all()
             await runtime.http.aclose()
+            if runtime.slack_session is not None:
+                await runtime.slack_session.close()
             runtime.db.dispose()
 
     app = FastAPI(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import aiohttp
 import httpx
 
 from bot.app.metrics import Metrics
@@ -43,7 +44,8 @@ class Runtime:
     automation: AutomationRunner
     # Every message that leaves the service (Slack, webhooks) goes out through it.
     outbox: OutboxSender
-    # The one outbound HTTP client (actions, webhooks, Slack), closed when the app stops.
+    # The one outbound HTTP client (actions, webhooks, Alertmanager, Prometheus), closed
+    # when the app stops. slack_sdk speaks aiohttp only: its calls share ``slack_session``.
     http: httpx.AsyncClient
     # What escalation does when an incident's status changes (None: escalation is off).
     hooks: StatusHooks | None = None
@@ -51,6 +53,8 @@ class Runtime:
     drafts: DraftOptions = field(default_factory=DraftOptions)
     # Called after each triage commit (chat's projector joins when Slack is configured).
     wake_after_triage: list[Callable[[], None]] = field(default_factory=list)
+    # The connections every Slack Web API call reuses, when Slack is configured.
+    slack_session: aiohttp.ClientSession | None = None
     # Chat's projection of the timeline into the outbox, when Slack is configured.
     chat: ChatProjector | None = None
     # Who a token or a Slack user is, and their role.

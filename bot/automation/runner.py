@@ -101,6 +101,9 @@ class AutomationRunner:
 
     def _claim(self) -> list[int]:
         now = self._clock()
+        with self.db.session() as session:  # most cycles find nothing: no write lock for them
+            if not q.runs_waiting(session, now=now):
+                return []
         with self.db.write() as session:
             ids = q.claim_runs(
                 session,

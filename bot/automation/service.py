@@ -890,6 +890,9 @@ def _escalate(
 def sweep(db: Database, *, rules: AutomationRules, now: datetime) -> int:
     """Interrupt steps whose owner died, expire approvals, judge waiting verifications.
     Returns how many runs became runnable again."""
+    with db.session() as session:  # most ticks find nothing: no write lock for them
+        if not q.sweep_due(session, now=now):
+            return 0
     woken = 0
     with db.write() as session:
         for row in q.abandoned_steps(session, now=now):

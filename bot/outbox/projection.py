@@ -42,6 +42,9 @@ def project(
     db: Database, name: str, handle: EventHandler, *, now: datetime, batch: int = 500
 ) -> int:
     """Project one batch of new events through ``handle``; returns how many were read."""
+    with db.session() as session:  # most cycles find nothing new: no write lock for them
+        if not queries_chat.events_waiting(session, name):
+            return 0
     with db.write() as session:
         cursor = queries_chat.lock_cursor(session, name)
         if cursor is None:

@@ -122,15 +122,24 @@ def claim(
     lease: timedelta,
     capacity: Callable[[str], int],
     first_kinds: Sequence[str] = (),
+    delivered: Sequence[Outgoing] = (),
 ) -> list[Outgoing]:
-    """Hold the next row of every free lane for ``owner``, each destination taking at most
-    ``capacity(destination)`` rows, lanes whose next row is of ``first_kinds`` first."""
+    """Record ``delivered`` as sent, then hold the next row of every free lane for
+    ``owner``, each destination taking at most ``capacity(destination)`` rows, lanes whose
+    next row is of ``first_kinds`` first.
+
+    One transaction does both: on SQLite every write waits for the one write connection,
+    and a transaction per sent message made the sender queue behind itself (a card's
+    post then waited for thread posts' settlements). A lane's next row is claimed in the
+    transaction that settles the row before it, so order within the lane holds.
+    """
     claimed: list[Outgoing] = []
     with db.session() as session:  # most cycles find nothing: no write lock for them
         waiting = [d for d in queries_outbox.destinations_due(session, now=now) if capacity(d) > 0]
-    if not waiting:
+    if not waiting and not delivered:
         return claimed
     with db.write() as session:
+        _record_sent(session, delivered, now=now)
         for destination in waiting:
             limit = capacity(destination)
             if limit <= 0:
@@ -163,18 +172,21 @@ def _settle(db: Database, message_id: int, change: Callable[[OutboxMessage], Non
             session.add(row)
 
 
-def sent(db: Database, message: Outgoing, *, now: datetime) -> None:
+def _record_sent(session: Session, delivered: Sequence[Outgoing], *, now: datetime) -> None:
     """Delivered. After a failed attempt this also means the peer is back: its other
     rows waiting out a backoff may go now."""
+    if not delivered:
+        return
+    queries_outbox.mark_sent(session, [m.id for m in delivered], now=now)
+    for destination in {m.destination for m in delivered if m.attempt > 1}:
+        queries_outbox.retry_sooner(session, destination=destination, now=now)
 
-    def change(row: OutboxMessage) -> None:
-        row.status, row.sent_at, row.error = OutboxStatus.SENT, now, None
-        row.uncertain = False
 
-    _settle(db, message.id, change)
-    if message.attempt > 1:
+def sent(db: Database, delivered: Sequence[Outgoing], *, now: datetime) -> None:
+    """Record deliveries without claiming more (a sender that is stopping)."""
+    if delivered:
         with db.write() as session:
-            queries_outbox.retry_sooner(session, destination=message.destination, now=now)
+            _record_sent(session, delivered, now=now)
 
 
 def retry(db: Database, message_id: int, *, error: str, at: datetime) -> None:

@@ -49,6 +49,8 @@ class OutboxSender:
         self._stop_grace = stop_grace
         self._jitter = jitter or random.Random()  # noqa: S311 - jitter, not security
         self._inflight: dict[int, tuple[str, asyncio.Task[None]]] = {}
+        # Sent, not yet recorded: the next claim records them in its own transaction.
+        self._delivered: list[Outgoing] = []
         self._worker = Worker("outbox", tick, self._claim_and_send)
         self._heartbeat = Worker(
             "outbox-lease", max(lease.total_seconds() / 3, 0.05), self._renew_leases
@@ -88,6 +90,10 @@ class OutboxSender:
             for task in pending:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        delivered, self._delivered = self._delivered, []
+        if delivered:
+            await asyncio.to_thread(service.sent, self.db, delivered, now=self._clock())
+            self._settled(delivered)
         await self._heartbeat.stop()
 
     def poke(self) -> None:
@@ -99,7 +105,11 @@ class OutboxSender:
         return len(self._inflight)
 
     async def _claim_and_send(self) -> None:
-        busy = Counter(destination for destination, _ in self._inflight.values())
+        delivered, self._delivered = self._delivered, []
+        settling = {message.id for message in delivered}
+        busy = Counter(
+            destination for id_, (destination, _) in self._inflight.items() if id_ not in settling
+        )
         families = set(self._transports)
 
         def capacity(destination: str) -> int:
@@ -108,18 +118,29 @@ class OutboxSender:
                 return 0  # no transport here (Slack not configured): the rows wait
             return self._concurrency.get(family, self._per_destination) - busy[destination]
 
-        claimed = await asyncio.to_thread(
-            service.claim,
-            self.db,
-            owner=self.owner,
-            now=self._clock(),
-            lease=self._lease,
-            capacity=capacity,
-            first_kinds=self._first_kinds,
-        )
+        try:
+            claimed = await asyncio.to_thread(
+                service.claim,
+                self.db,
+                owner=self.owner,
+                now=self._clock(),
+                lease=self._lease,
+                capacity=capacity,
+                first_kinds=self._first_kinds,
+                delivered=delivered,
+            )
+        except BaseException:
+            self._delivered[:0] = delivered  # recorded by the next cycle that commits
+            raise
+        self._settled(delivered)
         for message in claimed:
             task = asyncio.create_task(self._deliver(message), name=f"outbox-{message.id}")
             self._inflight[message.id] = (message.destination, task)
+
+    def _settled(self, delivered: list[Outgoing]) -> None:
+        for message in delivered:
+            self._inflight.pop(message.id, None)
+        self.delivered += len(delivered)
 
     async def _renew_leases(self) -> None:
         ids = list(self._inflight)
@@ -128,29 +149,33 @@ class OutboxSender:
             await asyncio.to_thread(service.renew, self.db, ids, owner=self.owner, until=until)
 
     async def _deliver(self, message: Outgoing) -> None:
+        delivered = False
         try:
-            await self._attempt(message)
+            delivered = await self._attempt(message)
         finally:
-            self._inflight.pop(message.id, None)
+            if delivered:
+                self._delivered.append(message)  # its place is held until it is recorded
+            else:
+                self._inflight.pop(message.id, None)
             self.poke()  # the lane's next row may go now
 
-    async def _attempt(self, message: Outgoing) -> None:
+    async def _attempt(self, message: Outgoing) -> bool:
+        """Deliver once; True when it was delivered (and is still to be recorded)."""
         transport = self._transports[message.family]
         try:
             await transport.deliver(message)
         except Cancelled as exc:
             await asyncio.to_thread(service.cancelled, self.db, message.id, reason=str(exc))
             log.info("outbox %s (%s) cancelled: %s", message.id, message.kind, exc)
-            return
+            return False
         except DeliveryError as exc:
             await self._failed(message, transport, str(exc), exc.retry_after, exc.permanent)
-            return
+            return False
         except Exception as exc:
             log.exception("outbox %s (%s) failed unexpectedly", message.id, message.kind)
             await self._failed(message, transport, f"{type(exc).__name__}: {exc}", None, False)
-            return
-        await asyncio.to_thread(service.sent, self.db, message, now=self._clock())
-        self.delivered += 1
+            return False
+        return True
 
     async def _failed(
         self,

@@ -193,11 +193,19 @@ class SlackStandIn:
             ]
 
 
+class _Server(ThreadingHTTPServer):
+    # Thirty-two sends at once are normal for Fireline; the default backlog of 5 would
+    # drop connections and add the kernel's one-second retry to some of them.
+    request_queue_size = 128
+
+
 @contextmanager
 def slack_standin() -> Iterator[SlackStandIn]:
     standin = SlackStandIn()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as Slack's API offers it
+
         def do_POST(self) -> None:
             method = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
             raw = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -231,7 +239,7 @@ def slack_standin() -> Iterator[SlackStandIn]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     standin.url = f"http://127.0.0.1:{server.server_address[1]}/api/"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

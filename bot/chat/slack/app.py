@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import aiohttp
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -33,10 +34,17 @@ from storage import queries_security
 from storage.db import Database
 
 
-def build_app(runtime: SlackRuntime, silencer: Silencer | None) -> AsyncApp:
+def build_app(
+    runtime: SlackRuntime, silencer: Silencer | None, session: aiohttp.ClientSession
+) -> AsyncApp:
+    """The bolt app; its Web API client calls Slack over ``session``'s connections."""
     settings = runtime.settings
     assert settings.slack_bot_token is not None
-    client = web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    client = web_client(
+        settings.slack_bot_token.get_secret_value(),
+        settings.slack_api_url,
+        session=session,
+    )
     app = AsyncApp(
         client=client,
         signing_secret=(

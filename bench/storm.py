@@ -394,15 +394,23 @@ def report(o: Outcome) -> None:
         f"slack: {calls} calls ({', '.join(f'{m} {n}' for m, n in o.methods.most_common())}); "
         f"{o.refused} answered 429; baseline one call per timeline event: {o.stored.events}"
     )
-    for channel, worst in sorted(o.worst_per_second.items(), key=lambda kv: -kv[1])[:5]:
-        behind = o.stored.behind.get(channel, float("nan"))
-        target = TARGETS["channel behind"]
+    target = TARGETS["channel behind"]
+    channels = {c: b for c, b in o.stored.behind.items() if c.startswith("C")}
+    furthest = sorted(channels, key=lambda c: -channels[c])[:5]
+    busiest = sorted(o.worst_per_second, key=lambda c: -o.worst_per_second[c])[:2]
+    for channel in dict.fromkeys([*furthest, *busiest]):
+        behind = channels.get(channel, float("nan"))
         print(
-            f"  channel {channel}: worst {worst} calls in one second, fell {behind:.0f} s behind "
-            f"[target < {target:.0f} s: {verdict(behind, target)}]"
+            f"  channel {channel}: worst {o.worst_per_second.get(channel, 0)} calls in one "
+            f"second, fell {behind:.0f} s behind [target < {target:.0f} s: "
+            f"{verdict(behind, target)}]"
         )
-    channels = [c for c in o.stored.behind if c.startswith("C")]
-    print(f"  {len(channels)} channels, {len(o.stored.behind) - len(channels)} other lanes (DMs)")
+    worst_behind = max(channels.values(), default=float("nan"))
+    print(
+        f"  {len(channels)} channels, the furthest {worst_behind:.0f} s behind "
+        f"[target < {target:.0f} s: {verdict(worst_behind, target)}]; "
+        f"{len(o.stored.behind) - len(channels)} other lanes (DMs)"
+    )
     print(
         f"server: {o.cpu:.0f} s CPU in {o.wall:.0f} s, peak resident {o.peak_mb:.0f} MB "
         f"[target < {TARGETS['memory']:.0f} MB: {verdict(o.peak_mb, TARGETS['memory'])}]"

@@ -9,12 +9,13 @@ pool for everything and row locks where work is claimed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
@@ -57,6 +58,50 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: str, pool_size: in
     return engine
 
 
+class WriteGate:
+    """SQLite's one write connection, taken in turn, with ingest's commits first.
+
+    A webhook is answered once its receipt commits, so every transaction a receipt batch
+    queues behind (triage's, the projections', the outbox's) is webhook latency. Through
+    the gate an urgent writer goes before the ordinary ones waiting, though never twice
+    in a row while one waits, so triage cannot be starved by a steady stream of webhooks.
+    """
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._held = False
+        self._waiting = {True: 0, False: 0}  # urgent -> writers waiting
+        self._last_urgent = False
+
+    @property
+    def queued(self) -> tuple[int, int]:
+        """Writers waiting for their turn: (urgent, ordinary)."""
+        with self._turn:
+            return self._waiting[True], self._waiting[False]
+
+    def _may_take(self, urgent: bool) -> bool:
+        if self._held:
+            return False
+        others_wait = self._waiting[not urgent] > 0
+        return not others_wait or (urgent != self._last_urgent)
+
+    @contextmanager
+    def hold(self, *, urgent: bool) -> Iterator[None]:
+        with self._turn:
+            self._waiting[urgent] += 1
+            try:
+                self._turn.wait_for(lambda: self._may_take(urgent))
+            finally:
+                self._waiting[urgent] -= 1
+            self._held, self._last_urgent = True, urgent
+        try:
+            yield
+        finally:
+            with self._turn:
+                self._held = False
+                self._turn.notify_all()
+
+
 class Database:
     """Engines and sessions for one database URL."""
 
@@ -71,6 +116,7 @@ class Database:
             self.write_engine = _sqlite_engine(
                 self.url, immediate=True, synchronous=sync, pool_size=1
             )
+            self._gate: WriteGate | None = WriteGate()
         else:
             self.engine = create_engine(
                 self.url,
@@ -80,6 +126,7 @@ class Database:
                 connect_args={"connect_timeout": 5},
             )
             self.write_engine = self.engine
+            self._gate = None  # row locks: writers do not queue for one connection
 
     @property
     def shown_url(self) -> str:
@@ -100,16 +147,29 @@ class Database:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 
+    def _turn(self, *, urgent: bool) -> AbstractContextManager[None]:
+        return self._gate.hold(urgent=urgent) if self._gate is not None else nullcontext()
+
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back if it raises."""
-        with Session(self.write_engine, expire_on_commit=False) as session:
+        with (
+            self._turn(urgent=False),
+            Session(self.write_engine, expire_on_commit=False) as session,
+        ):
             try:
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def urgent_write(self) -> Iterator[Connection]:
+        """A Core transaction that goes before the ordinary writes waiting (ingest's
+        receipt commits, which webhooks wait on)."""
+        with self._turn(urgent=True), self.write_engine.begin() as connection:
+            yield connection
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

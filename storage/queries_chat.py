@@ -89,6 +89,23 @@ def card_at(session: Session, channel: str, ts: str) -> ChatCard | None:
     return session.exec(query).first()
 
 
+def channels_with_stale_cards(session: Session) -> list[str]:
+    """Channels where a digest held some card's updates."""
+    query = select(ChatCard.channel).where(col(ChatCard.stale)).distinct()
+    return list(session.exec(query))
+
+
+def stale_cards(session: Session, channel: str, *, limit: int | None) -> list[ChatCard]:
+    """The channel's cards whose updates were held, oldest incident first."""
+    query = (
+        select(ChatCard)
+        .where(ChatCard.channel == channel, col(ChatCard.stale))
+        .order_by(col(ChatCard.incident_id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
 def waiting_in_channel(
     session: Session, channel: str, *, incident_lanes: str, digest_lane: str
 ) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, update
+from sqlalchemy import ColumnElement, case, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage import dialect
@@ -82,13 +82,16 @@ def claim(
     now: datetime,
     limit: int,
     first_kinds: Sequence[str] = (),
+    aged_before: datetime | None = None,
 ) -> list[OutboxMessage]:
     """The oldest waiting row of each of the destination's lanes, when it is due and no
     live lease holds it, locked (rows another sender is claiming are passed over).
 
     A lane whose oldest row is held or not yet due waits: order within a lane matters.
     Across lanes, heads of a kind in ``first_kinds`` go before the others (a new
-    incident's card before older incidents' thread posts), then the oldest first.
+    incident's card before older incidents' thread posts), and so do rows queued before
+    ``aged_before``, so that a stream of urgent rows cannot starve the rest; then the
+    oldest first.
     """
     oldest = (
         select(func.min(OutboxMessage.id))
@@ -103,8 +106,10 @@ def claim(
         .where(or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now))
     )
     if first_kinds:
-        urgent = case((col(OutboxMessage.kind).in_(list(first_kinds)), 0), else_=1)
-        query = query.order_by(urgent, col(OutboxMessage.id))
+        first: ColumnElement[bool] = col(OutboxMessage.kind).in_(list(first_kinds))
+        if aged_before is not None:
+            first = or_(first, col(OutboxMessage.created_at) < aged_before)
+        query = query.order_by(case((first, 0), else_=1), col(OutboxMessage.id))
     else:
         query = query.order_by(col(OutboxMessage.id))
     query = dialect.claimed(session, query.limit(limit))
@@ -158,6 +163,24 @@ def mark_sent(session: Session, ids: Sequence[int], *, now: datetime) -> int:
         )
     )
     return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def put_back(session: Session, message_id: int, *, due: datetime) -> None:
+    """A claimed row the peer could not take yet: waiting again, due at ``due``, its
+    attempt not counted (nothing was sent)."""
+    stmt = (
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .where(col(OutboxMessage.status) == OutboxStatus.SENDING)
+        .values(
+            status=OutboxStatus.PENDING,
+            next_attempt_at=due,
+            attempts=col(OutboxMessage.attempts) - 1,
+            claimed_by=None,
+            lease_until=None,
+        )
+    )
+    session.execute(stmt)
 
 
 def retry_sooner(session: Session, *, destination: str, now: datetime) -> int:

@@ -17,7 +17,10 @@ class ChatCard(SQLModel, table=True):
     """Where an incident's card lives, so it can be updated and threaded on."""
 
     __tablename__ = "chat_card"
-    __table_args__ = (Index("ix_chat_card_channel", "channel"),)
+    __table_args__ = (
+        Index("ix_chat_card_channel", "channel"),
+        Index("ix_chat_card_stale", "stale"),
+    )
 
     incident_id: int = Field(primary_key=True, foreign_key="incident.id")
     channel: str
@@ -26,6 +29,10 @@ class ChatCard(SQLModel, table=True):
     # Opened while its channel was too far behind: listed in the channel's storm digest,
     # with no card or thread of its own (docs/slack.md).
     digest: bool = False
+    # Its channel fell too far behind after the card was posted: the incident's updates
+    # were named in the channel's digest instead, and the card is redrawn once the channel
+    # has caught up.
+    stale: bool = False
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

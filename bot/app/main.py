@@ -300,6 +300,7 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
         chat_service.ChatWrite.CHANNEL_CREATE,
         chat_service.ChatWrite.CARD_POST,
         chat_service.ChatWrite.DIGEST,
+        chat_service.ChatWrite.NOTICE,
     )
     runtime.reminders = FollowupReminders(
         db,

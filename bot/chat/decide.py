@@ -11,12 +11,27 @@ def channel_behind(waiting: int, *, rate: float, burst: int) -> float:
     return max(0, waiting - max(1, burst) + 1) / rate
 
 
+def too_far_behind(waiting: int, *, rate: float, burst: int, digest_after: float) -> bool:
+    """Whether a message queued into the channel now would reach it more than
+    ``digest_after`` seconds late (0: never): the channel's storm digest takes over."""
+    if digest_after <= 0 or rate <= 0:
+        return False
+    return channel_behind(waiting, rate=rate, burst=burst) > digest_after
+
+
 def joins_digest(
     waiting: int, *, rate: float, burst: int, digest_after: float, major: bool
 ) -> bool:
     """Whether a new incident is listed in its channel's storm digest rather than given a
-    card: when a card queued now would reach the channel more than ``digest_after``
-    seconds late (0: never). A major incident always gets its card (and its channel)."""
-    if major or digest_after <= 0:
-        return False
-    return channel_behind(waiting, rate=rate, burst=burst) > digest_after
+    card: when its channel is too far behind. A major incident always gets its card (and
+    its channel)."""
+    return not major and too_far_behind(waiting, rate=rate, burst=burst, digest_after=digest_after)
+
+
+def refresh_budget(waiting: int, *, rate: float, burst: int, digest_after: float) -> int:
+    """How many held cards may be redrawn now without putting the channel too far behind
+    again (unbounded, as -1, when the channel has no pace)."""
+    if digest_after <= 0 or rate <= 0:
+        return -1
+    room = int(digest_after * rate) + max(1, burst) - 1 - waiting
+    return max(0, room)

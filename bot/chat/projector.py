@@ -7,6 +7,8 @@ outbox sender when it queued anything.
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.chat import service
 from bot.chat.service import ChatRules
 from bot.clock import Clock, utcnow
@@ -27,3 +29,14 @@ class ChatProjector(TimelineProjector):
     ) -> None:
         super().__init__(db, service.CURSOR, service.handler(rules), sender, clock=clock, tick=tick)
         self.rules = rules
+
+    async def run_once(self) -> int:
+        """Project a batch of new events, then redraw the cards a storm digest held in
+        channels that have caught up since (returns how many events were read)."""
+        read = await super().run_once()
+        redrawn = await asyncio.to_thread(
+            service.refresh_held_cards, self.db, self.rules, now=self._clock()
+        )
+        if redrawn:
+            self.sender.poke()
+        return read

@@ -7,6 +7,7 @@ it takes timeline events and incident state and returns data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -308,25 +309,61 @@ class DigestLine:
     severity: str
     title: str
     status: str
+    own_channel: str | None = None  # a major incident's channel of its own
 
 
-def digest_message(incidents: list[DigestLine]) -> ChatMessage:
-    """The incidents a busy channel got no card for, most severe first. Their titles are
-    alert text: the adapter escapes them like any other message text."""
-    ordered = sorted(incidents, key=lambda i: (i.severity, i.incident_id))
-    shown = ordered[:DIGEST_LINES]
-    lines = [f"#{i.incident_id} [{i.severity}] {i.title} ({i.status})" for i in shown]
-    more = len(ordered) - len(shown)
-    if more > 0:
-        lines.append(f"… and {more} more")
-    noun = "incident" if len(ordered) == 1 else "incidents"
+def major_notice(incident_id: int, severity: str, title: str, channel: str) -> ChatMessage:
+    """Told in the channel a major incident would have been carded in."""
     return ChatMessage(
-        f":cloud_with_lightning: Storm: {len(ordered)} more {noun} opened while this channel "
-        "was behind. They get no card of their own here so that the channel keeps up; "
-        "each is in the console and answers /fireline by its number",
+        f":fire: Major incident #{incident_id} [{severity}] {title}: it has a channel of its own,",
+        mentions=(f"channel:{channel}",),
+    )
+
+
+def _digest_lines(incidents: list[DigestLine]) -> list[str]:
+    shown = incidents[:DIGEST_LINES]
+    lines = [
+        f"#{i.incident_id} [{i.severity}] {i.title} ({i.status})"
+        + (" in its own channel" if i.own_channel else "")
+        for i in shown
+    ]
+    if len(incidents) > len(shown):
+        lines.append(f"… and {len(incidents) - len(shown)} more")
+    return lines
+
+
+def digest_message(opened: Sequence[DigestLine], updated: Sequence[DigestLine] = ()) -> ChatMessage:
+    """One message for a channel that fell too far behind: the incidents that opened
+    meanwhile (no card of their own here) and those whose updates were held (their cards
+    are redrawn once the channel has caught up), most severe first. Titles are alert
+    text: the adapter escapes them like any other message text."""
+    first = sorted(opened, key=lambda i: (i.severity, i.incident_id))
+    held = sorted(updated, key=lambda i: (i.severity, i.incident_id))
+    said: list[str] = []
+    lines: list[str] = []
+    if first:
+        noun = "incident" if len(first) == 1 else "incidents"
+        said.append(
+            f":cloud_with_lightning: Storm: {len(first)} more {noun} opened while this channel "
+            "was behind. They get no card of their own here so that the channel keeps up; "
+            "each is in the console and answers /fireline by its number"
+        )
+        lines += _digest_lines(first)
+    if held:
+        noun = "incident" if len(held) == 1 else "incidents"
+        said.append(
+            f":hourglass: {len(held)} {noun} changed while this channel was behind: their "
+            "threads are in the console, and their cards are redrawn once it has caught up"
+        )
+        lines += _digest_lines(held)
+    open_ones = [i for i in [*first, *held] if i.status == IncidentStatus.OPEN]
+    channels = [i.own_channel for i in first[:DIGEST_LINES] if i.own_channel]
+    return ChatMessage(
+        "\n".join(said),
         detail="\n".join(lines),
         buttons=tuple(
             Button("acknowledge", f"Acknowledge #{i.incident_id}", str(i.incident_id))
-            for i in [i for i in ordered if i.status == IncidentStatus.OPEN][:DIGEST_BUTTONS]
+            for i in open_ones[:DIGEST_BUTTONS]
         ),
+        mentions=tuple(f"channel:{c}" for c in channels),
     )

@@ -26,7 +26,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.chat.config import ChatConfig
-from bot.chat.decide import joins_digest
+from bot.chat.decide import joins_digest, refresh_budget, too_far_behind
 from bot.chat.render import (
     CARD_EVENTS,
     DigestLine,
@@ -89,7 +89,8 @@ class ChatWrite(StrEnum):
     CHANNEL_CREATE = "channel.create"
     SILENCE_EXPIRE = "silence.expire"
     REMINDER = "reminder"  # a follow-up's owner, reminded in a direct message
-    DIGEST = "digest"  # the incidents a busy channel got no card for, in one message
+    DIGEST = "digest"  # what a channel too far behind was not told one by one, in one message
+    NOTICE = "channel.notice"  # a major incident's channel, told in the channel it left
 
 
 ALERT_LINES = 20  # alerts named in a bundled alerts message; the rest are counted
@@ -201,13 +202,49 @@ def share_file(
 
 def digest_lines(db: Database, incident_ids: Sequence[int]) -> list[DigestLine]:
     """The incidents a digest names, as they stand now (a deleted one is left out)."""
+    lines = []
     with db.session() as session:
-        found = (session.get(Incident, i) for i in dict.fromkeys(incident_ids))
-        return [
-            DigestLine(i.id, i.severity, i.title, i.status)
-            for i in found
-            if i is not None and i.id is not None
-        ]
+        for incident_id in dict.fromkeys(incident_ids):
+            incident = session.get(Incident, incident_id)
+            if incident is None or incident.id is None:
+                continue
+            card = session.get(ChatCard, incident_id)
+            own = card.channel if card is not None and card.own_channel else None
+            lines.append(
+                DigestLine(incident.id, incident.severity, incident.title, incident.status, own)
+            )
+    return lines
+
+
+def refresh_held_cards(db: Database, rules: ChatRules, *, now: datetime) -> int:
+    """Redraw the cards whose updates a digest held, in channels that have caught up
+    (as many at a time as keeps them from falling too far behind again)."""
+    with db.session() as session:  # most cycles find nothing to do: no write lock for them
+        budgets = {
+            channel: _refresh_budget(session, channel, rules)
+            for channel in queries_chat.channels_with_stale_cards(session)
+        }
+    budgets = {channel: budget for channel, budget in budgets.items() if budget != 0}
+    if not budgets:
+        return 0
+    redrawn = 0
+    with db.write() as session:
+        for channel, budget in budgets.items():
+            for card in queries_chat.stale_cards(session, channel, limit=max(budget, 0) or None):
+                _card_update(session, card.incident_id, now)
+                card.stale = False
+                session.add(card)
+                redrawn += 1
+    return redrawn
+
+
+def _refresh_budget(session: Session, channel: str, rules: ChatRules) -> int:
+    return refresh_budget(
+        _waiting(session, channel),
+        rate=rules.rate,
+        burst=rules.burst,
+        digest_after=rules.digest_after / 2,  # room left for what happens next
+    )
 
 
 def start_cursor(db: Database) -> None:
@@ -237,25 +274,7 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
         )
         if channel is None:
             return
-        major = rules.is_major(incident.severity)
-        if _joins_digest(session, channel, rules, major=major):
-            session.add(
-                ChatCard(incident_id=incident.id, channel=channel, digest=True, updated_at=now)
-            )
-            _add_to_digest(session, channel, incident.id, now)
-            return
-        session.add(ChatCard(incident_id=incident.id, channel=channel, updated_at=now))
-        key = f"{SLACK}:{event.id}"
-        if major:
-            enqueue(
-                session,
-                incident.id,
-                ChatWrite.CHANNEL_CREATE,
-                {"notify": channel},
-                now,
-                key=f"{key}:chan",
-            )
-        enqueue(session, incident.id, ChatWrite.CARD_POST, {}, now, key=f"{key}:card")
+        _open_card(session, event, incident, channel, rules, now)
         return
     if card is None:
         return
@@ -267,34 +286,130 @@ def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now
     _project_to_card(session, event, incident, card, rules, now)
 
 
-def _joins_digest(session: Session, channel: str, rules: ChatRules, *, major: bool) -> bool:
-    if major or rules.digest_after <= 0 or rules.rate <= 0:
-        return False
-    waiting = queries_chat.waiting_in_channel(
-        session, channel, incident_lanes=INCIDENT_LANES, digest_lane=channel_lane(channel)
-    )
-    return joins_digest(
+def _open_card(
+    session: Session,
+    event: TimelineEvent,
+    incident: Incident,
+    channel: str,
+    rules: ChatRules,
+    now: datetime,
+) -> None:
+    """A new incident's card, or its line in the channel's digest when the channel is too
+    far behind. A major incident always gets its card, in a channel of its own; the
+    channel it leaves is told so in a message (or the digest's line) of its own lane, so
+    that a busy channel never holds back the new one."""
+    assert incident.id is not None
+    major = rules.is_major(incident.severity)
+    waiting = _waiting(session, channel)
+    digest = joins_digest(
         waiting, rate=rules.rate, burst=rules.burst, digest_after=rules.digest_after, major=major
     )
+    session.add(ChatCard(incident_id=incident.id, channel=channel, digest=digest, updated_at=now))
+    if digest:
+        _add_to_digest(session, channel, "incidents", incident.id, now)
+        return
+    key = f"{SLACK}:{event.id}"
+    if major:
+        enqueue(session, incident.id, ChatWrite.CHANNEL_CREATE, {}, now, key=f"{key}:chan")
+        if _too_far_behind(session, channel, rules):
+            _add_to_digest(session, channel, "incidents", incident.id, now)
+        else:
+            enqueue(
+                session,
+                incident.id,
+                ChatWrite.NOTICE,
+                {"channel": channel},
+                now,
+                key=f"{key}:notice",
+                lane=channel_lane(channel),
+            )
+            _queued_into(session, channel)
+    else:
+        _queued_into(session, channel)
+    enqueue(session, incident.id, ChatWrite.CARD_POST, {}, now, key=f"{key}:card")
 
 
-def _add_to_digest(session: Session, channel: str, incident_id: int, now: datetime) -> None:
-    """Name the incident in the channel's digest still waiting, or start a new one."""
+_WAITING = "chat.waiting"  # session.info: rows waiting per channel, in this transaction
+
+
+def _waiting(session: Session, channel: str) -> int:
+    """Chat's rows waiting to go into ``channel``: counted once per projecting transaction
+    (a batch of up to 500 events), then kept up to date by ``_queued_into``."""
+    counts: dict[str, int] = session.info.setdefault(_WAITING, {})
+    if channel not in counts:
+        counts[channel] = queries_chat.waiting_in_channel(
+            session, channel, incident_lanes=INCIDENT_LANES, digest_lane=channel_lane(channel)
+        )
+    return counts[channel]
+
+
+def _queued_into(session: Session, channel: str) -> None:
+    """Count one more row for ``channel`` (an upper bound: it may have been folded)."""
+    counts: dict[str, int] | None = session.info.get(_WAITING)
+    if counts is not None and channel in counts:
+        counts[channel] += 1
+
+
+def _too_far_behind(session: Session, channel: str, rules: ChatRules) -> bool:
+    return too_far_behind(
+        _waiting(session, channel),
+        rate=rules.rate,
+        burst=rules.burst,
+        digest_after=rules.digest_after,
+    )
+
+
+def _add_to_digest(
+    session: Session, channel: str, field: str, incident_id: int, now: datetime
+) -> None:
+    """Name the incident in the channel's digest still waiting, or start a new one;
+    ``field`` is ``incidents`` (opened meanwhile) or ``updated`` (updates held)."""
 
     def fold(row: OutboxMessage) -> None:
-        row.payload = {**row.payload, "incidents": [*row.payload["incidents"], incident_id]}
+        named = list(row.payload.get(field) or ())
+        if incident_id not in named:
+            row.payload = {**row.payload, field: [*named, incident_id]}
 
+    payload: dict[str, Any] = {"channel": channel, "incidents": [], "updated": []}
+    payload[field] = [incident_id]
     outbox.fold_or_queue(
         session,
         destination=SLACK,
         lane=channel_lane(channel),
         kind=ChatWrite.DIGEST,
-        payload={"channel": channel, "incidents": [incident_id]},
+        payload=payload,
         now=now,
         incident_id=None,
         fold=fold,
         last=True,
     )
+
+
+def _hold_in_digest(
+    session: Session,
+    event: TimelineEvent,
+    incident: Incident,
+    card: ChatCard,
+    rules: ChatRules,
+    now: datetime,
+) -> None:
+    """The card's channel is too far behind: what the event would post there is named in
+    the channel's digest instead (the thread keeps the timeline in the console), and the
+    card is redrawn once the channel has caught up. Pages still go out."""
+    assert incident.id is not None
+    if event.kind == EventKind.ESCALATION_NOTIFIED:
+        _page_people(session, event, incident, now)
+    posts = (
+        event.kind in CARD_EVENTS
+        or event.kind in (EventKind.ALERT_FIRED, EventKind.ALERT_RESOLVED, EventKind.GRAPH_DRAWN)
+        or thread_message(event.kind, event.text, dict(event.data), rules.verbosity) is not None
+    )
+    if not posts:
+        return
+    if not card.stale:
+        card.stale = True
+        session.add(card)
+    _add_to_digest(session, card.channel, "updated", incident.id, now)
 
 
 def _project_to_card(
@@ -306,9 +421,16 @@ def _project_to_card(
     now: datetime,
 ) -> None:
     assert incident.id is not None
+    if not card.own_channel and _too_far_behind(session, card.channel, rules):
+        _hold_in_digest(session, event, incident, card, rules, now)
+        return
+    _queued_into(session, card.channel)
     key = f"{SLACK}:{event.id}"
-    if event.kind in CARD_EVENTS:
+    if event.kind in CARD_EVENTS or card.stale:
         _card_update(session, incident.id, now)
+        if card.stale:
+            card.stale = False
+            session.add(card)
     message = thread_message(event.kind, event.text, dict(event.data), rules.verbosity)
     if message is not None and event.kind in (EventKind.ALERT_FIRED, EventKind.ALERT_RESOLVED):
         _alerts(session, event, now)

@@ -22,18 +22,28 @@ from typing import Any
 
 from bot.chat import service
 from bot.chat.client import ChatClient, ChatError
-from bot.chat.render import ICONS, Button, ChatMessage, channel_name, digest_message
+from bot.chat.render import (
+    ICONS,
+    Button,
+    ChatMessage,
+    channel_name,
+    digest_message,
+    major_notice,
+)
 from bot.chat.service import ChatWrite
 from bot.chat.silence import Silencer
 from bot.clock import Clock, utcnow
 from bot.graphs import service as graphs
 from bot.outbox.decide import Pacer
-from bot.outbox.model import Cancelled, Outgoing
+from bot.outbox.model import Cancelled, NotYet, Outgoing
 from storage.db import Database
 from storage.tables_chat import ChatCard
 
 log = logging.getLogger(__name__)
 
+# The longest a send waits for its channel's pace while it holds one of the outbox's
+# places; a later slot puts the row back until then.
+PACE_HOLD = 1.0
 LOOKBACK = timedelta(minutes=2)  # how far before a row was queued to look for its message
 PAGES_SHOWN = 10  # incidents listed (with a button each) in one bundled page
 
@@ -67,7 +77,12 @@ class ChatTransport:
         return None
 
     async def _paced(self, channel: str) -> None:
-        wait = self._pacer.reserve(channel, self._monotonic())
+        """Wait for the channel's next slot when it is near; put the row off when it is
+        not, so that sends waiting for one busy channel never fill the outbox's places."""
+        now = self._monotonic()
+        if (wait := self._pacer.wait(channel, now)) > PACE_HOLD:
+            raise NotYet(wait)
+        wait = self._pacer.reserve(channel, now)
         if wait > 0:
             await asyncio.sleep(wait)
 
@@ -85,6 +100,9 @@ class ChatTransport:
             return
         if message.kind == ChatWrite.DIGEST:
             await self._digest(message)
+            return
+        if message.kind == ChatWrite.NOTICE:
+            await self._notice(message)
             return
         incident_id = message.incident_id
         if incident_id is None:
@@ -179,15 +197,10 @@ class ChatTransport:
             await asyncio.to_thread(
                 service.save_card, self.db, incident_id, now=now, channel=channel, own_channel=True
             )
-            notice = ChatMessage(
-                f":fire: Major incident #{view.id} [{view.severity}] {view.title}: "
-                "it has a channel of its own,",
-                mentions=(f"channel:{channel}",),
-            )
-            notify = str(message.payload.get("notify") or card.channel)
-            with contextlib.suppress(ChatError):
-                await self._paced(notify)
-                await self.client.post(notify, notice)
+            if "notify" in message.payload:  # queued before the notice had a row of its own
+                notice = major_notice(view.id, view.severity, view.title, channel)
+                with contextlib.suppress(ChatError):
+                    await self.client.post(str(message.payload["notify"]), notice)
         elif message.kind == ChatWrite.CARD_POST:
             ts = (
                 await self._find(card.channel, message, thread=None)
@@ -232,14 +245,40 @@ class ChatTransport:
                 await self.client.retire_card(channel, p.ts, incident_id=incident_id, current=live)
 
     async def _digest(self, message: Outgoing) -> None:
-        """The incidents a busy channel got no card for, in one message."""
+        """What a channel too far behind was not told one by one, in one message."""
         channel = str(message.payload["channel"])
-        ids = [int(i) for i in message.payload["incidents"]]
-        lines = await asyncio.to_thread(service.digest_lines, self.db, ids)
+        opened = [int(i) for i in message.payload.get("incidents") or ()]
+        updated = [int(i) for i in message.payload.get("updated") or () if i not in opened]
+        lines = await asyncio.to_thread(service.digest_lines, self.db, [*opened, *updated])
         if not lines:
             raise Cancelled("the incidents of the digest are gone")
+        first = [line for line in lines if line.incident_id in opened]
+        held = [line for line in lines if line.incident_id not in opened]
         try:
-            await self._post_once(channel, digest_message(lines), message, thread=None)
+            await self._post_once(channel, digest_message(first, held), message, thread=None)
+        except ChatError as exc:
+            raise self._held(channel, exc) from None
+
+    async def _notice(self, message: Outgoing) -> None:
+        """A major incident's channel, told in the channel its card would have gone to."""
+        channel = str(message.payload["channel"])
+        incident_id = message.incident_id
+        card = (
+            None
+            if incident_id is None
+            else await asyncio.to_thread(service.card_of, self.db, incident_id)
+        )
+        if card is None or incident_id is None:
+            raise Cancelled("the incident is gone")
+        if not card.own_channel:  # its channel.create is still on its way
+            raise ChatError("the incident's channel is not created yet", retry_after=1.0)
+        lines = await asyncio.to_thread(service.digest_lines, self.db, [incident_id])
+        if not lines:
+            raise Cancelled("the incident is gone")
+        line = lines[0]
+        notice = major_notice(line.incident_id, line.severity, line.title, card.channel)
+        try:
+            await self._post_once(channel, notice, message, thread=None)
         except ChatError as exc:
             raise self._held(channel, exc) from None
 

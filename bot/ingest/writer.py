@@ -108,7 +108,7 @@ class ReceiptWriter:
             self._busy_until = time.monotonic() + 0.25
         error: BaseException | None = None
         try:
-            with self._db.write_engine.begin() as connection:
+            with self._db.urgent_write() as connection:
                 insert_receipts(connection, [p.row for p in batch])
         except SQLAlchemyError as exc:
             log.error("could not store %d webhook receipt(s): %s", len(batch), exc)

@@ -33,15 +33,22 @@ class Pacer:
     _tat: dict[str, float] = field(default_factory=dict)  # theoretical arrival times
     _held: dict[str, float] = field(default_factory=dict)
 
-    def reserve(self, key: str, now: float) -> float:
-        """Take the key's next slot; returns how long to wait for it (0 for now)."""
+    def wait(self, key: str, now: float) -> float:
+        """How long a send would wait for the key's next slot, without taking it."""
         held = max(0.0, self._held.get(key, now) - now)
         if self.rate <= 0:
             return held
         interval = 1.0 / self.rate
         start = max(self._tat.get(key, now), now + held)
-        wait = max(held, start - now - (max(1, self.burst) - 1) * interval)
-        self._tat[key] = start + interval
+        return max(held, start - now - (max(1, self.burst) - 1) * interval)
+
+    def reserve(self, key: str, now: float) -> float:
+        """Take the key's next slot; returns how long to wait for it (0 for now)."""
+        wait = self.wait(key, now)
+        if self.rate > 0:
+            held = max(0.0, self._held.get(key, now) - now)
+            start = max(self._tat.get(key, now), now + held)
+            self._tat[key] = start + 1.0 / self.rate
         return wait
 
     def hold(self, key: str, until: float) -> None:

@@ -24,6 +24,16 @@ class Cancelled(Exception):
     """The message is no longer wanted (a page for an incident acknowledged since)."""
 
 
+class NotYet(Exception):
+    """The peer cannot take the message for ``wait`` seconds (its pace, for a channel
+    that has used its burst): the row goes back to wait, due then, and the attempt is not
+    counted. Its place is free meanwhile, so rows for other peers go first."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"not before {wait:.1f}s")
+        self.wait = wait
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """One outbox row as a transport sees it."""

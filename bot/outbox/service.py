@@ -16,6 +16,9 @@ from storage.db import Database
 from storage.tables_outbox import OutboxMessage, OutboxStatus
 
 BUNDLE_LIMIT = 50  # messages one bundled message may carry
+# A row waiting this long is claimed with the urgent kinds (a new incident's card): a
+# storm's cards must not starve older incidents' thread posts and card updates.
+URGENT_AFTER = timedelta(seconds=10)
 
 
 def queue(
@@ -123,8 +126,10 @@ def claim(
     capacity: Callable[[str], int],
     first_kinds: Sequence[str] = (),
     delivered: Sequence[Outgoing] = (),
+    deferred: Sequence[tuple[Outgoing, datetime]] = (),
 ) -> list[Outgoing]:
-    """Record ``delivered`` as sent, then hold the next row of every free lane for
+    """Record ``delivered`` as sent and put ``deferred`` back (each due at its time), then
+    hold the next row of every free lane for
     ``owner``, each destination taking at most ``capacity(destination)`` rows, lanes whose
     next row is of ``first_kinds`` first.
 
@@ -136,16 +141,23 @@ def claim(
     claimed: list[Outgoing] = []
     with db.session() as session:  # most cycles find nothing: no write lock for them
         waiting = [d for d in queries_outbox.destinations_due(session, now=now) if capacity(d) > 0]
-    if not waiting and not delivered:
+    if not waiting and not delivered and not deferred:
         return claimed
     with db.write() as session:
         _record_sent(session, delivered, now=now)
+        for message, due in deferred:
+            queries_outbox.put_back(session, message.id, due=due)
         for destination in waiting:
             limit = capacity(destination)
             if limit <= 0:
                 continue
             rows = queries_outbox.claim(
-                session, destination=destination, now=now, limit=limit, first_kinds=first_kinds
+                session,
+                destination=destination,
+                now=now,
+                limit=limit,
+                first_kinds=first_kinds,
+                aged_before=now - URGENT_AFTER,
             )
             for row in rows:
                 row.uncertain = row.uncertain or row.claimed_by is not None
@@ -182,11 +194,20 @@ def _record_sent(session: Session, delivered: Sequence[Outgoing], *, now: dateti
         queries_outbox.retry_sooner(session, destination=destination, now=now)
 
 
-def sent(db: Database, delivered: Sequence[Outgoing], *, now: datetime) -> None:
-    """Record deliveries without claiming more (a sender that is stopping)."""
-    if delivered:
+def settle(
+    db: Database,
+    delivered: Sequence[Outgoing],
+    deferred: Sequence[tuple[Outgoing, datetime]],
+    *,
+    now: datetime,
+) -> None:
+    """Record deliveries and put deferred rows back without claiming more (a sender
+    that is stopping)."""
+    if delivered or deferred:
         with db.write() as session:
             _record_sent(session, delivered, now=now)
+            for message, due in deferred:
+                queries_outbox.put_back(session, message.id, due=due)
 
 
 def retry(db: Database, message_id: int, *, error: str, at: datetime) -> None:

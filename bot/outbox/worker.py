@@ -15,12 +15,12 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock, utcnow
 from bot.outbox import service
 from bot.outbox.decide import gives_up, retry_delay
-from bot.outbox.model import Cancelled, DeliveryError, Outgoing, Transport
+from bot.outbox.model import Cancelled, DeliveryError, NotYet, Outgoing, Transport
 from bot.worker import Worker, owner_name
 from storage.db import Database
 
@@ -49,8 +49,10 @@ class OutboxSender:
         self._stop_grace = stop_grace
         self._jitter = jitter or random.Random()  # noqa: S311 - jitter, not security
         self._inflight: dict[int, tuple[str, asyncio.Task[None]]] = {}
-        # Sent, not yet recorded: the next claim records them in its own transaction.
+        # Sent, or put off by the peer's pace (with when they are due), not yet recorded:
+        # the next claim records them in its own transaction.
         self._delivered: list[Outgoing] = []
+        self._deferred: list[tuple[Outgoing, datetime]] = []
         self._worker = Worker("outbox", tick, self._claim_and_send)
         self._heartbeat = Worker(
             "outbox-lease", max(lease.total_seconds() / 3, 0.05), self._renew_leases
@@ -91,9 +93,10 @@ class OutboxSender:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         delivered, self._delivered = self._delivered, []
-        if delivered:
-            await asyncio.to_thread(service.sent, self.db, delivered, now=self._clock())
-            self._settled(delivered)
+        deferred, self._deferred = self._deferred, []
+        if delivered or deferred:
+            await asyncio.to_thread(service.settle, self.db, delivered, deferred, now=self._clock())
+            self._settled(delivered, deferred)
         await self._heartbeat.stop()
 
     def poke(self) -> None:
@@ -106,7 +109,8 @@ class OutboxSender:
 
     async def _claim_and_send(self) -> None:
         delivered, self._delivered = self._delivered, []
-        settling = {message.id for message in delivered}
+        deferred, self._deferred = self._deferred, []
+        settling = {m.id for m in delivered} | {m.id for m, _ in deferred}
         busy = Counter(
             destination for id_, (destination, _) in self._inflight.items() if id_ not in settling
         )
@@ -128,19 +132,26 @@ class OutboxSender:
                 capacity=capacity,
                 first_kinds=self._first_kinds,
                 delivered=delivered,
+                deferred=deferred,
             )
         except BaseException:
             self._delivered[:0] = delivered  # recorded by the next cycle that commits
+            self._deferred[:0] = deferred
             raise
-        self._settled(delivered)
+        self._settled(delivered, deferred)
         for message in claimed:
             task = asyncio.create_task(self._deliver(message), name=f"outbox-{message.id}")
             self._inflight[message.id] = (message.destination, task)
 
-    def _settled(self, delivered: list[Outgoing]) -> None:
-        for message in delivered:
+    def _settled(
+        self, delivered: list[Outgoing], deferred: list[tuple[Outgoing, datetime]]
+    ) -> None:
+        for message in [*delivered, *(m for m, _ in deferred)]:
             self._inflight.pop(message.id, None)
         self.delivered += len(delivered)
+        if deferred:
+            soonest = min(due for _, due in deferred)
+            self._worker.wake_in((soonest - self._clock()).total_seconds())
 
     async def _renew_leases(self) -> None:
         ids = list(self._inflight)
@@ -149,21 +160,24 @@ class OutboxSender:
             await asyncio.to_thread(service.renew, self.db, ids, owner=self.owner, until=until)
 
     async def _deliver(self, message: Outgoing) -> None:
-        delivered = False
+        settling = False
         try:
-            delivered = await self._attempt(message)
+            settling = await self._attempt(message)
         finally:
-            if delivered:
-                self._delivered.append(message)  # its place is held until it is recorded
-            else:
+            if not settling:  # else its place is held until the next claim records it
                 self._inflight.pop(message.id, None)
             self.poke()  # the lane's next row may go now
 
     async def _attempt(self, message: Outgoing) -> bool:
-        """Deliver once; True when it was delivered (and is still to be recorded)."""
+        """Deliver once; True when it was delivered or put off (and is still to be
+        recorded by the next claim)."""
         transport = self._transports[message.family]
         try:
             await transport.deliver(message)
+        except NotYet as exc:
+            due = self._clock() + timedelta(seconds=max(0.0, exc.wait))
+            self._deferred.append((message, due))
+            return True
         except Cancelled as exc:
             await asyncio.to_thread(service.cancelled, self.db, message.id, reason=str(exc))
             log.info("outbox %s (%s) cancelled: %s", message.id, message.kind, exc)
@@ -175,6 +189,7 @@ class OutboxSender:
             log.exception("outbox %s (%s) failed unexpectedly", message.id, message.kind)
             await self._failed(message, transport, f"{type(exc).__name__}: {exc}", None, False)
             return False
+        self._delivered.append(message)
         return True
 
     async def _failed(

@@ -9,7 +9,7 @@ from functools import partial
 
 from bot.outbox import service
 from bot.outbox.decide import Pacer, gives_up, retry_delay
-from bot.outbox.model import DeliveryError, Outgoing
+from bot.outbox.model import DeliveryError, NotYet, Outgoing
 from bot.outbox.worker import OutboxSender
 from storage.db import Database
 from storage.tables_outbox import OutboxMessage, OutboxStatus
@@ -183,6 +183,8 @@ def test_retry_rules() -> None:
 def test_the_pacer_allows_a_burst_then_one_a_second_and_honours_a_hold() -> None:
     pacer = Pacer(rate=1.0, burst=3)
     assert [pacer.reserve("C1", 0.0) for _ in range(5)] == [0.0, 0.0, 0.0, 1.0, 2.0]
+    assert [pacer.wait("C1", 0.0) for _ in range(2)] == [3.0, 3.0]  # looking takes no slot
+    assert pacer.reserve("C1", 0.0) == 3.0
     assert pacer.reserve("C2", 0.0) == 0.0  # channels are paced apart
     pacer.hold("C2", 30.0)
     assert pacer.reserve("C2", 10.0) == 20.0
@@ -258,3 +260,52 @@ async def test_a_transports_own_concurrency_replaces_the_default(db: Database) -
     finally:
         gate.set()
         await sender.stop()
+
+
+class PutOff(Recording):
+    """A peer whose pace takes each message only on its second try, 30 s later."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tried: set[int] = set()
+
+    async def deliver(self, message: Outgoing) -> None:
+        if message.id not in self.tried:
+            self.tried.add(message.id)
+            raise NotYet(30.0)
+        await super().deliver(message)
+
+
+async def test_a_row_put_off_by_the_peers_pace_frees_its_place_and_counts_no_attempt(
+    db: Database,
+) -> None:
+    clock = FakeClock()
+    queue(db, "paced:a", "paced:incident:1", key="p1", now=clock())
+    queue(db, "paced:a", "paced:incident:1", key="p2", now=clock())  # behind p1 in its lane
+    queue(db, "other:b", "other:incident:1", key="o1", now=clock())
+    paced, other = PutOff(), Recording()
+    sender = OutboxSender(db, {"paced": paced, "other": other}, clock=clock)
+    sender.start()
+    try:
+        await wait_for(lambda: other.delivered, what="the other destination")
+
+        def put_back() -> bool:
+            first = rows(db)[0]
+            return first.status == OutboxStatus.PENDING and sender.in_flight == 0
+
+        await wait_for(put_back, what="the put-off row back in its lane")
+        first = rows(db)[0]
+        assert first.attempts == 0  # nothing was sent: no attempt is counted
+        assert first.next_attempt_at == clock() + timedelta(seconds=30)
+        assert paced.delivered == []  # p2 waits behind p1
+        clock.advance(seconds=30)
+        sender.poke()
+        await wait_for(lambda: len(paced.delivered) == 1, what="p1 once it is due")
+        clock.advance(seconds=30)  # p2 was put off in its turn
+        sender.poke()
+        await wait_for(lambda: len(paced.delivered) == 2, what="p2 after it")
+    finally:
+        await sender.stop()
+    assert [m.payload["key"] for m in paced.delivered] == ["p1", "p2"]
+    assert [m.attempt for m in paced.delivered] == [1, 1]
+    assert all(r.status == OutboxStatus.SENT for r in rows(db))

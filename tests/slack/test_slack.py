@@ -261,6 +261,8 @@ async def test_a_major_incident_gets_a_channel_of_its_own(
         assert card_row is not None
         assert (card_row.channel, card_row.own_channel) == ("CINCIDENT1", True)
         assert standin.of("pins.add") == [{"channel": "CINCIDENT1", "timestamp": card_row.ts}]
+        # The channel the card would have gone to is told, in a message of its own lane.
+        await wait_for(lambda: posted(standin, "CINC"), what="the notice in CINC")
         notice = posted(standin, "CINC")[0]
         assert "<#CINCIDENT1>" in notice["text"]
         # Whoever is paged, and the commander, join the channel.
@@ -684,6 +686,18 @@ async def test_a_channel_far_behind_lists_new_incidents_in_one_digest(
         assert not any(m.kind != "dm" for n in digested for m in chat_service.messages(db, n)), (
             "a digested incident queues no card and no thread"
         )
+        # A carded incident's news while the channel is behind is held in the digest too:
+        # no thread post of its own, and its card is marked for a redraw.
+        first = carded[0]
+        waiting_before = len(chat_service.messages(db, first))
+        grown = [alert(f"Storm{first}", fingerprint=f"{first:016x}")]
+        grown.append(alert(f"Storm{first}", fingerprint="feed" * 4, labels={"instance": "b"}))
+        await post_alert(client, payload(grown))
+        await wait_for(
+            lambda: (card := chat_service.card_of(db, first)) is not None and card.stale,
+            what="the carded incident's card held for a redraw",
+        )
+        assert len(chat_service.messages(db, first)) == waiting_before
         standin.down = False
 
         def listed() -> list[int]:
@@ -691,9 +705,16 @@ async def test_a_channel_far_behind_lists_new_incidents_in_one_digest(
             return [int(n) for m in digests for n in re.findall(r"#(\d+) \[", str(m["blocks"]))]
 
         # Each digested incident in a digest once (one that failed while Slack was down
-        # is sent again as it was; later incidents joined a new one).
+        # is sent again as it was; later incidents joined a new one), and the carded one
+        # among those that changed meanwhile.
         # Within one backoff (30 s at most) of Slack's return, and the channel's pace.
-        await wait_for(lambda: sorted(listed()) == digested, within=60, what="the digests")
+        await wait_for(
+            lambda: (
+                sorted(n for n in listed() if n not in carded) == digested and first in listed()
+            ),
+            within=60,
+            what="the digests",
+        )
         digest = str([m["blocks"] for m in posted(standin, "CINC") if "Storm:" in m["text"]])
         assert "disk 4 full" in digest
         assert "<!channel>" not in digest  # alert text is text, never a mention
@@ -709,3 +730,12 @@ async def test_a_channel_far_behind_lists_new_incidents_in_one_digest(
             within=60,
             what="the cards of the incidents opened before the channel fell behind",
         )
+
+        # Once the channel has caught up, the held card is redrawn with what it missed.
+        def redrawn() -> bool:
+            card = chat_service.card_of(db, first)
+            assert card is not None
+            updates = [u for u in standin.of("chat.update") if u["ts"] == card.ts]
+            return bool(updates) and not card.stale
+
+        await wait_for(redrawn, within=60, what="the held card's redraw")

@@ -139,29 +139,21 @@ def rounds(
     real_port: int,
 ) -> tuple[list[float], list[float]]:
     """Alternating rounds; returns each round's durable/bare and triaged/bare ratios."""
+
+    def load(port: int) -> LoadResult:
+        return asyncio.run(
+            run_load(
+                port, payloads, seconds=args.seconds, connections=args.connections, token=TOKEN
+            )
+        )
+
     ratios, triaged_ratios = [], []
     for round_ in range(1, args.rounds + 1):
         with paused(real):
-            bare_result = asyncio.run(
-                run_load(
-                    bare_port,
-                    payloads,
-                    seconds=args.seconds,
-                    connections=args.connections,
-                    token=TOKEN,
-                )
-            )
+            bare_result = load(bare_port)
         before = triage_lag(real_port)
         with paused(bare):
-            real_result = asyncio.run(
-                run_load(
-                    real_port,
-                    payloads,
-                    seconds=args.seconds,
-                    connections=args.connections,
-                    token=TOKEN,
-                )
-            )
+            real_result = load(real_port)
             after = triage_lag(real_port)
         print(f"round {round_}")
         base = report("  bare parse-only endpoint", bare_result)

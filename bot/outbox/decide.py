@@ -33,21 +33,23 @@ class Pacer:
     _tat: dict[str, float] = field(default_factory=dict)  # theoretical arrival times
     _held: dict[str, float] = field(default_factory=dict)
 
+    def _next(self, key: str, now: float) -> tuple[float, float]:
+        """How long the key is held, and when its next slot starts."""
+        held = max(0.0, self._held.get(key, now) - now)
+        return held, max(self._tat.get(key, now), now + held)
+
     def wait(self, key: str, now: float) -> float:
         """How long a send would wait for the key's next slot, without taking it."""
-        held = max(0.0, self._held.get(key, now) - now)
+        held, start = self._next(key, now)
         if self.rate <= 0:
             return held
-        interval = 1.0 / self.rate
-        start = max(self._tat.get(key, now), now + held)
-        return max(held, start - now - (max(1, self.burst) - 1) * interval)
+        return max(held, start - now - (max(1, self.burst) - 1) / self.rate)
 
     def reserve(self, key: str, now: float) -> float:
         """Take the key's next slot; returns how long to wait for it (0 for now)."""
         wait = self.wait(key, now)
         if self.rate > 0:
-            held = max(0.0, self._held.get(key, now) - now)
-            start = max(self._tat.get(key, now), now + held)
+            _, start = self._next(key, now)
             self._tat[key] = start + 1.0 / self.rate
         return wait
 

@@ -144,9 +144,7 @@ def claim(
     if not waiting and not delivered and not deferred:
         return claimed
     with db.write() as session:
-        _record_sent(session, delivered, now=now)
-        for message, due in deferred:
-            queries_outbox.put_back(session, message.id, due=due)
+        _record(session, delivered, deferred, now=now)
         for destination in waiting:
             limit = capacity(destination)
             if limit <= 0:
@@ -184,9 +182,17 @@ def _settle(db: Database, message_id: int, change: Callable[[OutboxMessage], Non
             session.add(row)
 
 
-def _record_sent(session: Session, delivered: Sequence[Outgoing], *, now: datetime) -> None:
-    """Delivered. After a failed attempt this also means the peer is back: its other
-    rows waiting out a backoff may go now."""
+def _record(
+    session: Session,
+    delivered: Sequence[Outgoing],
+    deferred: Sequence[tuple[Outgoing, datetime]],
+    *,
+    now: datetime,
+) -> None:
+    """Delivered rows are sent; after a failed attempt that also means the peer is back,
+    so its other rows waiting out a backoff may go now. Deferred rows wait again."""
+    for message, due in deferred:
+        queries_outbox.put_back(session, message.id, due=due)
     if not delivered:
         return
     queries_outbox.mark_sent(session, [m.id for m in delivered], now=now)
@@ -205,9 +211,7 @@ def settle(
     that is stopping)."""
     if delivered or deferred:
         with db.write() as session:
-            _record_sent(session, delivered, now=now)
-            for message, due in deferred:
-                queries_outbox.put_back(session, message.id, due=due)
+            _record(session, delivered, deferred, now=now)
 
 
 def retry(db: Database, message_id: int, *, error: str, at: datetime) -> None:

@@ -27,46 +27,34 @@ def writer(gate: WriteGate, name: str, *, urgent: bool, order: list[str]) -> thr
     return thread
 
 
-def test_an_urgent_writer_goes_before_the_ordinary_ones_already_waiting() -> None:
+def turns_after(holder: str, *, urgent: bool) -> list[str]:
+    """Who holds the gate, in order, when ``holder`` (urgent or not) holds it while an
+    ordinary writer ("triage") and then an urgent one ("ingest") queue behind it."""
     gate, order = WriteGate(), []
     release = threading.Event()
 
-    def holder() -> None:
-        with gate.hold(urgent=False):
-            order.append("holder")
+    def hold() -> None:
+        with gate.hold(urgent=urgent):
+            order.append(holder)
             release.wait(10)
 
-    first = threading.Thread(target=holder)
+    first = threading.Thread(target=hold)
     first.start()
-    until(lambda: order == ["holder"], "the first writer to hold the gate")
+    until(lambda: order == [holder], "the first writer to hold the gate")
     ordinary = writer(gate, "triage", urgent=False, order=order)
     until(lambda: gate.queued == (0, 1), "the ordinary writer to queue")
-    urgent = writer(gate, "ingest", urgent=True, order=order)
+    urgent_one = writer(gate, "ingest", urgent=True, order=order)
     until(lambda: gate.queued == (1, 1), "the urgent writer to queue")
     release.set()
-    for thread in (first, ordinary, urgent):
+    for thread in (first, ordinary, urgent_one):
         thread.join(10)
-    assert order == ["holder", "ingest", "triage"]
+    assert gate.queued == (0, 0)
+    return order
+
+
+def test_an_urgent_writer_goes_before_the_ordinary_ones_already_waiting() -> None:
+    assert turns_after("holder", urgent=False) == ["holder", "ingest", "triage"]
 
 
 def test_urgent_writers_take_turns_with_an_ordinary_one_that_waits() -> None:
-    gate, order = WriteGate(), []
-    release = threading.Event()
-
-    def holder() -> None:
-        with gate.hold(urgent=True):
-            order.append("ingest 1")
-            release.wait(10)
-
-    first = threading.Thread(target=holder)
-    first.start()
-    until(lambda: order == ["ingest 1"], "the first batch to hold the gate")
-    ordinary = writer(gate, "triage", urgent=False, order=order)
-    until(lambda: gate.queued == (0, 1), "the ordinary writer to queue")
-    urgent = writer(gate, "ingest 2", urgent=True, order=order)
-    until(lambda: gate.queued == (1, 1), "the next batch to queue")
-    release.set()
-    for thread in (first, ordinary, urgent):
-        thread.join(10)
-    assert order == ["ingest 1", "triage", "ingest 2"]
-    assert gate.queued == (0, 0)
+    assert turns_after("ingest 1", urgent=True) == ["ingest 1", "triage", "ingest"]

@@ -298,7 +298,7 @@ class ChatTransport:
     async def _page(self, message: Outgoing) -> None:
         """A direct message to one person: this page and any bundled with it, less those
         acknowledged or resolved since they were queued."""
-        pages = [message.payload, *message.payload.get("bundled", [])]
+        pages = latest_per_incident([message.payload, *message.payload.get("bundled", [])])
         wanted = []
         for page in pages:
             info = page.get("page") or {}
@@ -333,6 +333,17 @@ def alerts_message(message: Outgoing) -> ChatMessage:
     more = count - len(lines)
     detail = "\n".join(lines) + (f"\n… and {more} more" if more > 0 else "")
     return ChatMessage(f"{icon} {count} alerts {verb}", detail=detail)
+
+
+def latest_per_incident(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One page per incident, the latest, in the order the incidents were first paged.
+
+    An incident escalated again before its first page went out (a runbook refusing its
+    parameters, a commander's escalate) must not read as two incidents in one message."""
+    latest: dict[int, dict[str, Any]] = {}
+    for page in pages:
+        latest[int((page.get("page") or {}).get("incident_id", 0))] = page
+    return list(latest.values())
 
 
 def bundled_page(pages: list[dict[str, Any]]) -> ChatMessage:

@@ -191,6 +191,35 @@ async def test_pages_waiting_for_one_person_go_as_one_message_less_the_acknowled
     assert len(first.payload["bundled"]) == 3
 
 
+async def test_an_incident_paged_twice_before_delivery_is_one_page_at_its_latest_level(
+    db: Database, standin: SlackStandIn
+) -> None:
+    clock = FakeClock()
+    incident_id = with_card(db, clock)
+    lane = chat_service.person_lane("U1")
+    for level in (1, 2):
+        queue(
+            db,
+            clock,
+            incident_id,
+            ChatWrite.DM,
+            lane,
+            user="U1",
+            message={
+                "text": f"You are paged (level {level})",
+                "detail": None,
+                "buttons": [],
+                "mentions": [],
+            },
+            page={"incident_id": incident_id, "title": "t", "severity": "SEV3", "level": level},
+            bundle="page:U1:checkout",
+            service="checkout",
+        )
+    await deliver_all(db, standin, clock)
+    (dm,) = standin.of("chat.postMessage")
+    assert dm["text"] == "You are paged (level 2)"
+
+
 async def test_a_failed_look_up_is_tried_again_before_posting(
     db: Database, standin: SlackStandIn
 ) -> None:

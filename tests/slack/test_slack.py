@@ -551,7 +551,8 @@ async def test_a_rule_that_puts_slack_later_holds_the_direct_message_until_then(
     )
     clock = FakeClock()
     async with running_app(slack_settings(config=config), clock=clock) as (app, client):
-        await post_alert(client, payload([alert(labels={"severity": "critical"})]))
+        # No runbook matches DiskFull, so no refusal escalates it again: one page, one DM.
+        await post_alert(client, payload([alert("DiskFull", labels={"severity": "critical"})]))
         await wait_for(lambda: "escalation.notified" in kinds(app, 1), what="the page")
         await wait_for(lambda: posted(standin, "CINC"), what="the card")
         runtime = app.state.runtime

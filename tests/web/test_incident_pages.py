@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from fastapi import FastAPI
 
 from bot.app.settings import Settings
 from bot.events import EventKind
-from tests.automation.support import events
+from tests.automation.support import events, wait_for
 from tests.support import alert, payload, running_app, settle
 from tests.web.support import COMMANDER, PEOPLE, RESPONDER, VIEWER, csrf_of, sign_in
 
@@ -124,12 +125,18 @@ async def test_a_viewer_sees_no_actions_and_a_forged_post_is_refused_and_recorde
         assert len([e for e in events(app, incident_id) if e.kind == EventKind.ACCESS_REFUSED]) == 1
 
 
+def _numbers_out(text: str, incident_id: int) -> str:
+    """The text with this incident's number and any follow-up's number (they count across
+    incidents) replaced by "#"."""
+    return re.sub(r"Follow-up #\d+", "Follow-up #", text.replace(f"incident {incident_id}", "#"))
+
+
 def _trace(app: FastAPI, incident_id: int, name: str) -> list[tuple[str, str, str]]:
     """What a sequence of actions left: each event's kind, actor and text, with the
     incident's own number and alert name taken out. The scheduler's pages are left out:
     when each fires between two actions is the scheduler's timing, not the action's."""
     return [
-        (e.kind, e.actor, e.text.replace(name, "ALERT").replace(f"incident {incident_id}", "#"))
+        (e.kind, e.actor, _numbers_out(e.text.replace(name, "ALERT"), incident_id))
         for e in events(app, incident_id)
         if e.actor != "scheduler"
         and not e.kind.startswith(("alert.", "triage.", "incident.opened"))
@@ -174,6 +181,15 @@ async def test_each_action_through_the_page_does_what_the_api_does(
         for key in ("status", "severity", "commander", "acknowledged_by", "resolved_by"):
             assert page_view[key] == api_view[key], key
         assert (page_view["status"], page_view["commander"]) == ("resolved", "alice")
+
+        # Resolving adds the post-mortem's follow-ups after the answer; wait for both.
+        def followed_up() -> bool:
+            return all(
+                EventKind.FOLLOWUP_ADDED in [e.kind for e in events(app, i)]
+                for i in (by_page, by_api)
+            )
+
+        await wait_for(followed_up, what="the follow-ups resolving adds")
         assert _trace(app, by_page, "DiskFull") == _trace(app, by_api, "HighLatency")
 
         shown = await client.get(f"/incidents/{by_page}")

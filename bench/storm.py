@@ -17,7 +17,7 @@ schedule, then waits until nothing is pending and prints:
 - the server's CPU seconds and peak resident memory.
 
     .venv/bin/python -m bench.storm [--groups 500 --alerts-per-group 100 --seconds 300
-                                     --postgres URL --replicas 2]
+                                     --postgres URL --replicas 2 --workdir DIR]
 """
 
 from __future__ import annotations
@@ -213,7 +213,9 @@ def read_database(url: str) -> Stored:
         receipts = c.execute(text("SELECT received_at, processed_at FROM webhook_receipt")).all()
         rows = c.execute(
             text(
-                "SELECT coalesce(chat_card.channel, outbox_message.lane), "
+                "SELECT CASE WHEN outbox_message.lane LIKE 'slack:channel:%' "
+                "THEN substr(outbox_message.lane, 15) "
+                "ELSE coalesce(chat_card.channel, outbox_message.lane) END, "
                 "outbox_message.created_at, outbox_message.sent_at "
                 "FROM outbox_message LEFT JOIN chat_card "
                 "ON chat_card.incident_id = outbox_message.incident_id "
@@ -305,11 +307,22 @@ class Outcome:
 
 
 def run_storm(
-    shape: StormShape, *, postgres: str | None, replicas: int, rate: float, burst: int
+    shape: StormShape,
+    *,
+    postgres: str | None,
+    replicas: int,
+    rate: float,
+    burst: int,
+    keep: Path | None = None,
 ) -> Outcome:
+    """The storm; with ``keep``, its database and server logs stay in that directory."""
     sends = plan(shape)
     with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fireline-storm-")))
+        if keep is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fireline-")))
+        else:
+            workdir = keep
+            workdir.mkdir(parents=True, exist_ok=True)
         url = stack.enter_context(own_database(postgres, workdir))
         standin = stack.enter_context(slack_standin())
         standin.channel_rate, standin.channel_burst = rate, burst
@@ -426,6 +439,7 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=1, help="fireline serve processes")
     parser.add_argument("--slack-rate", type=float, default=1.0, help="per channel, a second")
     parser.add_argument("--slack-burst", type=int, default=5)
+    parser.add_argument("--workdir", type=Path, help="keep the database and logs here")
     args = parser.parse_args()
     if args.replicas > 1 and args.postgres is None:
         parser.error("--replicas needs --postgres: SQLite has one writer")
@@ -439,6 +453,7 @@ def main() -> None:
             replicas=args.replicas,
             rate=args.slack_rate,
             burst=args.slack_burst,
+            keep=args.workdir,
         )
     )
 

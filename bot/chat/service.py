@@ -17,7 +17,7 @@ with no card or thread of their own, so the channel catches up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -313,7 +313,7 @@ def _open_card(
         enqueue(session, incident.id, ChatWrite.CHANNEL_CREATE, {}, now, key=f"{key}:chan")
         if _too_far_behind(session, channel, rules):
             _add_to_digest(session, channel, "incidents", incident.id, now)
-        else:
+        elif not _in_waiting_digest(session, channel, incident.id):
             enqueue(
                 session,
                 incident.id,
@@ -359,17 +359,22 @@ def _too_far_behind(session: Session, channel: str, rules: ChatRules) -> bool:
     )
 
 
-def _add_to_digest(
-    session: Session, channel: str, field: str, incident_id: int, now: datetime
-) -> None:
-    """Name the incident in the channel's digest still waiting, or start a new one;
-    ``field`` is ``incidents`` (opened meanwhile) or ``updated`` (updates held)."""
+def _naming(field: str, incident_id: int) -> Callable[[OutboxMessage], None]:
+    """A fold that names the incident in a waiting digest's ``field``."""
 
     def fold(row: OutboxMessage) -> None:
         named = list(row.payload.get(field) or ())
         if incident_id not in named:
             row.payload = {**row.payload, field: [*named, incident_id]}
 
+    return fold
+
+
+def _add_to_digest(
+    session: Session, channel: str, field: str, incident_id: int, now: datetime
+) -> None:
+    """Name the incident in the channel's digest still waiting, or start a new one;
+    ``field`` is ``incidents`` (opened meanwhile) or ``updated`` (updates held)."""
     payload: dict[str, Any] = {"channel": channel, "incidents": [], "updated": []}
     payload[field] = [incident_id]
     outbox.fold_or_queue(
@@ -380,7 +385,20 @@ def _add_to_digest(
         payload=payload,
         now=now,
         incident_id=None,
-        fold=fold,
+        fold=_naming(field, incident_id),
+        last=True,
+    )
+
+
+def _in_waiting_digest(session: Session, channel: str, incident_id: int) -> bool:
+    """Name a major incident in the channel's digest if one still waits (the channel
+    was behind a moment ago): a notice of its own would queue behind it, and split the
+    digest in two."""
+    return outbox.fold_into_waiting(
+        session,
+        lane=channel_lane(channel),
+        kind=ChatWrite.DIGEST,
+        fold=_naming("incidents", incident_id),
         last=True,
     )
 

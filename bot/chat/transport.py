@@ -78,10 +78,14 @@ class ChatTransport:
 
     async def _paced(self, channel: str) -> None:
         """Wait for the channel's next slot when it is near; put the row off when it is
-        not, so that sends waiting for one busy channel never fill the outbox's places."""
+        not, so that sends waiting for one busy channel never fill the outbox's places.
+
+        A row put off comes back as soon as a slot is near enough to wait for, not when
+        it is free: by then a row queued later would have taken it. Rows that come back
+        together are claimed oldest first, so a busy channel is served in order."""
         now = self._monotonic()
         if (wait := self._pacer.wait(channel, now)) > PACE_HOLD:
-            raise NotYet(wait)
+            raise NotYet(wait - PACE_HOLD)
         wait = self._pacer.reserve(channel, now)
         if wait > 0:
             await asyncio.sleep(wait)

@@ -67,11 +67,7 @@ def fold_or_queue(
 ) -> None:
     """Fold the message into a waiting one of the same kind in its lane (a card redraw,
     another alert of a storm) or queue it; ``fold`` changes the waiting row's payload."""
-    waiting = queries_outbox.waiting_to_fold(session, lane=lane, kind=kind, last=last)
-    if waiting is not None:
-        fold(waiting)
-        waiting.suppressed += 1
-        session.add(waiting)
+    if fold_into_waiting(session, lane=lane, kind=kind, fold=fold, last=last):
         return
     queue(
         session,
@@ -82,6 +78,20 @@ def fold_or_queue(
         now=now,
         incident_id=incident_id,
     )
+
+
+def fold_into_waiting(
+    session: Session, *, lane: str, kind: str, fold: Callable[[OutboxMessage], None], last: bool
+) -> bool:
+    """Fold into a waiting row of ``kind`` in ``lane`` (with ``last``, only the lane's
+    newest); whether there was one."""
+    waiting = queries_outbox.waiting_to_fold(session, lane=lane, kind=kind, last=last)
+    if waiting is None:
+        return False
+    fold(waiting)
+    waiting.suppressed += 1
+    session.add(waiting)
+    return True
 
 
 def _outgoing(row: OutboxMessage, *, interrupted: bool) -> Outgoing:

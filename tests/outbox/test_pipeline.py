@@ -129,6 +129,41 @@ def test_projection_misses_no_event_committed_out_of_id_order(postgres_url: str)
         db.dispose()
 
 
+def test_a_major_incident_joins_the_digest_still_waiting_instead_of_a_notice(
+    db: Database,
+) -> None:
+    """A notice of its own would queue behind the waiting digest and split it in two."""
+    from bot.outbox import service as outbox
+
+    clock = FakeClock()
+    chat_rules = chat_service.ChatRules(
+        default_channel="CINC", routes=ChatConfig(), rate=1, burst=1, digest_after=30
+    )
+    chat_service.start_cursor(db)
+    lane = chat_service.channel_lane("CINC")
+    with db.write() as session:
+        outbox.queue(
+            session,
+            destination=chat_service.SLACK,
+            lane=lane,
+            kind=chat_service.ChatWrite.DIGEST,
+            payload={"channel": "CINC", "incidents": [99], "updated": []},
+            now=clock(),
+        )
+    major = open_incident(db, rules(), now=clock(), severity="critical")
+    chat_service.project(db, chat_rules, now=clock())
+    with db.session() as session:
+        from sqlmodel import select
+
+        from storage.tables_outbox import OutboxMessage
+
+        in_lane = session.exec(select(OutboxMessage).where(OutboxMessage.lane == lane)).all()
+    assert [(m.kind, m.payload["incidents"]) for m in in_lane] == [("digest", [99, major])]
+    kinds = [m.kind for m in chat_service.messages(db, major)]
+    assert "channel.create" in kinds
+    assert "card.post" in kinds
+
+
 async def test_an_alert_storm_is_one_bundled_thread_message(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:

@@ -11,12 +11,13 @@ import pytest
 from bot.chat import service as chat_service
 from bot.chat.service import ChatWrite
 from bot.chat.slack.client import SlackChat, web_client
-from bot.chat.transport import ChatTransport
+from bot.chat.transport import PACE_HOLD, ChatTransport
 from bot.escalation import service as escalation
 from bot.escalation.hooks import EscalationHooks
 from bot.incidents import service as incidents
 from bot.outbox import service as outbox
 from bot.outbox.decide import Pacer
+from bot.outbox.model import NotYet
 from bot.outbox.worker import OutboxSender
 from storage.db import Database
 from storage.tables_chat import ChatCard
@@ -153,6 +154,39 @@ async def test_a_thread_message_cut_short_is_not_posted_twice(
     await deliver_all(db, standin, clock)
     assert len(standin.of("chat.postMessage")) == 1
     assert len(standin.of("conversations.replies")) == 1
+
+
+async def test_a_row_put_off_by_a_busy_channel_comes_back_when_it_may_wait_for_a_slot(
+    db: Database, standin: SlackStandIn
+) -> None:
+    """Not when the slot is free: by then a row queued later would have reserved it."""
+    clock = FakeClock()
+    incident_id = with_card(db, clock)
+    with db.write() as session:
+        card = session.get(ChatCard, incident_id)
+        assert card is not None
+        card.ts = "1.000001"
+        session.add(card)
+    message: dict[str, object] = {"text": "a note", "detail": None, "buttons": [], "mentions": []}
+    lane = chat_service.incident_lane(incident_id)
+    queue(db, clock, incident_id, ChatWrite.THREAD, lane, message=message)
+    (row,) = outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8)
+    pacer = Pacer(rate=1, burst=1)
+    pacer.reserve("CINC", 100.0)
+    pacer.reserve("CINC", 100.0)  # the next slot is 2 s away
+    sending = ChatTransport(
+        db,
+        chat_of(standin),
+        still_wanted=lambda i, once: None,
+        clock=clock,
+        pacer=pacer,
+        monotonic=lambda: 100.0,
+    )
+    with pytest.raises(NotYet) as put_off:
+        await sending.deliver(row)
+    assert put_off.value.wait == pytest.approx(2.0 - PACE_HOLD)
+    assert pacer.wait("CINC", 100.0 + put_off.value.wait) <= PACE_HOLD
+    assert standin.of("chat.postMessage") == []
 
 
 async def test_pages_waiting_for_one_person_go_as_one_message_less_the_acknowledged(

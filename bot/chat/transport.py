@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -44,10 +46,20 @@ log = logging.getLogger(__name__)
 # The longest a send waits for its channel's pace while it holds one of the outbox's
 # places; a later slot puts the row back until then.
 PACE_HOLD = 1.0
+GATHER = 0.01  # seconds rows in flight for one channel are given to line up for its pace
+PACED_FIRST = frozenset({ChatWrite.CARD_POST, ChatWrite.DIGEST, ChatWrite.NOTICE})
 LOOKBACK = timedelta(minutes=2)  # how far before a row was queued to look for its message
 PAGES_SHOWN = 10  # incidents listed (with a button each) in one bundled page
 
 StillWanted = Callable[[int, bool], str | None]
+
+
+@dataclass
+class _Line:
+    """A channel's rows in flight, waiting for their turn at its pace."""
+
+    places: list[tuple[bool, int]] = field(default_factory=list)  # a heap
+    turn: asyncio.Condition = field(default_factory=asyncio.Condition)
 
 
 class ChatTransport:
@@ -69,6 +81,7 @@ class ChatTransport:
         self._pacer = pacer or Pacer(rate=1.0, burst=5)
         self._silencer = silencer
         self._monotonic = monotonic
+        self._lines: dict[str, _Line] = {}  # channel -> its rows in flight, in order
 
     def max_attempts(self, message: Outgoing) -> int | None:
         return None  # chat waits out any outage; only a refusal fails a message
@@ -76,17 +89,34 @@ class ChatTransport:
     async def gave_up(self, message: Outgoing, error: str) -> None:
         return None
 
-    async def _paced(self, channel: str) -> None:
+    async def _paced(self, channel: str, message: Outgoing) -> None:
         """Wait for the channel's next slot when it is near; put the row off when it is
         not, so that sends waiting for one busy channel never fill the outbox's places.
 
-        A row put off comes back as soon as a slot is near enough to wait for, not when
-        it is free: by then a row queued later would have taken it. Rows that come back
-        together are claimed oldest first, so a busy channel is served in order."""
-        now = self._monotonic()
-        if (wait := self._pacer.wait(channel, now)) > PACE_HOLD:
-            raise NotYet(wait - PACE_HOLD)
-        wait = self._pacer.reserve(channel, now)
+        Rows in flight for one channel take its slots in order: a new card or the
+        channel's digest first, then the oldest row. Without that, whichever send reached
+        the pacer first won (the order threads finish their reads in), and a row of a
+        busy channel could lose for minutes. A row put off comes back as soon as a slot
+        is near enough to wait for, not when it is free, when a later row would have
+        reserved it."""
+        place = (message.kind not in PACED_FIRST, message.id)
+        line = self._lines.setdefault(channel, _Line())
+        heapq.heappush(line.places, place)
+        try:
+            await asyncio.sleep(GATHER)  # the rows claimed with this one reach here too
+            async with line.turn:
+                await line.turn.wait_for(lambda: line.places[0] == place)
+            now = self._monotonic()
+            if (wait := self._pacer.wait(channel, now)) > PACE_HOLD:
+                raise NotYet(wait - PACE_HOLD)
+            wait = self._pacer.reserve(channel, now)
+        finally:
+            line.places.remove(place)
+            heapq.heapify(line.places)
+            async with line.turn:
+                line.turn.notify_all()
+            if not line.places:
+                del self._lines[channel]
         if wait > 0:
             await asyncio.sleep(wait)
 
@@ -150,7 +180,7 @@ class ChatTransport:
             if png is None:
                 raise ChatError(f"graph {payload['graph_id']} has no picture", permanent=True)
             content = png
-        await self._paced(card.channel)
+        await self._paced(card.channel, message)
         await self.client.upload(
             card.channel,
             filename=str(payload["filename"]),
@@ -167,7 +197,7 @@ class ChatTransport:
             found = await self._find(channel, message, thread=thread)
             if found is not None:
                 return found
-        await self._paced(channel)
+        await self._paced(channel, message)
         return await self.client.post(channel, chat, thread=thread, outbox_id=message.id)
 
     async def _find(self, channel: str, message: Outgoing, *, thread: str | None) -> str | None:
@@ -212,7 +242,7 @@ class ChatTransport:
                 else None
             )
             if ts is None:
-                await self._paced(card.channel)
+                await self._paced(card.channel, message)
                 ts = await self.client.post_card(
                     card.channel, view, suppressed=0, outbox_id=message.id
                 )
@@ -225,7 +255,7 @@ class ChatTransport:
         else:
             if card.ts is None:
                 raise ChatError(f"incident {incident_id}'s card was never posted", permanent=True)
-            await self._paced(card.channel)
+            await self._paced(card.channel, message)
             await self.client.update_card(
                 card.channel, card.ts, view, suppressed=message.suppressed
             )

@@ -189,6 +189,44 @@ async def test_a_row_put_off_by_a_busy_channel_comes_back_when_it_may_wait_for_a
     assert standin.of("chat.postMessage") == []
 
 
+async def test_rows_in_flight_for_one_channel_take_its_slots_oldest_first(
+    db: Database, standin: SlackStandIn
+) -> None:
+    """Whichever reaches the pace first, the oldest goes first and the youngest waits."""
+    import asyncio
+
+    clock = FakeClock()
+    ids = []
+    for n in range(3):
+        incident_id = with_card(db, clock, name=f"Alert{n}")
+        with db.write() as session:
+            card = session.get(ChatCard, incident_id)
+            assert card is not None
+            card.ts = f"1.00000{n}"
+            session.add(card)
+        message: dict[str, object] = {"text": f"note {n}", "detail": None, "buttons": []}
+        message["mentions"] = []
+        lane = chat_service.incident_lane(incident_id)
+        ids.append(queue(db, clock, incident_id, ChatWrite.THREAD, lane, message=message))
+    rows = outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8)
+    assert sorted(r.id for r in rows) == ids
+    sending = ChatTransport(
+        db,
+        chat_of(standin),
+        still_wanted=lambda i, once: None,
+        clock=clock,
+        pacer=Pacer(rate=1, burst=1),  # one slot now, the next in 1 s, then one beyond
+        monotonic=lambda: 100.0,
+    )
+    youngest_first = sorted(rows, key=lambda r: -r.id)
+    outcomes = await asyncio.gather(
+        *(sending.deliver(r) for r in youngest_first), return_exceptions=True
+    )
+    put_off = [r.id for r, o in zip(youngest_first, outcomes, strict=True) if o is not None]
+    assert put_off == [ids[2]]
+    assert [m["text"] for m in standin.of("chat.postMessage")] == ["note 0", "note 1"]
+
+
 async def test_pages_waiting_for_one_person_go_as_one_message_less_the_acknowledged(
     db: Database, standin: SlackStandIn
 ) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -306,13 +306,13 @@ def _open_card(
     )
     session.add(ChatCard(incident_id=incident.id, channel=channel, digest=digest, updated_at=now))
     if digest:
-        _add_to_digest(session, channel, "incidents", incident.id, now)
+        _add_to_digest(session, channel, "incidents", incident.id, rules, now)
         return
     key = f"{SLACK}:{event.id}"
     if major:
         enqueue(session, incident.id, ChatWrite.CHANNEL_CREATE, {}, now, key=f"{key}:chan")
         if _too_far_behind(session, channel, rules):
-            _add_to_digest(session, channel, "incidents", incident.id, now)
+            _add_to_digest(session, channel, "incidents", incident.id, rules, now)
         elif not _in_waiting_digest(session, channel, incident.id):
             enqueue(
                 session,
@@ -371,10 +371,14 @@ def _naming(field: str, incident_id: int) -> Callable[[OutboxMessage], None]:
 
 
 def _add_to_digest(
-    session: Session, channel: str, field: str, incident_id: int, now: datetime
+    session: Session, channel: str, field: str, incident_id: int, rules: ChatRules, now: datetime
 ) -> None:
     """Name the incident in the channel's digest still waiting, or start a new one;
-    ``field`` is ``incidents`` (opened meanwhile) or ``updated`` (updates held)."""
+    ``field`` is ``incidents`` (opened meanwhile) or ``updated`` (updates held).
+
+    A new digest gathers for a third of ``digest_after`` before it is sent: sent as soon
+    as it had a line, digests took every other slot of the channel's pace from the
+    backlog they stand in for."""
     payload: dict[str, Any] = {"channel": channel, "incidents": [], "updated": []}
     payload[field] = [incident_id]
     outbox.fold_or_queue(
@@ -387,6 +391,7 @@ def _add_to_digest(
         incident_id=None,
         fold=_naming(field, incident_id),
         last=True,
+        not_before=now + timedelta(seconds=rules.digest_after / 3),
     )
 
 
@@ -427,7 +432,7 @@ def _hold_in_digest(
     if not card.stale:
         card.stale = True
         session.add(card)
-    _add_to_digest(session, card.channel, "updated", incident.id, now)
+    _add_to_digest(session, card.channel, "updated", incident.id, rules, now)
 
 
 def _project_to_card(

@@ -64,9 +64,11 @@ def fold_or_queue(
     incident_id: int | None,
     fold: Callable[[OutboxMessage], None],
     last: bool,
+    not_before: datetime | None = None,
 ) -> None:
     """Fold the message into a waiting one of the same kind in its lane (a card redraw,
-    another alert of a storm) or queue it; ``fold`` changes the waiting row's payload."""
+    another alert of a storm) or queue it, due at ``not_before`` when given; ``fold``
+    changes the waiting row's payload."""
     if fold_into_waiting(session, lane=lane, kind=kind, fold=fold, last=last):
         return
     queue(
@@ -77,6 +79,7 @@ def fold_or_queue(
         payload=payload,
         now=now,
         incident_id=incident_id,
+        not_before=not_before,
     )
 
 

@@ -164,6 +164,34 @@ def test_a_major_incident_joins_the_digest_still_waiting_instead_of_a_notice(
     assert "card.post" in kinds
 
 
+def test_a_new_digest_gathers_for_a_third_of_digest_after_before_it_is_due(
+    db: Database,
+) -> None:
+    """Sent at its first line, each digest took a slot from the backlog it stands in for."""
+    from datetime import timedelta
+
+    clock = FakeClock()
+    chat_rules = chat_service.ChatRules(
+        default_channel="CINC", routes=ChatConfig(), rate=1, burst=1, digest_after=30
+    )
+    chat_service.start_cursor(db)
+    for n in range(40):
+        open_incident(db, rules(), now=clock(), name=f"Storm{n}", fingerprint=f"{n:016x}")
+    while chat_service.project(db, chat_rules, now=clock()):
+        pass
+    lane = chat_service.channel_lane("CINC")
+    with db.session() as session:
+        from sqlmodel import select
+
+        from storage.tables_outbox import OutboxMessage
+
+        (digest,) = session.exec(select(OutboxMessage).where(OutboxMessage.lane == lane)).all()
+    assert digest.payload["incidents"]
+    assert digest.next_attempt_at.replace(tzinfo=None) == (clock() + timedelta(seconds=10)).replace(
+        tzinfo=None
+    )
+
+
 async def test_an_alert_storm_is_one_bundled_thread_message(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:

@@ -164,6 +164,12 @@ class Database:
                 session.rollback()
                 raise
 
+    def urgent_waiting(self) -> bool:
+        """Whether an urgent writer (a webhook's receipt) waits for the write lock: a long
+        ordinary transaction should commit what it has and let it go first. Never on
+        PostgreSQL, where writers do not queue for one connection."""
+        return self._gate is not None and self._gate.queued[0] > 0
+
     @contextmanager
     def urgent_write(self) -> Iterator[Connection]:
         """A Core transaction that goes before the ordinary writes waiting (ingest's

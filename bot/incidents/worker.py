@@ -72,7 +72,7 @@ class TriageWorker:
         while True:
             taken, _outcome = self._process()
             total += taken
-            if taken < self._batch_size:
+            if not taken:
                 return total
 
     def _process(self) -> tuple[int, TriageOutcome]:
@@ -119,5 +119,5 @@ class TriageWorker:
         while True:
             await self._yield_to_ingest()
             taken, _ = await asyncio.to_thread(self._process)
-            if taken < self._batch_size or self._worker.stopping:
+            if not taken or self._worker.stopping:
                 return

@@ -12,6 +12,7 @@ resolution) can be another, with a cursor of its own.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -38,10 +39,18 @@ def start_cursor(db: Database, name: str) -> None:
             session.add(ChatCursor(name=name, last_event_id=last, last_txid=txid))
 
 
+YIELD_AFTER = 0.02  # seconds a batch runs before it gives way to a waiting webhook
+
+
 def project(
     db: Database, name: str, handle: EventHandler, *, now: datetime, batch: int = 500
 ) -> int:
-    """Project one batch of new events through ``handle``; returns how many were read."""
+    """Project one batch of new events through ``handle``; returns how many were handled.
+
+    On SQLite the batch holds the one write lock, and a webhook's receipt waits behind
+    it: once it has run ``YIELD_AFTER`` with a receipt waiting, it commits what it has
+    handled and the cursor stops there. With nobody waiting the whole batch goes in one
+    transaction, so a storm's alerts still fold into one message."""
     with db.session() as session:  # most cycles find nothing new: no write lock for them
         if not queries_chat.events_waiting(session, name):
             return 0
@@ -54,14 +63,20 @@ def project(
         events = queries_chat.events_after(
             session, txid=cursor.last_txid, event_id=cursor.last_event_id, limit=batch
         )
+        handled = 0
+        started = time.monotonic()
         for event in events:
             handle(session, event, now)
-        if events:
-            assert events[-1].id is not None
-            cursor.last_event_id = events[-1].id
-            cursor.last_txid = events[-1].txid or 0
+            handled += 1
+            if time.monotonic() - started > YIELD_AFTER and db.urgent_waiting():
+                break
+        if handled:
+            last = events[handled - 1]
+            assert last.id is not None
+            cursor.last_event_id = last.id
+            cursor.last_txid = last.txid or 0
             session.add(cursor)
-        return len(events)
+        return handled
 
 
 class TimelineProjector:

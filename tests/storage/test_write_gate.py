@@ -6,6 +6,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from storage.db import WriteGate
 
@@ -58,3 +61,126 @@ def test_an_urgent_writer_goes_before_the_ordinary_ones_already_waiting() -> Non
 
 def test_urgent_writers_take_turns_with_an_ordinary_one_that_waits() -> None:
     assert turns_after("ingest 1", urgent=True) == ["ingest 1", "triage", "ingest"]
+
+
+def test_a_projection_batch_commits_early_for_a_webhook_waiting_on_it(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """With a receipt waiting for the lock, a batch past ``YIELD_AFTER`` commits what it
+    has handled; the next batch goes on from there and nothing is handled twice."""
+    import shutil
+
+    from sqlalchemy import text
+
+    from bot.events import EventKind
+    from bot.outbox import projection
+    from storage import queries
+    from storage.db import Database
+    from tests.escalation.support import FakeClock, open_incident, rules
+
+    path = tmp_path / "fireline.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    clock = FakeClock()
+    projection.start_cursor(db, "yield-test")
+    incident_id = open_incident(db, rules(), now=clock())
+    with db.write() as session:
+        for n in range(5):
+            queries.add_event(
+                session,
+                incident_id=incident_id,
+                kind=EventKind.NOTE_ADDED,
+                text=f"note {n}",
+                actor="ann",
+                at=clock(),
+                recorded_at=clock(),
+            )
+    seen: list[str] = []
+    webhook: list[threading.Thread] = []
+
+    def receipt() -> None:
+        with db.urgent_write() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def handle(session: Any, event: Any, now: datetime) -> None:
+        seen.append(event.text)
+        if event.text == "note 0":  # a webhook arrives while the batch holds the lock
+            webhook.append(threading.Thread(target=receipt))
+            webhook[0].start()
+            until(db.urgent_waiting, "the receipt to wait for the lock")
+            time.sleep(projection.YIELD_AFTER * 1.5)  # this event took longer than that
+
+    try:
+        first = projection.project(db, "yield-test", handle, now=clock())
+        webhook[0].join(10)
+        assert not db.urgent_waiting()
+        notes = [t for t in seen if t.startswith("note ")]
+        assert notes == ["note 0"]
+        assert first == len(seen)
+        projection.project(db, "yield-test", handle, now=clock())
+        assert [t for t in seen if t.startswith("note ")] == [f"note {n}" for n in range(5)]
+    finally:
+        db.dispose()
+
+
+def test_a_triage_batch_commits_early_for_a_webhook_waiting_on_it(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """The receipts it did not reach stay pending and are the next batch's."""
+    import json
+    import shutil
+    from datetime import UTC, timedelta
+
+    from sqlalchemy import text
+
+    from bot.incidents import triage
+    from storage import queries
+    from storage.db import Database
+    from tests.support import alert, payload
+
+    path = tmp_path / "fireline.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    rows = []
+    for n in range(3):
+        body = payload([alert(f"Yield{n}", fingerprint=f"{n:016x}")])
+        rows.append(
+            {
+                "received_at": datetime.now(UTC),
+                "receiver": body["receiver"],
+                "group_key": f"{{}}:{{alertname=Yield{n}}}",
+                "status": "firing",
+                "alert_count": 1,
+                "body": json.dumps(body),
+                "processed_at": None,
+                "error": None,
+            }
+        )
+    with db.urgent_write() as connection:
+        queries.insert_receipts(connection, rows)
+    webhook: list[threading.Thread] = []
+
+    def receipt() -> None:
+        with db.urgent_write() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def clock() -> datetime:
+        if not webhook:  # a webhook arrives while the first receipt is triaged
+            webhook.append(threading.Thread(target=receipt))
+            webhook[0].start()
+            until(db.urgent_waiting, "the receipt to wait for the lock")
+            time.sleep(triage.YIELD_AFTER * 1.5)
+        return datetime.now(UTC)
+
+    def pending() -> int:
+        with db.session() as session:
+            return queries.count_pending_receipts(session)
+
+    try:
+        first, _ = triage.process_pending(db, rules=(), flap_window=timedelta(0), clock=clock)
+        webhook[0].join(10)
+        assert (first, pending()) == (1, 2)
+        rest, _ = triage.process_pending(db, rules=(), flap_window=timedelta(0), clock=clock)
+        assert (rest, pending()) == (2, 0)
+    finally:
+        db.dispose()

@@ -24,7 +24,6 @@ incident per group, and the worst page delay under 10 s.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
@@ -53,6 +52,7 @@ from bench.chaos_world import (
     free_port,
     record_replies,
     recorder,
+    serve_env,
     slack_outage,
     write_files,
 )
@@ -98,14 +98,9 @@ def slack_calls(
 
 
 def server_env(workdir: Path, slack_url: str, files: dict[str, str]) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("FIRELINE_", "SLACK_"))}
     return {
-        **inherited,
-        "NO_PROXY": "127.0.0.1,localhost",
-        "FIRELINE_DATABASE_URL": f"sqlite:///{workdir / 'fireline.db'}",
-        "FIRELINE_HOST": "127.0.0.1",
+        **serve_env(f"sqlite:///{workdir / 'fireline.db'}"),
         "FIRELINE_WEBHOOK_TOKEN": TOKEN,
-        "FIRELINE_LOG_LEVEL": "WARNING",
         "FIRELINE_LOG_FORMAT": "json",
         "FIRELINE_HTTP_ALLOW": "127.0.0.0/8",
         "FIRELINE_AUTOMATION_BUDGET": "100000 per 1h",

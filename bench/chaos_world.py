@@ -83,6 +83,9 @@ def recorder() -> Iterator[Recorder]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The status line and headers go in one write, the body in another: without
+        # TCP_NODELAY the body waits for the client's delayed ACK, 40 ms a request.
+        disable_nagle_algorithm = True
 
         def _answer(self) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -195,6 +198,20 @@ def write_files(workdir: Path, *, pager_url: str, service_url: str, delay: int) 
 
 
 # --- the server process -----------------------------------------------------------------
+
+
+def serve_env(database_url: str) -> dict[str, str]:
+    """What a bench's ``fireline serve`` starts from: this process's environment without
+    any ``FIRELINE_`` or ``SLACK_`` setting, listening on loopback only, logging warnings,
+    on ``database_url``; each bench adds its own settings."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("FIRELINE_", "SLACK_"))}
+    return {
+        **inherited,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "FIRELINE_DATABASE_URL": database_url,
+        "FIRELINE_HOST": "127.0.0.1",
+        "FIRELINE_LOG_LEVEL": "WARNING",
+    }
 
 
 def fireline_command() -> list[str]:

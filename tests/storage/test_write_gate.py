@@ -3,14 +3,25 @@ while an ordinary write waits."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import threading
 import time
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from storage.db import WriteGate
+import pytest
+from sqlalchemy import text
+
+from bot.events import EventKind
+from bot.incidents import triage
+from bot.outbox import projection
+from storage import queries
+from storage.db import Database, WriteGate
+from tests.escalation.support import FakeClock, open_incident, rules
+from tests.support import alert, payload
 
 
 def until(condition: Callable[[], bool], what: str) -> None:
@@ -63,24 +74,39 @@ def test_urgent_writers_take_turns_with_an_ordinary_one_that_waits() -> None:
     assert turns_after("ingest 1", urgent=True) == ["ingest 1", "triage", "ingest"]
 
 
-def test_a_projection_batch_commits_early_for_a_webhook_waiting_on_it(
-    tmp_path: Path, sqlite_template: Path
-) -> None:
-    """With a receipt waiting for the lock, a batch past ``YIELD_AFTER`` commits what it
-    has handled; the next batch goes on from there and nothing is handled twice."""
-    import shutil
-
-    from sqlalchemy import text
-
-    from bot.events import EventKind
-    from bot.outbox import projection
-    from storage import queries
-    from storage.db import Database
-    from tests.escalation.support import FakeClock, open_incident, rules
-
+@pytest.fixture
+def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+    """SQLite whatever the suite's database: the write gate is SQLite's alone."""
     path = tmp_path / "fireline.db"
     shutil.copy(sqlite_template, path)
     db = Database(f"sqlite:///{path}")
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def webhook_arrives(db: Database, *, then_work: float) -> threading.Thread:
+    """A receipt that waits for the write lock held by the caller, who then goes on
+    working ``then_work`` seconds more, past its batch's yield point."""
+
+    def receipt() -> None:
+        with db.urgent_write() as connection:
+            connection.execute(text("SELECT 1"))
+
+    thread = threading.Thread(target=receipt)
+    thread.start()
+    until(db.urgent_waiting, "the receipt to wait for the lock")
+    time.sleep(then_work)
+    return thread
+
+
+def test_a_projection_batch_commits_early_for_a_webhook_waiting_on_it(
+    sqlite_db: Database,
+) -> None:
+    """With a receipt waiting for the lock, a batch past ``YIELD_AFTER`` commits what it
+    has handled; the next batch goes on from there and nothing is handled twice."""
+    db = sqlite_db
     clock = FakeClock()
     projection.start_cursor(db, "yield-test")
     incident_id = open_incident(db, rules(), now=clock())
@@ -98,49 +124,25 @@ def test_a_projection_batch_commits_early_for_a_webhook_waiting_on_it(
     seen: list[str] = []
     webhook: list[threading.Thread] = []
 
-    def receipt() -> None:
-        with db.urgent_write() as connection:
-            connection.execute(text("SELECT 1"))
-
     def handle(session: Any, event: Any, now: datetime) -> None:
         seen.append(event.text)
-        if event.text == "note 0":  # a webhook arrives while the batch holds the lock
-            webhook.append(threading.Thread(target=receipt))
-            webhook[0].start()
-            until(db.urgent_waiting, "the receipt to wait for the lock")
-            time.sleep(projection.YIELD_AFTER * 1.5)  # this event took longer than that
+        if event.text == "note 0":
+            webhook.append(webhook_arrives(db, then_work=projection.YIELD_AFTER * 1.5))
 
-    try:
-        first = projection.project(db, "yield-test", handle, now=clock())
-        webhook[0].join(10)
-        assert not db.urgent_waiting()
-        notes = [t for t in seen if t.startswith("note ")]
-        assert notes == ["note 0"]
-        assert first == len(seen)
-        projection.project(db, "yield-test", handle, now=clock())
-        assert [t for t in seen if t.startswith("note ")] == [f"note {n}" for n in range(5)]
-    finally:
-        db.dispose()
+    first = projection.project(db, "yield-test", handle, now=clock())
+    webhook[0].join(10)
+    assert not db.urgent_waiting()
+    assert [t for t in seen if t.startswith("note ")] == ["note 0"]
+    assert first == len(seen)
+    projection.project(db, "yield-test", handle, now=clock())
+    assert [t for t in seen if t.startswith("note ")] == [f"note {n}" for n in range(5)]
 
 
 def test_a_triage_batch_commits_early_for_a_webhook_waiting_on_it(
-    tmp_path: Path, sqlite_template: Path
+    sqlite_db: Database,
 ) -> None:
     """The receipts it did not reach stay pending and are the next batch's."""
-    import json
-    import shutil
-    from datetime import UTC, timedelta
-
-    from sqlalchemy import text
-
-    from bot.incidents import triage
-    from storage import queries
-    from storage.db import Database
-    from tests.support import alert, payload
-
-    path = tmp_path / "fireline.db"
-    shutil.copy(sqlite_template, path)
-    db = Database(f"sqlite:///{path}")
+    db = sqlite_db
     rows = []
     for n in range(3):
         body = payload([alert(f"Yield{n}", fingerprint=f"{n:016x}")])
@@ -160,27 +162,17 @@ def test_a_triage_batch_commits_early_for_a_webhook_waiting_on_it(
         queries.insert_receipts(connection, rows)
     webhook: list[threading.Thread] = []
 
-    def receipt() -> None:
-        with db.urgent_write() as connection:
-            connection.execute(text("SELECT 1"))
-
     def clock() -> datetime:
-        if not webhook:  # a webhook arrives while the first receipt is triaged
-            webhook.append(threading.Thread(target=receipt))
-            webhook[0].start()
-            until(db.urgent_waiting, "the receipt to wait for the lock")
-            time.sleep(triage.YIELD_AFTER * 1.5)
+        if not webhook:  # while the first receipt is triaged
+            webhook.append(webhook_arrives(db, then_work=triage.YIELD_AFTER * 1.5))
         return datetime.now(UTC)
 
     def pending() -> int:
         with db.session() as session:
             return queries.count_pending_receipts(session)
 
-    try:
-        first, _ = triage.process_pending(db, rules=(), flap_window=timedelta(0), clock=clock)
-        webhook[0].join(10)
-        assert (first, pending()) == (1, 2)
-        rest, _ = triage.process_pending(db, rules=(), flap_window=timedelta(0), clock=clock)
-        assert (rest, pending()) == (2, 0)
-    finally:
-        db.dispose()
+    first, _ = triage.process_pending(db, rules=(), flap_window=timedelta(0), clock=clock)
+    webhook[0].join(10)
+    assert (first, pending()) == (1, 2)
+    rest, _ = triage.process_pending(db, rules=(), flap_window=timedelta(0), clock=clock)
+    assert (rest, pending()) == (2, 0)

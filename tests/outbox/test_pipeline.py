@@ -7,19 +7,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from bot.app.settings import Settings
 from bot.chat import service as chat_service
 from bot.chat.config import ChatConfig
 from bot.events import EventKind
+from bot.outbox import service as outbox
 from storage import queries
 from storage.db import Database
 from storage.tables_chat import ChatCard
+from storage.tables_outbox import OutboxMessage
 from tests.automation.support import wait_for
 from tests.escalation.httpserver import http_server
 from tests.escalation.support import FakeClock, open_incident, rules
@@ -129,16 +132,24 @@ def test_projection_misses_no_event_committed_out_of_id_order(postgres_url: str)
         db.dispose()
 
 
+def digest_rules() -> chat_service.ChatRules:
+    """One channel at one message a second, digests after 30 s behind."""
+    return chat_service.ChatRules(
+        default_channel="CINC", routes=ChatConfig(), rate=1, burst=1, digest_after=30
+    )
+
+
+def lane_rows(db: Database, lane: str) -> list[OutboxMessage]:
+    with db.session() as session:
+        return list(session.exec(select(OutboxMessage).where(OutboxMessage.lane == lane)).all())
+
+
 def test_a_major_incident_joins_the_digest_still_waiting_instead_of_a_notice(
     db: Database,
 ) -> None:
     """A notice of its own would queue behind the waiting digest and split it in two."""
-    from bot.outbox import service as outbox
-
     clock = FakeClock()
-    chat_rules = chat_service.ChatRules(
-        default_channel="CINC", routes=ChatConfig(), rate=1, burst=1, digest_after=30
-    )
+    chat_rules = digest_rules()
     chat_service.start_cursor(db)
     lane = chat_service.channel_lane("CINC")
     with db.write() as session:
@@ -152,12 +163,7 @@ def test_a_major_incident_joins_the_digest_still_waiting_instead_of_a_notice(
         )
     major = open_incident(db, rules(), now=clock(), severity="critical")
     chat_service.project(db, chat_rules, now=clock())
-    with db.session() as session:
-        from sqlmodel import select
-
-        from storage.tables_outbox import OutboxMessage
-
-        in_lane = session.exec(select(OutboxMessage).where(OutboxMessage.lane == lane)).all()
+    in_lane = lane_rows(db, lane)
     assert [(m.kind, m.payload["incidents"]) for m in in_lane] == [("digest", [99, major])]
     kinds = [m.kind for m in chat_service.messages(db, major)]
     assert "channel.create" in kinds
@@ -168,24 +174,15 @@ def test_a_new_digest_gathers_for_a_third_of_digest_after_before_it_is_due(
     db: Database,
 ) -> None:
     """Sent at its first line, each digest took a slot from the backlog it stands in for."""
-    from datetime import timedelta
-
     clock = FakeClock()
-    chat_rules = chat_service.ChatRules(
-        default_channel="CINC", routes=ChatConfig(), rate=1, burst=1, digest_after=30
-    )
+    chat_rules = digest_rules()
     chat_service.start_cursor(db)
     for n in range(40):
         open_incident(db, rules(), now=clock(), name=f"Storm{n}", fingerprint=f"{n:016x}")
     while chat_service.project(db, chat_rules, now=clock()):
         pass
     lane = chat_service.channel_lane("CINC")
-    with db.session() as session:
-        from sqlmodel import select
-
-        from storage.tables_outbox import OutboxMessage
-
-        (digest,) = session.exec(select(OutboxMessage).where(OutboxMessage.lane == lane)).all()
+    (digest,) = lane_rows(db, lane)
     assert digest.payload["incidents"]
     assert digest.next_attempt_at.replace(tzinfo=None) == (clock() + timedelta(seconds=10)).replace(
         tzinfo=None

@@ -49,10 +49,13 @@ def transport(db: Database, standin: SlackStandIn, clock: FakeClock) -> ChatTran
     )
 
 
-def with_card(db: Database, clock: FakeClock, name: str = "HighErrorRate") -> int:
+def with_card(
+    db: Database, clock: FakeClock, name: str = "HighErrorRate", ts: str | None = None
+) -> int:
+    """An open incident with its card in CINC; with ``ts``, a card Slack already shows."""
     incident_id = open_incident(db, rules(), now=clock(), name=name)
     with db.write() as session:
-        session.add(ChatCard(incident_id=incident_id, channel="CINC", updated_at=clock()))
+        session.add(ChatCard(incident_id=incident_id, channel="CINC", ts=ts, updated_at=clock()))
     return incident_id
 
 
@@ -70,6 +73,29 @@ def queue(
             incident_id=incident_id,
         )
     return max(r.id or 0 for r in outbox.messages_of(db, incident_id))
+
+
+def queue_note(db: Database, clock: FakeClock, incident_id: int, text: str) -> int:
+    """A thread message under the incident's card."""
+    message: dict[str, object] = {"text": text, "detail": None, "buttons": [], "mentions": []}
+    lane = chat_service.incident_lane(incident_id)
+    return queue(db, clock, incident_id, ChatWrite.THREAD, lane, message=message)
+
+
+def queue_page(db: Database, clock: FakeClock, incident_id: int, text: str, level: int = 1) -> int:
+    """A page for U1 about ``checkout``, bundled with U1's other pages for it."""
+    return queue(
+        db,
+        clock,
+        incident_id,
+        ChatWrite.DM,
+        chat_service.person_lane("U1"),
+        user="U1",
+        message={"text": text, "detail": None, "buttons": [], "mentions": []},
+        page={"incident_id": incident_id, "title": "t", "severity": "SEV3", "level": level},
+        bundle="page:U1:checkout",
+        service="checkout",
+    )
 
 
 async def deliver_all(db: Database, standin: SlackStandIn, clock: FakeClock) -> None:
@@ -130,22 +156,9 @@ async def test_a_thread_message_cut_short_is_not_posted_twice(
     db: Database, standin: SlackStandIn
 ) -> None:
     clock = FakeClock()
-    incident_id = with_card(db, clock)
     card_ts = "1.000001"
-    with db.write() as session:
-        card = session.get(ChatCard, incident_id)
-        assert card is not None
-        card.ts = card_ts
-        session.add(card)
-    message: dict[str, object] = {"text": "a note", "detail": None, "buttons": [], "mentions": []}
-    queue(
-        db,
-        clock,
-        incident_id,
-        ChatWrite.THREAD,
-        chat_service.incident_lane(incident_id),
-        message=message,
-    )
+    incident_id = with_card(db, clock, ts=card_ts)
+    queue_note(db, clock, incident_id, "a note")
     (held,) = outbox.claim(db, owner="crashed", now=clock(), lease=LEASE, capacity=lambda d: 8)
     from bot.chat.render import ChatMessage
 
@@ -161,15 +174,8 @@ async def test_a_row_put_off_by_a_busy_channel_comes_back_when_it_may_wait_for_a
 ) -> None:
     """Not when the slot is free: by then a row queued later would have reserved it."""
     clock = FakeClock()
-    incident_id = with_card(db, clock)
-    with db.write() as session:
-        card = session.get(ChatCard, incident_id)
-        assert card is not None
-        card.ts = "1.000001"
-        session.add(card)
-    message: dict[str, object] = {"text": "a note", "detail": None, "buttons": [], "mentions": []}
-    lane = chat_service.incident_lane(incident_id)
-    queue(db, clock, incident_id, ChatWrite.THREAD, lane, message=message)
+    incident_id = with_card(db, clock, ts="1.000001")
+    queue_note(db, clock, incident_id, "a note")
     (row,) = outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8)
     pacer = Pacer(rate=1, burst=1)
     pacer.reserve("CINC", 100.0)
@@ -198,16 +204,8 @@ async def test_rows_in_flight_for_one_channel_take_its_slots_oldest_first(
     clock = FakeClock()
     ids = []
     for n in range(3):
-        incident_id = with_card(db, clock, name=f"Alert{n}")
-        with db.write() as session:
-            card = session.get(ChatCard, incident_id)
-            assert card is not None
-            card.ts = f"1.00000{n}"
-            session.add(card)
-        message: dict[str, object] = {"text": f"note {n}", "detail": None, "buttons": []}
-        message["mentions"] = []
-        lane = chat_service.incident_lane(incident_id)
-        ids.append(queue(db, clock, incident_id, ChatWrite.THREAD, lane, message=message))
+        incident_id = with_card(db, clock, name=f"Alert{n}", ts=f"1.00000{n}")
+        ids.append(queue_note(db, clock, incident_id, f"note {n}"))
     rows = outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8)
     assert sorted(r.id for r in rows) == ids
     sending = ChatTransport(
@@ -232,20 +230,8 @@ async def test_pages_waiting_for_one_person_go_as_one_message_less_the_acknowled
 ) -> None:
     clock = FakeClock()
     ids = [with_card(db, clock, name=f"Alert{n}") for n in range(4)]
-    lane = chat_service.person_lane("U1")
     for incident_id in ids:
-        queue(
-            db,
-            clock,
-            incident_id,
-            ChatWrite.DM,
-            lane,
-            user="U1",
-            message={"text": f"page {incident_id}", "detail": None, "buttons": [], "mentions": []},
-            page={"incident_id": incident_id, "title": "t", "severity": "SEV3", "level": 1},
-            bundle="page:U1:checkout",
-            service="checkout",
-        )
+        queue_page(db, clock, incident_id, f"page {incident_id}")
     incidents.acknowledge(db, ids[3], actor="ann", hooks=EscalationHooks(rules()), clock=clock)
     await deliver_all(db, standin, clock)
     (dm,) = standin.of("chat.postMessage")
@@ -268,25 +254,8 @@ async def test_an_incident_paged_twice_before_delivery_is_one_page_at_its_latest
 ) -> None:
     clock = FakeClock()
     incident_id = with_card(db, clock)
-    lane = chat_service.person_lane("U1")
     for level in (1, 2):
-        queue(
-            db,
-            clock,
-            incident_id,
-            ChatWrite.DM,
-            lane,
-            user="U1",
-            message={
-                "text": f"You are paged (level {level})",
-                "detail": None,
-                "buttons": [],
-                "mentions": [],
-            },
-            page={"incident_id": incident_id, "title": "t", "severity": "SEV3", "level": level},
-            bundle="page:U1:checkout",
-            service="checkout",
-        )
+        queue_page(db, clock, incident_id, f"You are paged (level {level})", level=level)
     await deliver_all(db, standin, clock)
     (dm,) = standin.of("chat.postMessage")
     assert dm["text"] == "You are paged (level 2)"

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, case, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage import dialect
-from storage.tables_outbox import WAITING, OutboxMessage, OutboxStatus
+from storage.tables_outbox import WAITING, OutboxMessage, OutboxPace, OutboxStatus
 
 
 def enqueue(
@@ -268,3 +268,16 @@ def counts_by_status(
         .group_by(col(OutboxMessage.destination), col(OutboxMessage.status))
     )
     return [(d, s, int(n)) for d, s, n in session.exec(query)]
+
+
+def lock_pace(session: Session, key: str) -> OutboxPace:
+    """The key's shared pace, created when new and locked to the end of the transaction:
+    replicas taking slots of one channel take them one after another."""
+    new = {"key": key, "tat": 0.0, "held_until": 0.0}
+    session.execute(
+        dialect.upsert(session, OutboxPace)
+        .values(**new)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    query = select(OutboxPace).where(OutboxPace.key == key)
+    return session.exec(dialect.locked(session, query)).one()

@@ -67,3 +67,16 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     error: str | None = Field(default=None, sa_type=Text)
+
+
+class OutboxPace(SQLModel, table=True):
+    """One key's send rate shared by every replica (a Slack channel's, on PostgreSQL):
+    when its next slot starts (the generic cell rate algorithm's theoretical arrival
+    time) and until when the peer asked it to stop (``Retry-After``), both in seconds of
+    the Unix epoch. A replica pacing on its own would send at the rate once per replica."""
+
+    __tablename__ = "outbox_pace"
+
+    key: str = Field(primary_key=True)
+    tat: float = 0.0
+    held_until: float = 0.0

@@ -291,6 +291,7 @@ async def start_chat(app: FastAPI, runtime: Runtime) -> Any:
             clock=runtime.clock,
             pacer=Pacer(rate=settings.slack_rate, burst=settings.slack_burst),
             silencer=silencer,
+            shared_pace=db.is_postgres,  # replicas share one channel's rate
         ),
         concurrency=SLACK_SENDS,
     )

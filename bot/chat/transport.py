@@ -36,6 +36,7 @@ from bot.chat.service import ChatWrite
 from bot.chat.silence import Silencer
 from bot.clock import Clock, utcnow
 from bot.graphs import service as graphs
+from bot.outbox import service as outbox
 from bot.outbox.decide import Pacer
 from bot.outbox.model import Cancelled, NotYet, Outgoing
 from storage.db import Database
@@ -73,7 +74,10 @@ class ChatTransport:
         pacer: Pacer | None = None,
         silencer: Silencer | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        shared_pace: bool = False,
     ) -> None:
+        """With ``shared_pace`` (replicas on PostgreSQL), a channel's pace is the one in
+        the database that every replica takes slots from; else this process's own."""
         self.db = db
         self.client = client
         self._still_wanted = still_wanted
@@ -81,6 +85,7 @@ class ChatTransport:
         self._pacer = pacer or Pacer(rate=1.0, burst=5)
         self._silencer = silencer
         self._monotonic = monotonic
+        self._shared_pace = shared_pace
         self._lines: dict[str, _Line] = {}  # channel -> its rows in flight, in order
 
     def max_attempts(self, message: Outgoing) -> int | None:
@@ -106,10 +111,9 @@ class ChatTransport:
             await asyncio.sleep(GATHER)  # the rows claimed with this one reach here too
             async with line.turn:
                 await line.turn.wait_for(lambda: line.places[0] == place)
-            now = self._monotonic()
-            if (wait := self._pacer.wait(channel, now)) > PACE_HOLD:
-                raise NotYet(wait - PACE_HOLD)
-            wait = self._pacer.reserve(channel, now)
+            taken, wait = await self._take_slot(channel)
+            if not taken:
+                raise NotYet(wait)
         finally:
             line.places.remove(place)
             heapq.heapify(line.places)
@@ -120,8 +124,22 @@ class ChatTransport:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    def _held(self, channel: str, exc: ChatError) -> ChatError:
-        if exc.retry_after is not None:
+    async def _take_slot(self, channel: str) -> tuple[bool, float]:
+        if not self._shared_pace:
+            return self._pacer.take(channel, self._monotonic(), within=PACE_HOLD)
+        now = self._clock().timestamp()
+        return await asyncio.to_thread(
+            outbox.take_shared_slot, self.db, self._pacer, channel, now=now, within=PACE_HOLD
+        )
+
+    async def _held(self, channel: str, exc: ChatError) -> ChatError:
+        """``exc``, after stopping the channel for as long as Slack asked (a 429)."""
+        if exc.retry_after is None:
+            return exc
+        if self._shared_pace:
+            until = self._clock().timestamp() + exc.retry_after
+            await asyncio.to_thread(outbox.hold_shared, self.db, channel, until=until)
+        else:
             self._pacer.hold(channel, self._monotonic() + exc.retry_after)
         return exc
 
@@ -147,7 +165,7 @@ class ChatTransport:
         try:
             await self._deliver_to(card, message)
         except ChatError as exc:
-            raise self._held(card.channel, exc) from None
+            raise await self._held(card.channel, exc) from None
 
     async def _deliver_to(self, card: ChatCard, message: Outgoing) -> None:
         kind = message.kind
@@ -291,7 +309,7 @@ class ChatTransport:
         try:
             await self._post_once(channel, digest_message(first, held), message, thread=None)
         except ChatError as exc:
-            raise self._held(channel, exc) from None
+            raise await self._held(channel, exc) from None
 
     async def _notice(self, message: Outgoing) -> None:
         """A major incident's channel, told in the channel its card would have gone to."""
@@ -314,7 +332,7 @@ class ChatTransport:
         try:
             await self._post_once(channel, notice, message, thread=None)
         except ChatError as exc:
-            raise self._held(channel, exc) from None
+            raise await self._held(channel, exc) from None
 
     async def _remind(self, message: Outgoing) -> None:
         """A follow-up's reminder to its owner, unless it was done since it was queued."""
@@ -327,7 +345,7 @@ class ChatTransport:
         try:
             await self._post_once(channel, chat, message, thread=None)
         except ChatError as exc:
-            raise self._held(channel, exc) from None
+            raise await self._held(channel, exc) from None
 
     async def _page(self, message: Outgoing) -> None:
         """A direct message to one person: this page and any bundled with it, less those
@@ -353,7 +371,7 @@ class ChatTransport:
         try:
             await self._post_once(channel, chat, message, thread=None)
         except ChatError as exc:
-            raise self._held(channel, exc) from None
+            raise await self._held(channel, exc) from None
 
 
 def alerts_message(message: Outgoing) -> ChatMessage:

@@ -53,5 +53,22 @@ class Pacer:
             self._tat[key] = start + 1.0 / self.rate
         return wait
 
+    def take(self, key: str, now: float, *, within: float) -> tuple[bool, float]:
+        """Reserve the key's next slot if it starts within ``within`` seconds. Returns
+        whether it was taken and how long to wait: for the slot when taken, else until
+        one is that near."""
+        wait = self.wait(key, now)
+        if wait > within:
+            return False, wait - within
+        return True, self.reserve(key, now)
+
     def hold(self, key: str, until: float) -> None:
         self._held[key] = max(self._held.get(key, until), until)
+
+    def state(self, key: str) -> tuple[float, float]:
+        """The key's next slot and held-until times (0 for none), to store and share."""
+        return self._tat.get(key, 0.0), self._held.get(key, 0.0)
+
+    def load(self, key: str, *, tat: float, held_until: float) -> None:
+        """Go on from a stored :meth:`state`."""
+        self._tat[key], self._held[key] = tat, held_until

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.outbox.decide import Pacer
 from bot.outbox.model import Outgoing
 from storage import queries_outbox
 from storage.db import Database
@@ -277,3 +278,27 @@ def waiting(db: Database, destination: str | None = None) -> int:
 def messages_of(db: Database, incident_id: int) -> list[OutboxMessage]:
     with db.session() as session:
         return queries_outbox.messages_of(session, incident_id)
+
+
+def take_shared_slot(
+    db: Database, rates: Pacer, key: str, *, now: float, within: float
+) -> tuple[bool, float]:
+    """:meth:`Pacer.take` on the key's pace shared by every replica (``outbox_pace``),
+    at ``rates``' rate and burst; ``now`` in seconds of the Unix epoch."""
+    pace = Pacer(rates.rate, rates.burst)
+    with db.write() as session:
+        stored = queries_outbox.lock_pace(session, key)
+        pace.load(key, tat=stored.tat, held_until=stored.held_until)
+        taken, wait = pace.take(key, now, within=within)
+        if taken:
+            stored.tat, stored.held_until = pace.state(key)
+            session.add(stored)
+    return taken, wait
+
+
+def hold_shared(db: Database, key: str, *, until: float) -> None:
+    """Stop the key for every replica until ``until`` (seconds of the Unix epoch)."""
+    with db.write() as session:
+        stored = queries_outbox.lock_pace(session, key)
+        stored.held_until = max(stored.held_until, until)
+        session.add(stored)

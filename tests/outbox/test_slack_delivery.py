@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.chat import service as chat_service
+from bot.chat.client import ChatError
 from bot.chat.service import ChatWrite
 from bot.chat.slack.client import SlackChat, web_client
 from bot.chat.transport import PACE_HOLD, ChatTransport
@@ -223,6 +224,57 @@ async def test_rows_in_flight_for_one_channel_take_its_slots_oldest_first(
     put_off = [r.id for r, o in zip(youngest_first, outcomes, strict=True) if o is not None]
     assert put_off == [ids[2]]
     assert [m["text"] for m in standin.of("chat.postMessage")] == ["note 0", "note 1"]
+
+
+def replica(db: Database, standin: SlackStandIn, clock: FakeClock) -> ChatTransport:
+    """One ``fireline serve``'s Slack sender, pacing a channel at one post in 4 s."""
+    return ChatTransport(
+        db,
+        chat_of(standin),
+        still_wanted=lambda i, once: None,
+        clock=clock,
+        pacer=Pacer(rate=0.25, burst=1),
+        shared_pace=True,
+    )
+
+
+async def test_replicas_take_one_channel_s_slots_from_one_pace(
+    db: Database, standin: SlackStandIn
+) -> None:
+    """Each pacing on its own, two replicas sent twice the rate Slack allows a channel."""
+    clock = FakeClock()
+    for n in range(2):
+        queue_note(db, clock, with_card(db, clock, name=f"Alert{n}", ts=f"1.00000{n}"), f"n{n}")
+    first, second = sorted(
+        outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8),
+        key=lambda r: r.id,
+    )
+    await replica(db, standin, clock).deliver(first)
+    with pytest.raises(NotYet) as put_off:
+        await replica(db, standin, clock).deliver(second)
+    assert put_off.value.wait == pytest.approx(4.0 - PACE_HOLD)
+    clock.advance(seconds=put_off.value.wait)
+    await replica(db, standin, clock).deliver(second)
+    assert [m["text"] for m in standin.of("chat.postMessage")] == ["n0", "n1"]
+
+
+async def test_a_429_to_one_replica_holds_the_channel_for_every_replica(
+    db: Database, standin: SlackStandIn
+) -> None:
+    clock = FakeClock()
+    for n in range(2):
+        queue_note(db, clock, with_card(db, clock, name=f"Alert{n}", ts=f"1.00000{n}"), f"n{n}")
+    first, second = sorted(
+        outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8),
+        key=lambda r: r.id,
+    )
+    standin.rate_limited, standin.retry_after = 1, 30
+    with pytest.raises(ChatError):
+        await replica(db, standin, clock).deliver(first)
+    with pytest.raises(NotYet) as put_off:
+        await replica(db, standin, clock).deliver(second)
+    assert put_off.value.wait == pytest.approx(30.0 - PACE_HOLD)
+    assert standin.of("chat.postMessage") == []
 
 
 async def test_pages_waiting_for_one_person_go_as_one_message_less_the_acknowledged(

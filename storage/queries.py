@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, func, insert, update
 from sqlmodel import Session, SQLModel, col, select
@@ -93,6 +93,33 @@ def count_firing_alerts(session: Session, incident_id: int) -> int:
         AlertRecord.incident_id == incident_id, AlertRecord.status == "firing"
     )
     return int(session.exec(query).one())
+
+
+class AlertSummary(NamedTuple):
+    """What an incident's card shows of its alerts, without loading each one."""
+
+    firing: int
+    total: int
+    first: AlertRecord | None  # the earliest, whose labels the card shows
+    links: dict[str, str]  # the first links an alert of it gave
+
+
+def alert_summary(session: Session, incident_id: int) -> AlertSummary:
+    """:func:`alerts_of` boiled down for the card: a storm's card is drawn hundreds of
+    times over a hundred alerts, and building each record was a fifth of the server's
+    time."""
+    order = (col(AlertRecord.starts_at), col(AlertRecord.id))
+    mine = AlertRecord.incident_id == incident_id
+    rows = session.exec(
+        select(AlertRecord.status, AlertRecord.links).where(mine).order_by(*order)
+    ).all()
+    first = session.exec(select(AlertRecord).where(mine).order_by(*order).limit(1)).first()
+    return AlertSummary(
+        firing=sum(1 for status, _ in rows if status == "firing"),
+        total=len(rows),
+        first=first,
+        links=next((dict(links) for _, links in rows if links), {}),
+    )
 
 
 def alerts_of(session: Session, incident_id: int) -> list[AlertRecord]:

@@ -541,7 +541,8 @@ def load_view(session: Session, incident_id: int, *, now: datetime) -> IncidentV
     incident = session.get(Incident, incident_id)
     if incident is None or incident.id is None:
         return None
-    alerts = queries.alerts_of(session, incident_id)
+    alerts = queries.alert_summary(session, incident_id)
+    first = alerts.first
     run = queries_chat.latest_run(session, incident_id)
     steps: list[StepLine] = []
     if run is not None and run.id is not None:
@@ -558,7 +559,7 @@ def load_view(session: Session, incident_id: int, *, now: datetime) -> IncidentV
     silenced = _silenced_now(session, incident_id)
     correlated = queries.events_of_kind(session, incident_id, EventKind.CHANGE_CORRELATED)
     changes = [e.text for e in sorted(correlated, key=lambda e: e.at, reverse=True)]
-    labels = dict(alerts[0].labels) if alerts else dict(incident.labels)
+    labels = dict(first.labels) if first else dict(incident.labels)
     return IncidentView(
         id=incident.id,
         title=incident.title,
@@ -566,7 +567,7 @@ def load_view(session: Session, incident_id: int, *, now: datetime) -> IncidentV
         status=incident.status,
         service=incident.service,
         labels=labels,
-        source_url=incident.source_url or (alerts[0].generator_url if alerts else None) or None,
+        source_url=incident.source_url or (first.generator_url if first else None) or None,
         opened_at=incident.opened_at,
         resolved_at=incident.resolved_at,
         acknowledged_by=incident.acknowledged_by,
@@ -576,13 +577,13 @@ def load_view(session: Session, incident_id: int, *, now: datetime) -> IncidentV
         verification=run.verification if run else None,
         steps=steps,
         responders=people,
-        alerts_firing=sum(1 for a in alerts if a.status == "firing"),
-        alerts_total=len(alerts),
+        alerts_firing=alerts.firing,
+        alerts_total=alerts.total,
         escalation_level=(timer.level + 1) if timer and timer.status != "stopped" else None,
         silenced=silenced,
         changes=changes,
         now=now,
-        links=next((dict(a.links) for a in alerts if a.links), {}),
+        links=alerts.links,
     )
 
 

@@ -167,6 +167,20 @@ def add_event(
     return int(row[0]) if row else None
 
 
+def add_events(session: Session, events: Sequence[dict[str, Any]]) -> None:
+    """Append many timeline events, in order, in one statement; each takes the keyword
+    arguments of :func:`add_event`, and one whose dedupe key its incident already has is
+    dropped."""
+    rows = [
+        {**event, "data": event.get("data") or {}, "dedupe_key": event.get("dedupe_key")}
+        for event in events
+    ]
+    stmt = dialect.upsert(
+        session, SQLModel.metadata.tables["timeline_event"]
+    ).on_conflict_do_nothing(index_elements=["incident_id", "dedupe_key"])
+    session.connection().execute(stmt, rows)
+
+
 def timeline(
     session: Session, incident_id: int, *, limit: int | None = None, offset: int = 0
 ) -> list[TimelineEvent]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -99,6 +100,12 @@ class _Context:
     selector: RunbookSelector | None = None
     escalation: StatusHooks | None = None
     changes: ChangeCorrelator | None = None
+    # A storm's payload brings a hundred new alerts: their records are inserted in one
+    # flush and their events in one statement, not one round trip each. What needs a new
+    # record's id waits in ``later``; events wait in ``events`` until a hook or the end
+    # of the payload, so the timeline keeps the order they were decided in.
+    later: list[Callable[[], None]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 def apply_payload(
@@ -141,6 +148,10 @@ def apply_payload(
     ctx.changes = changes
     for alert in payload.alerts:
         _apply_alert(ctx, alert)
+    session.flush()
+    for step in ctx.later:
+        step()
+    _flush_events(ctx)
     for incident_id in sorted(ctx.outcome.touched):
         _resolve_if_quiet(ctx, incident_id)
     return ctx.outcome
@@ -160,7 +171,7 @@ def _apply_alert(ctx: _Context, alert: Alert) -> None:
         update["endsAt"] = times.ends_at
     record = _apply_sane_alert(ctx, alert.model_copy(update=update), unknown_start=True)
     if record is not None and record.incident_id is not None:
-        _note_times_clamped(ctx, record, sent, times)
+        ctx.later.append(lambda: _note_times_clamped(ctx, record, sent, times))
 
 
 def _apply_sane_alert(
@@ -201,12 +212,12 @@ def _apply_sane_alert(
     if action is AlertAction.NEW_FIRING:
         incident = _incident_for_firing(ctx, alert)
         record = _new_record(ctx, alert, incident.id)
-        _note_alert_fired(ctx, incident, record)
+        ctx.later.append(lambda: _note_alert_fired(ctx, incident, record))
     else:
         open_incident = ctx.incident if ctx.incident and ctx.incident.status != "resolved" else None
         record = _new_record(ctx, alert, open_incident.id if open_incident else None)
         if open_incident is not None:
-            _event_alert_resolved(ctx, record, reason="resolved")
+            ctx.later.append(lambda: _event_alert_resolved(ctx, record, reason="resolved"))
     return record
 
 
@@ -217,8 +228,8 @@ def _note_times_clamped(ctx: _Context, record: AlertRecord, sent: Alert, times: 
     kept = {"startsAt": times.starts_at, "endsAt": times.ends_at}
     name = record.labels.get("alertname", "alert")
     shown = ", ".join(f"{f} {given[f]} as {kept[f]}" for f in times.clamped)
-    queries.add_event(
-        ctx.session,
+    _event(
+        ctx,
         incident_id=record.incident_id,
         kind=EventKind.ALERT_TIME_CLAMPED,
         text=f"{name}: an impossible time was clamped ({shown})",
@@ -253,7 +264,6 @@ def _new_record(ctx: _Context, alert: Alert, incident_id: int | None) -> AlertRe
         last_seen_at=ctx.received_at,
     )
     ctx.session.add(record)
-    ctx.session.flush()
     ctx.episodes.add(record)
     return record
 
@@ -272,9 +282,10 @@ def _incident_for_firing(ctx: _Context, alert: Alert) -> Incident:
     if action is GroupIncidentAction.REOPEN:
         assert latest is not None
         assert latest.id is not None
+        _flush_events(ctx)
         lifecycle.reopen(ctx.session, latest, now=ctx.now)
-        queries.add_event(
-            ctx.session,
+        _event(
+            ctx,
             incident_id=latest.id,
             kind=EventKind.INCIDENT_REOPENED,
             text=f"Re-opened: the group fired again within the flap window "
@@ -285,6 +296,7 @@ def _incident_for_firing(ctx: _Context, alert: Alert) -> Incident:
             data={"reopen_count": latest.reopen_count},
         )
         if ctx.escalation:
+            _flush_events(ctx)
             ctx.escalation.incident_opened(ctx.session, latest, now=ctx.now)
         ctx.outcome.reopened.append(latest.id)
         return latest
@@ -314,8 +326,8 @@ def _open_incident(ctx: _Context, alert: Alert) -> Incident:
     ctx.group.incident_id = incident.id
     ctx.session.add(ctx.group)
     ctx.incident = incident
-    queries.add_event(
-        ctx.session,
+    _event(
+        ctx,
         incident_id=incident.id,
         kind=EventKind.INCIDENT_OPENED,
         text=f"Opened {decision.severity.name}: {incident.title}",
@@ -328,8 +340,8 @@ def _open_incident(ctx: _Context, alert: Alert) -> Incident:
             "payload_version": payload.version,
         },
     )
-    queries.add_event(
-        ctx.session,
+    _event(
+        ctx,
         incident_id=incident.id,
         kind=EventKind.TRIAGE_DECIDED,
         text=_triage_text(decision.severity, decision.service, incident.signal, decision.rules),
@@ -344,6 +356,7 @@ def _open_incident(ctx: _Context, alert: Alert) -> Incident:
             "severity_label": alert.labels.get("severity"),
         },
     )
+    _flush_events(ctx)  # the hooks below write to the timeline too
     deploy = (
         ctx.changes.on_incident_opened(ctx.session, incident, labels=alert.labels, now=ctx.now)
         if ctx.changes is not None
@@ -389,8 +402,8 @@ def _note_alert_fired(ctx: _Context, incident: Incident, record: AlertRecord) ->
     current = Severity.parse(incident.severity)
     if decision.severity < current:
         incident.severity = decision.severity.name
-        queries.add_event(
-            ctx.session,
+        _event(
+            ctx,
             incident_id=incident.id,
             kind=EventKind.SEVERITY_CHANGED,
             text=f"Severity raised from {current.name} to {decision.severity.name} by "
@@ -401,12 +414,13 @@ def _note_alert_fired(ctx: _Context, incident: Incident, record: AlertRecord) ->
             data={"from": current.name, "to": decision.severity.name, "alert_id": record.id},
         )
         if ctx.escalation:
+            _flush_events(ctx)
             ctx.escalation.severity_raised(ctx.session, incident, now=ctx.now)
     incident.updated_at = ctx.now
     ctx.session.add(incident)
     name = record.labels.get("alertname", "alert")
-    queries.add_event(
-        ctx.session,
+    _event(
+        ctx,
         incident_id=incident.id,
         kind=EventKind.ALERT_FIRED,
         text=f"{name} firing ({_label_summary(record.labels)})",
@@ -423,6 +437,17 @@ def _note_alert_fired(ctx: _Context, incident: Incident, record: AlertRecord) ->
     )
 
 
+def _event(ctx: _Context, **values: Any) -> None:
+    """A timeline event, written at the next :func:`_flush_events`."""
+    ctx.events.append(values)
+
+
+def _flush_events(ctx: _Context) -> None:
+    if ctx.events:
+        queries.add_events(ctx.session, ctx.events)
+        ctx.events.clear()
+
+
 def _label_summary(labels: dict[str, str]) -> str:
     shown = [f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", "severity")]
     return ", ".join(shown[:6]) or "no labels"
@@ -434,7 +459,7 @@ def _resolve_alert(ctx: _Context, record: AlertRecord, ends_at: datetime, *, rea
     record.last_seen_at = ctx.received_at
     ctx.session.add(record)
     if record.incident_id is not None:
-        _event_alert_resolved(ctx, record, reason=reason)
+        ctx.later.append(lambda: _event_alert_resolved(ctx, record, reason=reason))
         ctx.outcome.touched.add(record.incident_id)
 
 
@@ -442,8 +467,8 @@ def _event_alert_resolved(ctx: _Context, record: AlertRecord, *, reason: str) ->
     assert record.incident_id is not None
     assert record.id is not None
     name = record.labels.get("alertname", "alert")
-    queries.add_event(
-        ctx.session,
+    _event(
+        ctx,
         incident_id=record.incident_id,
         kind=EventKind.ALERT_RESOLVED,
         text=f"{name} resolved ({_label_summary(record.labels)})"

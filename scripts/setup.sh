@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv with Python 3.11+ and install Fireline with its development tools, at the
+# Create .venv with Python 3.11+ and install Fireline and the development tools, at the
 # versions pinned in constraints.txt (refresh them with scripts/lock.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."

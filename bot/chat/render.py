@@ -346,7 +346,7 @@ def digest_message(opened: Sequence[DigestLine], updated: Sequence[DigestLine] =
         said.append(
             f":cloud_with_lightning: Storm: {len(first)} more {noun} opened while this channel "
             "was behind. They get no card of their own here so that the channel keeps up; "
-            "each is in the console and answers /fireline by its number"
+            "each is in the console, and its number works with /fireline"
         )
         lines += _digest_lines(first)
     if held:

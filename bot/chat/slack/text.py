@@ -2,7 +2,7 @@
 
 Everything an alert, a runbook parameter or a person wrote is data. Slack reads ``&``,
 ``<`` and ``>`` as markup (``<!channel>``, ``<@U1>``, ``<url|text>``), so those three are
-escaped as Slack documents; Fireline adds its own mentions and links only after escaping.
+escaped as Slack documents; Fireline's own mentions and links are added only after escaping.
 Cuts happen after escaping, never inside an entity, and end in a visible ellipsis, so a
 message is never refused for its size.
 """

@@ -21,6 +21,9 @@ from sqlalchemy import create_engine, text
 
 from bot.app.main import create_app
 from bot.app.settings import Settings
+from bot.incidents.triage import TriageOutcome, apply_payload
+from bot.ingest.model import WebhookPayload
+from storage.db import Database
 
 LOCAL_FIXTURES = Path(__file__).with_name("fixtures")
 POSTGRES_URL = os.environ.get(
@@ -100,6 +103,19 @@ def alert(
         "generatorURL": "http://prometheus:9090/graph?g0.expr=up",
         "fingerprint": fingerprint,
     }
+
+
+def triage(db: Database, alerts: list[dict[str, Any]], *, at: datetime) -> TriageOutcome:
+    """Apply one payload of ``alerts`` as triage does, received and handled at ``at``."""
+    with db.write() as session:
+        return apply_payload(
+            session,
+            WebhookPayload.model_validate(payload(alerts)),
+            received_at=at,
+            now=at,
+            rules=(),
+            flap_window=timedelta(minutes=10),
+        )
 
 
 def payload(

@@ -8,25 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import col, select
 
 from bot.events import EventKind
-from bot.incidents.triage import apply_payload
-from bot.ingest.model import WebhookPayload
 from storage.db import Database
 from storage.tables import AlertRecord, TimelineEvent
-from tests.support import alert, payload
+from tests.support import alert, triage
 
 T0 = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)
-
-
-def triage(db: Database, alerts: list[dict[str, object]], *, at: datetime) -> None:
-    with db.write() as session:
-        apply_payload(
-            session,
-            WebhookPayload.model_validate(payload(alerts)),
-            received_at=at,
-            now=at,
-            rules=(),
-            flap_window=timedelta(minutes=10),
-        )
 
 
 def timeline(db: Database) -> list[tuple[str, str, object]]:

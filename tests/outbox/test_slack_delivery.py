@@ -18,7 +18,7 @@ from bot.escalation.hooks import EscalationHooks
 from bot.incidents import service as incidents
 from bot.outbox import service as outbox
 from bot.outbox.decide import Pacer
-from bot.outbox.model import NotYet
+from bot.outbox.model import NotYet, Outgoing
 from bot.outbox.worker import OutboxSender
 from storage.db import Database
 from storage.tables_chat import ChatCard
@@ -226,6 +226,15 @@ async def test_rows_in_flight_for_one_channel_take_its_slots_oldest_first(
     assert [m["text"] for m in standin.of("chat.postMessage")] == ["note 0", "note 1"]
 
 
+def claimed_notes(db: Database, clock: FakeClock, texts: list[str]) -> list[Outgoing]:
+    """A thread message for each of ``texts``, each under its own incident's posted card
+    in CINC, claimed by one sender; oldest first."""
+    for n, text in enumerate(texts):
+        queue_note(db, clock, with_card(db, clock, name=f"Alert{n}", ts=f"1.00000{n}"), text)
+    rows = outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8)
+    return sorted(rows, key=lambda r: r.id)
+
+
 def replica(db: Database, standin: SlackStandIn, clock: FakeClock) -> ChatTransport:
     """One ``fireline serve``'s Slack sender, pacing a channel at one post in 4 s."""
     return ChatTransport(
@@ -243,12 +252,7 @@ async def test_replicas_take_one_channel_s_slots_from_one_pace(
 ) -> None:
     """Each pacing on its own, two replicas sent twice the rate Slack allows a channel."""
     clock = FakeClock()
-    for n in range(2):
-        queue_note(db, clock, with_card(db, clock, name=f"Alert{n}", ts=f"1.00000{n}"), f"n{n}")
-    first, second = sorted(
-        outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8),
-        key=lambda r: r.id,
-    )
+    first, second = claimed_notes(db, clock, ["n0", "n1"])
     await replica(db, standin, clock).deliver(first)
     with pytest.raises(NotYet) as put_off:
         await replica(db, standin, clock).deliver(second)
@@ -262,12 +266,7 @@ async def test_a_429_to_one_replica_holds_the_channel_for_every_replica(
     db: Database, standin: SlackStandIn
 ) -> None:
     clock = FakeClock()
-    for n in range(2):
-        queue_note(db, clock, with_card(db, clock, name=f"Alert{n}", ts=f"1.00000{n}"), f"n{n}")
-    first, second = sorted(
-        outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8),
-        key=lambda r: r.id,
-    )
+    first, second = claimed_notes(db, clock, ["n0", "n1"])
     standin.rate_limited, standin.retry_after = 1, 30
     with pytest.raises(ChatError):
         await replica(db, standin, clock).deliver(first)

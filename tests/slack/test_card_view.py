@@ -6,25 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.chat import service as chat_service
-from bot.incidents.triage import apply_payload
-from bot.ingest.model import WebhookPayload
 from storage.db import Database
-from tests.support import alert, payload
+from tests.support import alert, triage
 
 T0 = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)
-
-
-def triage(db: Database, alerts: list[dict[str, object]], *, at: datetime) -> list[int]:
-    with db.write() as session:
-        outcome = apply_payload(
-            session,
-            WebhookPayload.model_validate(payload(alerts)),
-            received_at=at,
-            now=at,
-            rules=(),
-            flap_window=timedelta(minutes=10),
-        )
-    return outcome.opened
 
 
 def test_the_card_counts_alerts_and_shows_the_earliest_labels_and_first_links(
@@ -35,7 +20,7 @@ def test_the_card_counts_alerts_and_shows_the_earliest_labels_and_first_links(
     linked = alert("DiskFull", fingerprint="b" * 16, starts_at=later, labels={"host": "db-2"})
     linked["dashboardURL"] = "https://grafana.example.com/d/disk"
     gone = alert("DiskFull", fingerprint="c" * 16, starts_at=later, labels={"host": "db-3"})
-    (incident_id,) = triage(db, [linked, gone, shown], at=later)
+    (incident_id,) = triage(db, [linked, gone, shown], at=later).opened
     resolved = alert(
         "DiskFull",
         fingerprint="c" * 16,

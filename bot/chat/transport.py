@@ -17,7 +17,7 @@ import contextlib
 import heapq
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -28,6 +28,7 @@ from bot.chat.render import (
     ICONS,
     Button,
     ChatMessage,
+    IncidentView,
     channel_name,
     digest_message,
     major_notice,
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 # The longest a send waits for its channel's pace while it holds one of the outbox's
 # places; a later slot puts the row back until then.
 PACE_HOLD = 1.0
+# The longest the channel's first row in line waits in place for its slot. It stays, so
+# that a row put off cannot lose the slot it came back for to a row claimed meanwhile.
+HEAD_WAIT = 2.0
 GATHER = 0.01  # seconds rows in flight for one channel are given to line up for its pace
 PACED_FIRST = frozenset({ChatWrite.CARD_POST, ChatWrite.DIGEST, ChatWrite.NOTICE})
 LOOKBACK = timedelta(minutes=2)  # how far before a row was queued to look for its message
@@ -55,12 +59,30 @@ PAGES_SHOWN = 10  # incidents listed (with a button each) in one bundled page
 StillWanted = Callable[[int, bool], str | None]
 
 
+Place = tuple[bool, int]  # (not one of PACED_FIRST, outbox id): the smallest goes first
+
+
 @dataclass
 class _Line:
     """A channel's rows in flight, waiting for their turn at its pace."""
 
-    places: list[tuple[bool, int]] = field(default_factory=list)  # a heap
+    places: list[Place] = field(default_factory=list)  # a heap
     turn: asyncio.Condition = field(default_factory=asyncio.Condition)
+    waiting: Place | None = None  # the first row, waiting in place for its slot
+    slot_in: float = 0.0  # how long it waits, as of ``since`` (monotonic seconds)
+    since: float = 0.0
+    ranks: dict[Place, int] = field(default_factory=dict)  # places in line as it began
+
+    def wait_in_place(self, place: Place, slot_in: float, now: float) -> None:
+        self.waiting, self.slot_in, self.since = place, slot_in, now
+        self.ranks = {p: n for n, p in enumerate(sorted(self.places))}
+
+    def rank(self, place: Place) -> int:
+        """How many rows were ahead of ``place`` when the first row began to wait; a
+        row that came later is behind them all."""
+        if place not in self.ranks:
+            self.ranks[place] = len(self.ranks)
+        return self.ranks[place]
 
 
 class ChatTransport:
@@ -101,28 +123,64 @@ class ChatTransport:
         Rows in flight for one channel take its slots in order: a new card or the
         channel's digest first, then the oldest row. Without that, whichever send reached
         the pacer first won (the order threads finish their reads in), and a row of a
-        busy channel could lose for minutes. A row put off comes back as soon as a slot
-        is near enough to wait for, not when it is free, when a later row would have
-        reserved it."""
+        busy channel could lose for minutes. The first row in line waits in place for a
+        slot up to ``HEAD_WAIT`` away, and the rows behind it are put off until their own
+        slots are near, each by its place in line: a row put off and claimed again came
+        back a moment after rows claimed meanwhile had taken the slot it was due for, and
+        a digest lost that race for minutes. A row that comes first (a card, an older
+        row) takes the waiting row's place."""
         place = (message.kind not in PACED_FIRST, message.id)
         line = self._lines.setdefault(channel, _Line())
         heapq.heappush(line.places, place)
         try:
             await asyncio.sleep(GATHER)  # the rows claimed with this one reach here too
             async with line.turn:
-                await line.turn.wait_for(lambda: line.places[0] == place)
-            taken, wait = await self._take_slot(channel)
-            if not taken:
-                raise NotYet(wait)
+                wait = await self._turn(channel, line, place)
         finally:
             line.places.remove(place)
             heapq.heapify(line.places)
             async with line.turn:
+                if line.waiting == place:
+                    line.waiting = None
                 line.turn.notify_all()
-            if not line.places:
+            if not line.places and self._lines.get(channel) is line:
                 del self._lines[channel]
         if wait > 0:
             await asyncio.sleep(wait)
+
+    async def _turn(self, channel: str, line: _Line, place: Place) -> float:
+        """With the line's lock held: wait for this row's turn, then take a slot (its wait
+        is returned) or raise :class:`NotYet`. The first row waits in place once."""
+        waited = False
+        while True:
+            await line.turn.wait_for(
+                lambda: line.places[0] == place or line.waiting not in (None, place)
+            )
+            if line.places[0] != place:
+                raise NotYet(self._behind(line, place))
+            taken, wait = await self._take_slot(channel)
+            if taken:
+                return wait
+            slot_in = wait + PACE_HOLD
+            if waited or slot_in > HEAD_WAIT:
+                raise NotYet(wait)
+            waited = True
+            line.wait_in_place(place, slot_in, self._monotonic())
+            line.turn.notify_all()  # the rows behind are put off now
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    line.turn.wait_for(lambda: line.places[0] != place), timeout=wait
+                )
+            if line.waiting == place:  # else a row that comes first waits now
+                line.waiting = None
+
+    def _behind(self, line: _Line, place: Place) -> float:
+        """How long a row behind the waiting one is put off: until its own slot, counted
+        by its place in line, is near enough to wait for."""
+        rate = self._pacer.rate
+        gap = line.rank(place) / rate if rate > 0 else 0.0
+        left = max(0.0, line.slot_in - (self._monotonic() - line.since))
+        return max(0.0, left + gap - PACE_HOLD)
 
     async def _take_slot(self, channel: str) -> tuple[bool, float]:
         if not self._shared_pace:
@@ -208,14 +266,22 @@ class ChatTransport:
         )
 
     async def _post_once(
-        self, channel: str, chat: ChatMessage, message: Outgoing, *, thread: str | None
+        self,
+        channel: str,
+        chat: ChatMessage | Callable[[], Awaitable[ChatMessage]],
+        message: Outgoing,
+        *,
+        thread: str | None,
     ) -> str:
-        """Post, unless an interrupted earlier attempt already did."""
+        """Post, unless an interrupted earlier attempt already did. ``chat`` may be read
+        once the slot is taken, so that a row put off reads nothing."""
         if message.interrupted:
             found = await self._find(channel, message, thread=thread)
             if found is not None:
                 return found
         await self._paced(channel, message)
+        if not isinstance(chat, ChatMessage):
+            chat = await chat()
         return await self.client.post(channel, chat, thread=thread, outbox_id=message.id)
 
     async def _find(self, channel: str, message: Outgoing, *, thread: str | None) -> str | None:
@@ -236,47 +302,60 @@ class ChatTransport:
         return None
 
     async def _card(self, card: ChatCard, message: Outgoing) -> None:
-        incident_id = card.incident_id
-        now = self._clock()
-        view = await asyncio.to_thread(service.view_of, self.db, incident_id, now=now)
-        if view is None:
-            raise ChatError(f"incident {incident_id} is gone", permanent=True)
+        """Create the incident's channel, post its card or redraw it. The card is drawn
+        once its slot is taken: drawn before, a row put off was drawn for nothing, and
+        what went out was as old as the wait."""
         if message.kind == ChatWrite.CHANNEL_CREATE:
-            invite = [p for p in [*view.responders, view.commander] if p]
-            channel = await self.client.create_channel(
-                channel_name(view.id, view.title), invite=invite
-            )
-            await asyncio.to_thread(
-                service.save_card, self.db, incident_id, now=now, channel=channel, own_channel=True
-            )
-            if "notify" in message.payload:  # queued before the notice had a row of its own
-                notice = major_notice(view.id, view.severity, view.title, channel)
-                with contextlib.suppress(ChatError):
-                    await self.client.post(str(message.payload["notify"]), notice)
+            await self._create_channel(card, message)
         elif message.kind == ChatWrite.CARD_POST:
-            ts = (
-                await self._find(card.channel, message, thread=None)
-                if message.interrupted
-                else None
-            )
-            if ts is None:
-                await self._paced(card.channel, message)
-                ts = await self.client.post_card(
-                    card.channel, view, suppressed=0, outbox_id=message.id
-                )
-            await asyncio.to_thread(service.save_card, self.db, incident_id, now=now, ts=ts)
-            if message.interrupted:
-                await self._retire_copies(card.channel, incident_id, ts, message)
-            if card.own_channel:
-                with contextlib.suppress(ChatError):
-                    await self.client.pin(card.channel, ts)
+            await self._post_card(card, message)
         else:
             if card.ts is None:
-                raise ChatError(f"incident {incident_id}'s card was never posted", permanent=True)
+                raise ChatError(
+                    f"incident {card.incident_id}'s card was never posted", permanent=True
+                )
             await self._paced(card.channel, message)
+            view = await self._view(card.incident_id)
             await self.client.update_card(
                 card.channel, card.ts, view, suppressed=message.suppressed
             )
+
+    async def _view(self, incident_id: int) -> IncidentView:
+        view = await asyncio.to_thread(service.view_of, self.db, incident_id, now=self._clock())
+        if view is None:
+            raise ChatError(f"incident {incident_id} is gone", permanent=True)
+        return view
+
+    async def _create_channel(self, card: ChatCard, message: Outgoing) -> None:
+        view = await self._view(card.incident_id)
+        invite = [p for p in [*view.responders, view.commander] if p]
+        channel = await self.client.create_channel(channel_name(view.id, view.title), invite=invite)
+        await asyncio.to_thread(
+            service.save_card,
+            self.db,
+            card.incident_id,
+            now=self._clock(),
+            channel=channel,
+            own_channel=True,
+        )
+        if "notify" in message.payload:  # queued before the notice had a row of its own
+            notice = major_notice(view.id, view.severity, view.title, channel)
+            with contextlib.suppress(ChatError):
+                await self.client.post(str(message.payload["notify"]), notice)
+
+    async def _post_card(self, card: ChatCard, message: Outgoing) -> None:
+        incident_id = card.incident_id
+        ts = await self._find(card.channel, message, thread=None) if message.interrupted else None
+        if ts is None:
+            await self._paced(card.channel, message)
+            view = await self._view(incident_id)
+            ts = await self.client.post_card(card.channel, view, suppressed=0, outbox_id=message.id)
+        await asyncio.to_thread(service.save_card, self.db, incident_id, now=self._clock(), ts=ts)
+        if message.interrupted:
+            await self._retire_copies(card.channel, incident_id, ts, message)
+        if card.own_channel:
+            with contextlib.suppress(ChatError):
+                await self.client.pin(card.channel, ts)
 
     async def _retire_copies(
         self, channel: str, incident_id: int, live: str, message: Outgoing
@@ -297,17 +376,22 @@ class ChatTransport:
                 await self.client.retire_card(channel, p.ts, incident_id=incident_id, current=live)
 
     async def _digest(self, message: Outgoing) -> None:
-        """What a channel too far behind was not told one by one, in one message."""
+        """What a channel too far behind was not told one by one, in one message, as the
+        incidents stand when its slot comes."""
         channel = str(message.payload["channel"])
         opened = [int(i) for i in message.payload.get("incidents") or ()]
         updated = [int(i) for i in message.payload.get("updated") or () if i not in opened]
-        lines = await asyncio.to_thread(service.digest_lines, self.db, [*opened, *updated])
-        if not lines:
-            raise Cancelled("the incidents of the digest are gone")
-        first = [line for line in lines if line.incident_id in opened]
-        held = [line for line in lines if line.incident_id not in opened]
+
+        async def compose() -> ChatMessage:
+            lines = await asyncio.to_thread(service.digest_lines, self.db, [*opened, *updated])
+            if not lines:
+                raise Cancelled("the incidents of the digest are gone")
+            first = [line for line in lines if line.incident_id in opened]
+            held = [line for line in lines if line.incident_id not in opened]
+            return digest_message(first, held)
+
         try:
-            await self._post_once(channel, digest_message(first, held), message, thread=None)
+            await self._post_once(channel, compose, message, thread=None)
         except ChatError as exc:
             raise await self._held(channel, exc) from None
 

@@ -3,7 +3,9 @@ twice; a second copy of a card is retired; pages waiting for one person go as on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -179,8 +181,8 @@ async def test_a_row_put_off_by_a_busy_channel_comes_back_when_it_may_wait_for_a
     queue_note(db, clock, incident_id, "a note")
     (row,) = outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8)
     pacer = Pacer(rate=1, burst=1)
-    pacer.reserve("CINC", 100.0)
-    pacer.reserve("CINC", 100.0)  # the next slot is 2 s away
+    for _ in range(4):
+        pacer.reserve("CINC", 100.0)  # the next slot is 4 s away: too far to wait in place
     sending = ChatTransport(
         db,
         chat_of(standin),
@@ -191,17 +193,81 @@ async def test_a_row_put_off_by_a_busy_channel_comes_back_when_it_may_wait_for_a
     )
     with pytest.raises(NotYet) as put_off:
         await sending.deliver(row)
-    assert put_off.value.wait == pytest.approx(2.0 - PACE_HOLD)
+    assert put_off.value.wait == pytest.approx(4.0 - PACE_HOLD)
     assert pacer.wait("CINC", 100.0 + put_off.value.wait) <= PACE_HOLD
     assert standin.of("chat.postMessage") == []
+
+
+def real_time_pace(rate: float, reserved: int) -> tuple[Pacer, Callable[[], float]]:
+    """A pace on a monotonic clock that starts at 0 now, with ``reserved`` slots taken."""
+    started = time.monotonic()
+    pacer = Pacer(rate=rate, burst=1)
+    for _ in range(reserved):
+        pacer.reserve("CINC", 0.0)
+    return pacer, lambda: time.monotonic() - started
+
+
+def paced_sender(
+    db: Database, standin: SlackStandIn, clock: FakeClock, pace: tuple[Pacer, Callable[[], float]]
+) -> ChatTransport:
+    pacer, monotonic = pace
+    return ChatTransport(
+        db,
+        chat_of(standin),
+        still_wanted=lambda i, once: None,
+        clock=clock,
+        pacer=pacer,
+        monotonic=monotonic,
+    )
+
+
+async def test_the_first_row_in_line_waits_in_place_for_a_near_slot_and_the_rest_by_rank(
+    db: Database, standin: SlackStandIn
+) -> None:
+    """Put off, the first row came back a moment after rows claimed meanwhile had taken
+    its slot; a storm's digest lost that race for minutes."""
+    clock = FakeClock()
+    rows = claimed_notes(db, clock, ["n0", "n1", "n2"])
+    pace = real_time_pace(rate=2, reserved=3)  # the next slot is 1.5 s away
+    pacer = pace[0]
+    sending = paced_sender(db, standin, clock, pace)
+    outcomes = await asyncio.gather(*(sending.deliver(r) for r in rows), return_exceptions=True)
+    assert outcomes[0] is None
+    assert [m["text"] for m in standin.of("chat.postMessage")] == ["n0"]
+    put_off = [o for o in outcomes[1:] if isinstance(o, NotYet)]
+    assert len(put_off) == 2
+    # n1's slot comes 0.5 s after n0's, n2's 0.5 s after that: each is put off until
+    # its own slot is near enough to wait for.
+    assert put_off[0].wait == pytest.approx(1.5 + 0.5 - PACE_HOLD, abs=0.2)
+    assert put_off[1].wait == pytest.approx(1.5 + 1.0 - PACE_HOLD, abs=0.2)
+    assert pacer.state("CINC")[0] == pytest.approx(2.0)  # n0 took the slot at 1.5 s
+
+
+async def test_a_card_that_comes_while_a_row_waits_in_place_takes_its_slot(
+    db: Database, standin: SlackStandIn
+) -> None:
+    clock = FakeClock()
+    (note,) = claimed_notes(db, clock, ["n0"])
+    incident_id = with_card(db, clock, name="Fresh")
+    queue(db, clock, incident_id, ChatWrite.CARD_POST, chat_service.incident_lane(incident_id))
+    (card,) = outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8)
+    sending = paced_sender(db, standin, clock, real_time_pace(rate=2, reserved=3))
+    waiting = asyncio.create_task(sending.deliver(note))
+    await wait_for(
+        lambda: "CINC" in sending._lines and sending._lines["CINC"].waiting is not None,
+        what="the note to wait in place",
+    )
+    await sending.deliver(card)
+    with pytest.raises(NotYet):
+        await waiting
+    (posted,) = standin.of("chat.postMessage")
+    assert "Fresh" in posted["text"]
 
 
 async def test_rows_in_flight_for_one_channel_take_its_slots_oldest_first(
     db: Database, standin: SlackStandIn
 ) -> None:
     """Whichever reaches the pace first, the oldest goes first and the youngest waits."""
-    import asyncio
-
     clock = FakeClock()
     ids = []
     for n in range(3):

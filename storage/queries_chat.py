@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import and_, func, or_, text
 from sqlmodel import Session, col, select
 
@@ -9,7 +11,7 @@ from storage import dialect
 from storage.tables import TimelineEvent
 from storage.tables_automation import RunbookRun
 from storage.tables_chat import ChatCard, ChatCursor
-from storage.tables_outbox import WAITING, OutboxMessage
+from storage.tables_outbox import WAITING, OutboxMessage, OutboxStatus
 
 
 def last_event_id(session: Session) -> int:
@@ -104,6 +106,26 @@ def stale_cards(session: Session, channel: str, *, limit: int | None) -> list[Ch
         .limit(limit)
     )
     return list(session.exec(query))
+
+
+def oldest_waiting_in_channel(
+    session: Session, channel: str, *, incident_lanes: str
+) -> datetime | None:
+    """When the oldest row still to be sent into ``channel`` from the lanes of the
+    incidents carded there was queued, among rows not yet tried (a row retried after
+    failures waits for Slack, not for the channel's pace)."""
+    query = (
+        select(func.min(OutboxMessage.created_at))
+        .join(ChatCard, col(ChatCard.incident_id) == col(OutboxMessage.incident_id))
+        .where(
+            ChatCard.channel == channel,
+            col(ChatCard.digest).is_(False),
+            col(OutboxMessage.lane).startswith(incident_lanes),
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.attempts == 0,
+        )
+    )
+    return session.exec(query).one()
 
 
 def waiting_in_channel(

@@ -221,7 +221,7 @@ def refresh_held_cards(db: Database, rules: ChatRules, *, now: datetime) -> int:
     (as many at a time as keeps them from falling too far behind again)."""
     with db.session() as session:  # most cycles find nothing to do: no write lock for them
         budgets = {
-            channel: _refresh_budget(session, channel, rules)
+            channel: _refresh_budget(session, channel, rules, now)
             for channel in queries_chat.channels_with_stale_cards(session)
         }
     budgets = {channel: budget for channel, budget in budgets.items() if budget != 0}
@@ -238,12 +238,14 @@ def refresh_held_cards(db: Database, rules: ChatRules, *, now: datetime) -> int:
     return redrawn
 
 
-def _refresh_budget(session: Session, channel: str, rules: ChatRules) -> int:
+def _refresh_budget(session: Session, channel: str, rules: ChatRules, now: datetime) -> int:
+    queue = _queue_of(session, channel)
     return refresh_budget(
-        _waiting(session, channel),
+        queue.waiting,
         rate=rules.rate,
         burst=rules.burst,
         digest_after=rules.digest_after / 2,  # room left for what happens next
+        oldest_wait=queue.oldest_wait(now),
     )
 
 
@@ -300,9 +302,14 @@ def _open_card(
     that a busy channel never holds back the new one."""
     assert incident.id is not None
     major = rules.is_major(incident.severity)
-    waiting = _waiting(session, channel)
+    queue = _queue_of(session, channel)
     digest = joins_digest(
-        waiting, rate=rules.rate, burst=rules.burst, digest_after=rules.digest_after, major=major
+        queue.waiting,
+        rate=rules.rate,
+        burst=rules.burst,
+        digest_after=rules.digest_after,
+        major=major,
+        oldest_wait=queue.oldest_wait(now),
     )
     session.add(ChatCard(incident_id=incident.id, channel=channel, digest=digest, updated_at=now))
     if digest:
@@ -311,7 +318,7 @@ def _open_card(
     key = f"{SLACK}:{event.id}"
     if major:
         enqueue(session, incident.id, ChatWrite.CHANNEL_CREATE, {}, now, key=f"{key}:chan")
-        if _too_far_behind(session, channel, rules):
+        if _too_far_behind(session, channel, rules, now):
             _add_to_digest(session, channel, "incidents", incident.id, rules, now)
         elif not _in_waiting_digest(session, channel, incident.id):
             enqueue(
@@ -323,39 +330,54 @@ def _open_card(
                 key=f"{key}:notice",
                 lane=channel_lane(channel),
             )
-            _queued_into(session, channel)
+            _queued_into(session, channel, now)
     else:
-        _queued_into(session, channel)
+        _queued_into(session, channel, now)
     enqueue(session, incident.id, ChatWrite.CARD_POST, {}, now, key=f"{key}:card")
 
 
-_WAITING = "chat.waiting"  # session.info: rows waiting per channel, in this transaction
+_WAITING = "chat.waiting"  # session.info: each channel's queue, in this transaction
 
 
-def _waiting(session: Session, channel: str) -> int:
-    """Chat's rows waiting to go into ``channel``: counted once per projecting transaction
+@dataclass
+class _Queue:
+    waiting: int  # rows waiting to go into the channel
+    oldest: datetime | None  # when the oldest of its incidents' rows not yet tried was queued
+
+    def oldest_wait(self, now: datetime) -> float:
+        return 0.0 if self.oldest is None else max(0.0, (now - self.oldest).total_seconds())
+
+
+def _queue_of(session: Session, channel: str) -> _Queue:
+    """Chat's rows waiting to go into ``channel``: read once per projecting transaction
     (a batch of up to 500 events), then kept up to date by ``_queued_into``."""
-    counts: dict[str, int] = session.info.setdefault(_WAITING, {})
-    if channel not in counts:
-        counts[channel] = queries_chat.waiting_in_channel(
-            session, channel, incident_lanes=INCIDENT_LANES, digest_lane=channel_lane(channel)
+    queues: dict[str, _Queue] = session.info.setdefault(_WAITING, {})
+    if channel not in queues:
+        queues[channel] = _Queue(
+            queries_chat.waiting_in_channel(
+                session, channel, incident_lanes=INCIDENT_LANES, digest_lane=channel_lane(channel)
+            ),
+            queries_chat.oldest_waiting_in_channel(session, channel, incident_lanes=INCIDENT_LANES),
         )
-    return counts[channel]
+    return queues[channel]
 
 
-def _queued_into(session: Session, channel: str) -> None:
+def _queued_into(session: Session, channel: str, now: datetime) -> None:
     """Count one more row for ``channel`` (an upper bound: it may have been folded)."""
-    counts: dict[str, int] | None = session.info.get(_WAITING)
-    if counts is not None and channel in counts:
-        counts[channel] += 1
+    queues: dict[str, _Queue] | None = session.info.get(_WAITING)
+    if queues is not None and channel in queues:
+        queues[channel].waiting += 1
+        queues[channel].oldest = queues[channel].oldest or now
 
 
-def _too_far_behind(session: Session, channel: str, rules: ChatRules) -> bool:
+def _too_far_behind(session: Session, channel: str, rules: ChatRules, now: datetime) -> bool:
+    queue = _queue_of(session, channel)
     return too_far_behind(
-        _waiting(session, channel),
+        queue.waiting,
         rate=rules.rate,
         burst=rules.burst,
         digest_after=rules.digest_after,
+        oldest_wait=queue.oldest_wait(now),
     )
 
 
@@ -444,10 +466,10 @@ def _project_to_card(
     now: datetime,
 ) -> None:
     assert incident.id is not None
-    if not card.own_channel and _too_far_behind(session, card.channel, rules):
+    if not card.own_channel and _too_far_behind(session, card.channel, rules, now):
         _hold_in_digest(session, event, incident, card, rules, now)
         return
-    _queued_into(session, card.channel)
+    _queued_into(session, card.channel, now)
     key = f"{SLACK}:{event.id}"
     if event.kind in CARD_EVENTS or card.stale:
         _card_update(session, incident.id, now)

@@ -189,6 +189,43 @@ def test_a_new_digest_gathers_for_a_third_of_digest_after_before_it_is_due(
     )
 
 
+def test_a_channel_whose_oldest_row_has_waited_too_long_gets_no_new_card(
+    db: Database,
+) -> None:
+    """New cards go first, so a channel kept just under the count's limit by them left
+    its oldest rows waiting twice the limit: the oldest row's wait counts too."""
+    clock = FakeClock()
+    chat_rules = digest_rules()
+    chat_service.start_cursor(db)
+    first = open_incident(db, rules(), now=clock(), name="Early", fingerprint=f"{1:016x}")
+    chat_service.project(db, chat_rules, now=clock())  # a card and a few rows: far from 30
+    clock.advance(seconds=31)
+    later = open_incident(db, rules(), now=clock(), name="Later", fingerprint=f"{2:016x}")
+    chat_service.project(db, chat_rules, now=clock())
+    assert "card.post" in [m.kind for m in chat_service.messages(db, first)]
+    assert "card.post" not in [m.kind for m in chat_service.messages(db, later)]
+    (digest,) = lane_rows(db, chat_service.channel_lane("CINC"))
+    assert digest.payload["incidents"] == [later]
+
+
+def test_a_row_retried_after_failures_does_not_put_a_channel_behind(db: Database) -> None:
+    """It waits for Slack, not for the channel's pace: a quiet channel stays quiet."""
+    clock = FakeClock()
+    chat_rules = digest_rules()
+    chat_service.start_cursor(db)
+    first = open_incident(db, rules(), now=clock(), name="Early", fingerprint=f"{1:016x}")
+    chat_service.project(db, chat_rules, now=clock())
+    with db.write() as session:
+        for row in session.exec(select(OutboxMessage)).all():
+            row.attempts = 3
+            session.add(row)
+    clock.advance(seconds=31)
+    later = open_incident(db, rules(), now=clock(), name="Later", fingerprint=f"{2:016x}")
+    chat_service.project(db, chat_rules, now=clock())
+    assert "card.post" in [m.kind for m in chat_service.messages(db, first)]
+    assert "card.post" in [m.kind for m in chat_service.messages(db, later)]
+
+
 async def test_an_alert_storm_is_one_bundled_thread_message(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:

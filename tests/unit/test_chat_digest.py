@@ -53,6 +53,14 @@ def test_a_channel_is_too_far_behind_past_the_limit_and_never_unpaced() -> None:
     assert not too_far_behind(10_000, rate=1.0, burst=1, digest_after=0.0)
 
 
+def test_a_channel_is_too_far_behind_once_its_oldest_row_has_waited_the_limit() -> None:
+    assert too_far_behind(2, rate=1.0, burst=1, digest_after=30.0, oldest_wait=31.0)
+    assert not too_far_behind(2, rate=1.0, burst=1, digest_after=30.0, oldest_wait=29.0)
+    assert not too_far_behind(2, rate=1.0, burst=1, digest_after=0.0, oldest_wait=999.0)
+    assert joins_digest(2, rate=1.0, burst=1, digest_after=30.0, major=False, oldest_wait=31.0)
+    assert refresh_budget(0, rate=1.0, burst=1, digest_after=15.0, oldest_wait=16.0) == 0
+
+
 def test_held_cards_are_redrawn_only_into_the_room_a_channel_has() -> None:
     assert refresh_budget(0, rate=1.0, burst=1, digest_after=15.0) == 15
     assert refresh_budget(10, rate=1.0, burst=5, digest_after=15.0) == 9

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import and_, func, or_, text
+from sqlalchemy import and_, case, func, or_, text
 from sqlmodel import Session, col, select
 
 from storage import dialect
@@ -108,33 +109,23 @@ def stale_cards(session: Session, channel: str, *, limit: int | None) -> list[Ch
     return list(session.exec(query))
 
 
-def oldest_waiting_in_channel(
-    session: Session, channel: str, *, incident_lanes: str
-) -> datetime | None:
-    """When the oldest row still to be sent into ``channel`` from the lanes of the
-    incidents carded there was queued, among rows not yet tried (a row retried after
-    failures waits for Slack, not for the channel's pace)."""
-    query = (
-        select(func.min(OutboxMessage.created_at))
-        .join(ChatCard, col(ChatCard.incident_id) == col(OutboxMessage.incident_id))
-        .where(
-            ChatCard.channel == channel,
-            col(ChatCard.digest).is_(False),
-            col(OutboxMessage.lane).startswith(incident_lanes),
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.attempts == 0,
-        )
-    )
-    return session.exec(query).one()
+class ChannelQueue(NamedTuple):
+    waiting: int  # rows still to be sent into the channel
+    oldest: datetime | None  # when the oldest of its incidents' rows not yet tried was queued
 
 
 def waiting_in_channel(
     session: Session, channel: str, *, incident_lanes: str, digest_lane: str
-) -> int:
+) -> ChannelQueue:
     """Chat's rows still to be sent into ``channel``: those in the lanes (named starting
-    ``incident_lanes``) of the incidents carded there, and the channel's digest lane."""
+    ``incident_lanes``) of the incidents carded there, and the channel's digest lane.
+    The oldest is of the incidents' rows not yet tried: a row retried after failures
+    waits for Slack, not for the channel's pace, and a digest gathers by design."""
+    untried = and_(
+        col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.attempts) == 0
+    )
     carded = (
-        select(func.count())
+        select(func.count(), func.min(case((untried, OutboxMessage.created_at))))
         .select_from(OutboxMessage)
         .join(ChatCard, col(ChatCard.incident_id) == col(OutboxMessage.incident_id))
         .where(
@@ -149,4 +140,5 @@ def waiting_in_channel(
         .select_from(OutboxMessage)
         .where(OutboxMessage.lane == digest_lane, col(OutboxMessage.status).in_(WAITING))
     )
-    return int(session.exec(carded).one()) + int(session.exec(digests).one())
+    count, oldest = session.exec(carded).one()
+    return ChannelQueue(int(count) + int(session.exec(digests).one()), oldest)

@@ -245,7 +245,7 @@ def _refresh_budget(session: Session, channel: str, rules: ChatRules, now: datet
         rate=rules.rate,
         burst=rules.burst,
         digest_after=rules.digest_after / 2,  # room left for what happens next
-        oldest_wait=queue.oldest_wait(now),
+        oldest_wait=_oldest_wait(queue, now),
     )
 
 
@@ -309,7 +309,7 @@ def _open_card(
         burst=rules.burst,
         digest_after=rules.digest_after,
         major=major,
-        oldest_wait=queue.oldest_wait(now),
+        oldest_wait=_oldest_wait(queue, now),
     )
     session.add(ChatCard(incident_id=incident.id, channel=channel, digest=digest, updated_at=now))
     if digest:
@@ -330,44 +330,36 @@ def _open_card(
                 key=f"{key}:notice",
                 lane=channel_lane(channel),
             )
-            _queued_into(session, channel, now)
+            _queued_into(session, channel)
     else:
-        _queued_into(session, channel, now)
+        _queued_into(session, channel)
     enqueue(session, incident.id, ChatWrite.CARD_POST, {}, now, key=f"{key}:card")
 
 
 _WAITING = "chat.waiting"  # session.info: each channel's queue, in this transaction
 
 
-@dataclass
-class _Queue:
-    waiting: int  # rows waiting to go into the channel
-    oldest: datetime | None  # when the oldest of its incidents' rows not yet tried was queued
-
-    def oldest_wait(self, now: datetime) -> float:
-        return 0.0 if self.oldest is None else max(0.0, (now - self.oldest).total_seconds())
+def _oldest_wait(queue: queries_chat.ChannelQueue, now: datetime) -> float:
+    return 0.0 if queue.oldest is None else max(0.0, (now - queue.oldest).total_seconds())
 
 
-def _queue_of(session: Session, channel: str) -> _Queue:
+def _queue_of(session: Session, channel: str) -> queries_chat.ChannelQueue:
     """Chat's rows waiting to go into ``channel``: read once per projecting transaction
     (a batch of up to 500 events), then kept up to date by ``_queued_into``."""
-    queues: dict[str, _Queue] = session.info.setdefault(_WAITING, {})
+    queues: dict[str, queries_chat.ChannelQueue] = session.info.setdefault(_WAITING, {})
     if channel not in queues:
-        queues[channel] = _Queue(
-            queries_chat.waiting_in_channel(
-                session, channel, incident_lanes=INCIDENT_LANES, digest_lane=channel_lane(channel)
-            ),
-            queries_chat.oldest_waiting_in_channel(session, channel, incident_lanes=INCIDENT_LANES),
+        queues[channel] = queries_chat.waiting_in_channel(
+            session, channel, incident_lanes=INCIDENT_LANES, digest_lane=channel_lane(channel)
         )
     return queues[channel]
 
 
-def _queued_into(session: Session, channel: str, now: datetime) -> None:
-    """Count one more row for ``channel`` (an upper bound: it may have been folded)."""
-    queues: dict[str, _Queue] | None = session.info.get(_WAITING)
+def _queued_into(session: Session, channel: str) -> None:
+    """Count one more row for ``channel`` (an upper bound: it may have been folded). The
+    oldest stays: a row queued now has waited nothing."""
+    queues: dict[str, queries_chat.ChannelQueue] | None = session.info.get(_WAITING)
     if queues is not None and channel in queues:
-        queues[channel].waiting += 1
-        queues[channel].oldest = queues[channel].oldest or now
+        queues[channel] = queues[channel]._replace(waiting=queues[channel].waiting + 1)
 
 
 def _too_far_behind(session: Session, channel: str, rules: ChatRules, now: datetime) -> bool:
@@ -377,7 +369,7 @@ def _too_far_behind(session: Session, channel: str, rules: ChatRules, now: datet
         rate=rules.rate,
         burst=rules.burst,
         digest_after=rules.digest_after,
-        oldest_wait=queue.oldest_wait(now),
+        oldest_wait=_oldest_wait(queue, now),
     )
 
 
@@ -469,7 +461,7 @@ def _project_to_card(
     if not card.own_channel and _too_far_behind(session, card.channel, rules, now):
         _hold_in_digest(session, event, incident, card, rules, now)
         return
-    _queued_into(session, card.channel, now)
+    _queued_into(session, card.channel)
     key = f"{SLACK}:{event.id}"
     if event.kind in CARD_EVENTS or card.stale:
         _card_update(session, incident.id, now)

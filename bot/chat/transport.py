@@ -69,12 +69,11 @@ class _Line:
     places: list[Place] = field(default_factory=list)  # a heap
     turn: asyncio.Condition = field(default_factory=asyncio.Condition)
     waiting: Place | None = None  # the first row, waiting in place for its slot
-    slot_in: float = 0.0  # how long it waits, as of ``since`` (monotonic seconds)
-    since: float = 0.0
+    slot_at: float = 0.0  # when that slot comes (monotonic seconds)
     ranks: dict[Place, int] = field(default_factory=dict)  # places in line as it began
 
-    def wait_in_place(self, place: Place, slot_in: float, now: float) -> None:
-        self.waiting, self.slot_in, self.since = place, slot_in, now
+    def wait_in_place(self, place: Place, slot_at: float) -> None:
+        self.waiting, self.slot_at = place, slot_at
         self.ranks = {p: n for n, p in enumerate(sorted(self.places))}
 
     def rank(self, place: Place) -> int:
@@ -165,7 +164,7 @@ class ChatTransport:
             if waited or slot_in > HEAD_WAIT:
                 raise NotYet(wait)
             waited = True
-            line.wait_in_place(place, slot_in, self._monotonic())
+            line.wait_in_place(place, self._monotonic() + slot_in)
             line.turn.notify_all()  # the rows behind are put off now
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
@@ -179,7 +178,7 @@ class ChatTransport:
         by its place in line, is near enough to wait for."""
         rate = self._pacer.rate
         gap = line.rank(place) / rate if rate > 0 else 0.0
-        left = max(0.0, line.slot_in - (self._monotonic() - line.since))
+        left = max(0.0, line.slot_at - self._monotonic())
         return max(0.0, left + gap - PACE_HOLD)
 
     async def _take_slot(self, channel: str) -> tuple[bool, float]:

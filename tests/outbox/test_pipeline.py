@@ -189,19 +189,27 @@ def test_a_new_digest_gathers_for_a_third_of_digest_after_before_it_is_due(
     )
 
 
+def opened_31_s_apart(db: Database, meanwhile: Callable[[], None] = lambda: None) -> list[int]:
+    """Two incidents in CINC (digests after 30 s behind), each projected as it opens,
+    the second 31 s after the first; ``meanwhile`` runs between them."""
+    clock = FakeClock()
+    chat_service.start_cursor(db)
+    opened = []
+    for n, name in enumerate(["Early", "Later"]):
+        if n:
+            meanwhile()
+            clock.advance(seconds=31)
+        opened.append(open_incident(db, rules(), now=clock(), name=name, fingerprint=f"{n:016x}"))
+        chat_service.project(db, digest_rules(), now=clock())
+    return opened
+
+
 def test_a_channel_whose_oldest_row_has_waited_too_long_gets_no_new_card(
     db: Database,
 ) -> None:
     """New cards go first, so a channel kept just under the count's limit by them left
     its oldest rows waiting twice the limit: the oldest row's wait counts too."""
-    clock = FakeClock()
-    chat_rules = digest_rules()
-    chat_service.start_cursor(db)
-    first = open_incident(db, rules(), now=clock(), name="Early", fingerprint=f"{1:016x}")
-    chat_service.project(db, chat_rules, now=clock())  # a card and a few rows: far from 30
-    clock.advance(seconds=31)
-    later = open_incident(db, rules(), now=clock(), name="Later", fingerprint=f"{2:016x}")
-    chat_service.project(db, chat_rules, now=clock())
+    first, later = opened_31_s_apart(db)  # the first's card and rows: far from 30
     assert "card.post" in [m.kind for m in chat_service.messages(db, first)]
     assert "card.post" not in [m.kind for m in chat_service.messages(db, later)]
     (digest,) = lane_rows(db, chat_service.channel_lane("CINC"))
@@ -210,18 +218,14 @@ def test_a_channel_whose_oldest_row_has_waited_too_long_gets_no_new_card(
 
 def test_a_row_retried_after_failures_does_not_put_a_channel_behind(db: Database) -> None:
     """It waits for Slack, not for the channel's pace: a quiet channel stays quiet."""
-    clock = FakeClock()
-    chat_rules = digest_rules()
-    chat_service.start_cursor(db)
-    first = open_incident(db, rules(), now=clock(), name="Early", fingerprint=f"{1:016x}")
-    chat_service.project(db, chat_rules, now=clock())
-    with db.write() as session:
-        for row in session.exec(select(OutboxMessage)).all():
-            row.attempts = 3
-            session.add(row)
-    clock.advance(seconds=31)
-    later = open_incident(db, rules(), now=clock(), name="Later", fingerprint=f"{2:016x}")
-    chat_service.project(db, chat_rules, now=clock())
+
+    def retried() -> None:
+        with db.write() as session:
+            for row in session.exec(select(OutboxMessage)).all():
+                row.attempts = 3
+                session.add(row)
+
+    first, later = opened_31_s_apart(db, retried)
     assert "card.post" in [m.kind for m in chat_service.messages(db, first)]
     assert "card.post" in [m.kind for m in chat_service.messages(db, later)]
 

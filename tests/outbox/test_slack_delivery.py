@@ -183,14 +183,7 @@ async def test_a_row_put_off_by_a_busy_channel_comes_back_when_it_may_wait_for_a
     pacer = Pacer(rate=1, burst=1)
     for _ in range(4):
         pacer.reserve("CINC", 100.0)  # the next slot is 4 s away: too far to wait in place
-    sending = ChatTransport(
-        db,
-        chat_of(standin),
-        still_wanted=lambda i, once: None,
-        clock=clock,
-        pacer=pacer,
-        monotonic=lambda: 100.0,
-    )
+    sending = paced_sender(db, standin, clock, pacer, lambda: 100.0)
     with pytest.raises(NotYet) as put_off:
         await sending.deliver(row)
     assert put_off.value.wait == pytest.approx(4.0 - PACE_HOLD)
@@ -208,9 +201,13 @@ def real_time_pace(rate: float, reserved: int) -> tuple[Pacer, Callable[[], floa
 
 
 def paced_sender(
-    db: Database, standin: SlackStandIn, clock: FakeClock, pace: tuple[Pacer, Callable[[], float]]
+    db: Database,
+    standin: SlackStandIn,
+    clock: FakeClock,
+    pacer: Pacer,
+    monotonic: Callable[[], float],
 ) -> ChatTransport:
-    pacer, monotonic = pace
+    """A Slack sender pacing CINC with ``pacer`` on the ``monotonic`` clock."""
     return ChatTransport(
         db,
         chat_of(standin),
@@ -228,9 +225,8 @@ async def test_the_first_row_in_line_waits_in_place_for_a_near_slot_and_the_rest
     its slot; a storm's digest lost that race for minutes."""
     clock = FakeClock()
     rows = claimed_notes(db, clock, ["n0", "n1", "n2"])
-    pace = real_time_pace(rate=2, reserved=3)  # the next slot is 1.5 s away
-    pacer = pace[0]
-    sending = paced_sender(db, standin, clock, pace)
+    pacer, monotonic = real_time_pace(rate=2, reserved=3)  # the next slot is 1.5 s away
+    sending = paced_sender(db, standin, clock, pacer, monotonic)
     outcomes = await asyncio.gather(*(sending.deliver(r) for r in rows), return_exceptions=True)
     assert outcomes[0] is None
     assert [m["text"] for m in standin.of("chat.postMessage")] == ["n0"]
@@ -251,7 +247,7 @@ async def test_a_card_that_comes_while_a_row_waits_in_place_takes_its_slot(
     incident_id = with_card(db, clock, name="Fresh")
     queue(db, clock, incident_id, ChatWrite.CARD_POST, chat_service.incident_lane(incident_id))
     (card,) = outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8)
-    sending = paced_sender(db, standin, clock, real_time_pace(rate=2, reserved=3))
+    sending = paced_sender(db, standin, clock, *real_time_pace(rate=2, reserved=3))
     waiting = asyncio.create_task(sending.deliver(note))
     await wait_for(
         lambda: "CINC" in sending._lines and sending._lines["CINC"].waiting is not None,
@@ -275,14 +271,8 @@ async def test_rows_in_flight_for_one_channel_take_its_slots_oldest_first(
         ids.append(queue_note(db, clock, incident_id, f"note {n}"))
     rows = outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8)
     assert sorted(r.id for r in rows) == ids
-    sending = ChatTransport(
-        db,
-        chat_of(standin),
-        still_wanted=lambda i, once: None,
-        clock=clock,
-        pacer=Pacer(rate=1, burst=1),  # one slot now, the next in 1 s, then one beyond
-        monotonic=lambda: 100.0,
-    )
+    # One slot now, the next in 1 s, then one beyond.
+    sending = paced_sender(db, standin, clock, Pacer(rate=1, burst=1), lambda: 100.0)
     youngest_first = sorted(rows, key=lambda r: -r.id)
     outcomes = await asyncio.gather(
         *(sending.deliver(r) for r in youngest_first), return_exceptions=True

@@ -59,7 +59,7 @@ PAGES_SHOWN = 10  # incidents listed (with a button each) in one bundled page
 StillWanted = Callable[[int, bool], str | None]
 
 
-Place = tuple[bool, int]  # (not one of PACED_FIRST, outbox id): the smallest goes first
+Place = tuple[bool, int]  # (not first, outbox id): the smallest goes first
 
 
 @dataclass
@@ -128,7 +128,7 @@ class ChatTransport:
         back a moment after rows claimed meanwhile had taken the slot it was due for, and
         a digest lost that race for minutes. A row that comes first (a card, an older
         row) takes the waiting row's place."""
-        place = (message.kind not in PACED_FIRST, message.id)
+        place = (not self._comes_first(message), message.id)
         line = self._lines.setdefault(channel, _Line())
         heapq.heappush(line.places, place)
         try:
@@ -146,6 +146,14 @@ class ChatTransport:
                 del self._lines[channel]
         if wait > 0:
             await asyncio.sleep(wait)
+
+    def _comes_first(self, message: Outgoing) -> bool:
+        """A new card, a digest or a notice; or any row that has waited as long as the
+        outbox's ``URGENT_AFTER``, as the outbox claims it. Cards alone first kept a
+        storm channel's thread posts waiting behind a minute of new cards."""
+        if message.kind in PACED_FIRST:
+            return True
+        return self._clock() - message.created_at >= outbox.URGENT_AFTER
 
     async def _turn(self, channel: str, line: _Line, place: Place) -> float:
         """With the line's lock held: wait for this row's turn, then take a slot (its wait

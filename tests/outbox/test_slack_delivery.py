@@ -260,6 +260,29 @@ async def test_a_card_that_comes_while_a_row_waits_in_place_takes_its_slot(
     assert "Fresh" in posted["text"]
 
 
+async def test_a_row_that_has_waited_as_long_as_urgent_after_keeps_its_slot_from_a_new_card(
+    db: Database, standin: SlackStandIn
+) -> None:
+    """New cards first starved a storm channel's older thread posts for a minute."""
+    clock = FakeClock()
+    queue_note(db, clock, with_card(db, clock, ts="1.000001"), "n0")
+    clock.advance(seconds=outbox.URGENT_AFTER.total_seconds())
+    incident_id = with_card(db, clock, name="Fresh")
+    queue(db, clock, incident_id, ChatWrite.CARD_POST, chat_service.incident_lane(incident_id))
+    rows = outbox.claim(db, owner="o", now=clock(), lease=LEASE, capacity=lambda d: 8)
+    note, card = sorted(rows, key=lambda r: r.id)
+    sending = paced_sender(db, standin, clock, *real_time_pace(rate=2, reserved=3))
+    waiting = asyncio.create_task(sending.deliver(note))
+    await wait_for(
+        lambda: "CINC" in sending._lines and sending._lines["CINC"].waiting is not None,
+        what="the note to wait in place",
+    )
+    with pytest.raises(NotYet):
+        await sending.deliver(card)
+    await waiting
+    assert [m["text"] for m in standin.of("chat.postMessage")] == ["n0"]
+
+
 async def test_rows_in_flight_for_one_channel_take_its_slots_oldest_first(
     db: Database, standin: SlackStandIn
 ) -> None:

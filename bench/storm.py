@@ -155,6 +155,27 @@ class Watch:
     triage_oldest: float = 0.0  # the worst fireline_triage_oldest_age_seconds seen
     slack_oldest: float = 0.0
     samples: int = 0
+    webhook_buckets: dict[float, float] = field(default_factory=dict)  # le -> requests
+
+
+def buckets(metrics: str, name: str) -> dict[float, float]:
+    """A histogram's cumulative buckets in a Prometheus text page: upper bound -> count."""
+    found: dict[float, float] = {}
+    prefix = f'{name}_bucket{{le="'
+    for line in metrics.splitlines():
+        if line.startswith(prefix):
+            bound, _, count = line[len(prefix) :].partition('"} ')
+            found[float(bound)] = float(count)
+    return found
+
+
+def within(found: dict[float, float], share: float) -> float:
+    """The smallest bucket bound that holds ``share`` of the requests (NaN: no requests)."""
+    total = found.get(float("inf"), 0.0)
+    for bound in sorted(found):
+        if total and found[bound] >= share * total:
+            return bound
+    return float("nan")
 
 
 def pending(client: httpx.Client, base: str, watch: Watch) -> float:
@@ -165,6 +186,7 @@ def pending(client: httpx.Client, base: str, watch: Watch) -> float:
         watch.triage_oldest, gauge(page, "fireline_triage_oldest_age_seconds")
     )
     watch.slack_oldest = max(watch.slack_oldest, gauge(page, "fireline_outbox_oldest_age_seconds"))
+    watch.webhook_buckets = buckets(page, "fireline_webhook_request_duration_seconds")
     return gauge(page, "fireline_triage_backlog") + gauge(page, "fireline_outbox_backlog")
 
 
@@ -346,6 +368,9 @@ def run_storm(
                 await watcher
 
         sent = asyncio.run(storm())
+        if keep is not None:
+            lines = (f"{at:.3f}\t{ms:.1f}\n" for at, ms in sorted(sent.latencies))
+            (workdir / "webhooks.tsv").write_text("at_s\tms\n" + "".join(lines))
         quiet = settle(servers[0].base, watch, within=900)
         wall = time.monotonic() - began
         usage = [proc_usage(s.process.pid) for s in servers if s.process is not None]
@@ -394,6 +419,11 @@ def report(o: Outcome) -> None:
     print(
         f"  baseline, each body alone to the parse-only endpoint: p50 {f50:.0f}, p99 {f99:.0f} ms"
     )
+    inside = within(o.watch.webhook_buckets, 0.99) * 1000
+    print(
+        f"  the first server's own histogram (from its app's call to the answer): "
+        f"99% <= {inside:.0f} ms"
+    )
     worst_wait = max(waits, default=float("nan"))
     print(
         f"triage wait: p99 {quantile(waits, 0.99):.1f} s, worst {worst_wait:.1f} s "
@@ -439,7 +469,9 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=1, help="fireline serve processes")
     parser.add_argument("--slack-rate", type=float, default=1.0, help="per channel, a second")
     parser.add_argument("--slack-burst", type=int, default=5)
-    parser.add_argument("--workdir", type=Path, help="keep the database and logs here")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the database, logs and webhook latencies here"
+    )
     args = parser.parse_args()
     if args.replicas > 1 and args.postgres is None:
         parser.error("--replicas needs --postgres: SQLite has one writer")

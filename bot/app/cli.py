@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from datetime import timedelta
@@ -48,6 +49,16 @@ errors = Console(stderr=True)
 # loop waited for the GIL at each step of a webhook, and in a storm a webhook's p99 was
 # 109-146 ms where a bare endpoint answers in 4.
 SWITCH_INTERVAL = 0.001
+
+
+def freeze_startup_objects() -> None:
+    """Keep what exists before serving (modules, the app) out of every garbage collection.
+
+    A full collection walks every tracked object, and in a storm it ran every 15 s for
+    150-200 ms with the GIL held: webhooks that came meanwhile waited for it in pairs, and
+    they were the webhook's p99. With these objects frozen a collection takes 30-50 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -148,9 +159,11 @@ def serve(
     hint = first_start_hint(settings)
     if hint:
         logging.getLogger(__name__).warning(hint)
+    service = create_app(settings)
     sys.setswitchinterval(SWITCH_INTERVAL)
+    freeze_startup_objects()
     uvicorn.run(
-        create_app(settings),
+        service,
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import and_, case, func, or_, text
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage import dialect
@@ -119,10 +120,25 @@ def waiting_in_channel(
 ) -> ChannelQueue:
     """Chat's rows still to be sent into ``channel``: those in the lanes (named starting
     ``incident_lanes``) of the incidents carded there, and the channel's digest lane.
-    The oldest is of the incidents' rows not yet tried: a row retried after failures
-    waits for Slack, not for the channel's pace, and a digest gathers by design."""
+    The oldest is of the incidents' rows not yet tried and not queued behind a row that
+    was: a row retried after failures, and its lane behind it, wait for Slack, not for the
+    channel's pace; a digest gathers by design."""
+    ahead = aliased(OutboxMessage)
+    behind_a_retry = (
+        select(ahead.id)
+        .where(
+            ahead.destination == OutboxMessage.destination,
+            col(ahead.status).in_(WAITING),
+            ahead.lane == OutboxMessage.lane,
+            col(ahead.id) < col(OutboxMessage.id),
+            col(ahead.attempts) > 0,
+        )
+        .exists()
+    )
     untried = and_(
-        col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.attempts) == 0
+        col(OutboxMessage.status) == OutboxStatus.PENDING,
+        col(OutboxMessage.attempts) == 0,
+        ~behind_a_retry,
     )
     carded = (
         select(func.count(), func.min(case((untried, OutboxMessage.created_at))))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.app.settings import Settings
 from bot.chat import service as chat_service
@@ -226,6 +226,28 @@ def test_a_row_retried_after_failures_does_not_put_a_channel_behind(db: Database
                 session.add(row)
 
     first, later = opened_31_s_apart(db, retried)
+    assert "card.post" in [m.kind for m in chat_service.messages(db, first)]
+    assert "card.post" in [m.kind for m in chat_service.messages(db, later)]
+
+
+def test_rows_queued_behind_a_retried_row_do_not_put_a_channel_behind(db: Database) -> None:
+    """They wait for Slack too: a Slack outage that held an incident's lane for 31 s is no
+    backlog at the channel's pace, and the next incident still gets its card."""
+    held: list[int] = []
+
+    def lane_heads_retried() -> None:
+        with db.write() as session:
+            rows = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+            heads: dict[str, OutboxMessage] = {}
+            for row in rows:
+                heads.setdefault(row.lane, row)
+            for head in heads.values():
+                head.attempts = 3
+                session.add(head)
+            held.extend(row.id or 0 for row in rows if row.attempts == 0)
+
+    first, later = opened_31_s_apart(db, lane_heads_retried)
+    assert held, "no row waited behind a retried one: the test would prove nothing"
     assert "card.post" in [m.kind for m in chat_service.messages(db, first)]
     assert "card.post" in [m.kind for m in chat_service.messages(db, later)]
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -185,6 +185,28 @@ class Database:
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()
+
+
+Row = TypeVar("Row")
+
+_HELD = "storage.held"  # session.info: the rows get_held found, by (model, key)
+
+
+def get_held(session: Session, model: type[Row], key: int) -> Row | None:
+    """``session.get`` that keeps what it found until the session ends.
+
+    The session's identity map holds loaded rows weakly: a row read for one item of a
+    batch is collected before the next item, and ``session.get`` selects it again. A
+    projection's batch of 500 timeline events covers a few incidents, and without this
+    it read each of them hundreds of times. A row that is not there is not remembered,
+    so one added later in the transaction is found."""
+    held: dict[tuple[type[Any], int], Any] = session.info.setdefault(_HELD, {})
+    found = held.get((model, key))
+    if found is None:
+        found = session.get(model, key)
+        if found is not None:
+            held[(model, key)] = found
+    return found
 
 
 def sqlite_file_exists(url: str) -> bool:

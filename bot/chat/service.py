@@ -43,7 +43,7 @@ from bot.outbox import projection
 from bot.outbox import service as outbox
 from storage import queries, queries_chat
 from storage import queries_automation as automation_q
-from storage.db import Database
+from storage.db import Database, get_held
 from storage.tables import Incident, TimelineEvent
 from storage.tables_chat import ChatCard
 from storage.tables_escalation import EscalationTimer
@@ -266,10 +266,10 @@ def handler(rules: ChatRules) -> projection.EventHandler:
 
 
 def _project_event(session: Session, event: TimelineEvent, rules: ChatRules, now: datetime) -> None:
-    incident = session.get(Incident, event.incident_id)
+    incident = get_held(session, Incident, event.incident_id)
     if incident is None or incident.id is None:
         return
-    card = session.get(ChatCard, incident.id)
+    card = get_held(session, ChatCard, incident.id)
     if event.kind == EventKind.INCIDENT_OPENED and card is None:
         channel = rules.routes.channel_for(
             service=incident.service, severity=incident.severity, default=rules.default_channel

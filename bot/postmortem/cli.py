@@ -138,8 +138,10 @@ def report(
     since: Annotated[str | None, typer.Option(help="A time, or a duration ago: 7d.")] = None,
     until: Annotated[str | None, typer.Option(help="A time, or a duration ago.")] = None,
 ) -> None:
-    """Summarise incidents: response times, escalations, runbook effectiveness against
-    its targets, and each loaded runbook's review."""
+    """Summarise incidents: response times, escalations, runbook effectiveness, reviews.
+
+    Each runbook's effectiveness is measured against its target, and each loaded
+    runbook's review is shown with whether it is overdue."""
     db = _env().database()
     now = utcnow()
     try:

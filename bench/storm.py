@@ -36,6 +36,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 from sqlalchemy import create_engine, text
 
 from bench.chaos_world import Server, free_port
@@ -141,13 +143,16 @@ def proc_usage(pid: int) -> tuple[float, float]:
     return cpu, peak
 
 
+def samples(metrics: str) -> Iterator[Sample]:
+    """Every sample of a Prometheus text page, as the client library reads it."""
+    for family in text_string_to_metric_families(metrics):
+        yield from family.samples
+
+
 def gauge(metrics: str, name: str) -> float:
-    """The sum of a metric's samples in a Prometheus text page (0 when absent)."""
-    total = 0.0
-    for line in metrics.splitlines():
-        if line.startswith(name) and line[len(name) : len(name) + 1] in ("{", " "):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+    """The sum of a metric's samples in a Prometheus text page, whatever their labels (0
+    when absent)."""
+    return sum(sample.value for sample in samples(metrics) if sample.name == name)
 
 
 @dataclass
@@ -160,13 +165,11 @@ class Watch:
 
 def buckets(metrics: str, name: str) -> dict[float, float]:
     """A histogram's cumulative buckets in a Prometheus text page: upper bound -> count."""
-    found: dict[float, float] = {}
-    prefix = f'{name}_bucket{{le="'
-    for line in metrics.splitlines():
-        if line.startswith(prefix):
-            bound, _, count = line[len(prefix) :].partition('"} ')
-            found[float(bound)] = float(count)
-    return found
+    return {
+        float(sample.labels["le"]): sample.value
+        for sample in samples(metrics)
+        if sample.name == f"{name}_bucket"
+    }
 
 
 def within(found: dict[float, float], share: float) -> float:

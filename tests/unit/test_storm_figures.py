@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from bench.storm import buckets, within
+from bench.storm import buckets, gauge, within
 
 PAGE = """\
 # TYPE fireline_webhook_request_duration_seconds histogram
@@ -28,3 +28,15 @@ def test_the_share_is_bounded_by_the_first_bucket_that_holds_it() -> None:
     assert within(found, 0.99) == 0.1
     assert within(found, 1.0) == math.inf
     assert math.isnan(within({}, 0.99))
+
+
+def test_a_gauge_sums_its_samples_across_labels_and_is_zero_when_absent() -> None:
+    page = """\
+# TYPE fireline_outbox_backlog gauge
+fireline_outbox_backlog{destination="slack"} 4.0
+fireline_outbox_backlog{destination="pager"} 2.0
+# TYPE fireline_outbox_backlog_limit gauge
+fireline_outbox_backlog_limit 100.0
+"""
+    assert gauge(page, "fireline_outbox_backlog") == 6.0
+    assert gauge(page, "fireline_triage_backlog") == 0.0

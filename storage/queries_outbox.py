@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, update
+from sqlalchemy import ColumnElement, case, func, inspect, or_, update
 from sqlmodel import Session, col, select
 
 from storage import dialect
@@ -27,6 +27,7 @@ def enqueue(
 ) -> bool:
     """Queue one message (due at ``not_before``, or at once); False when a message with
     the same key is already queued."""
+    _foldable(session).pop(lane, None)
     values = {
         "incident_id": incident_id,
         "destination": destination,
@@ -47,10 +48,37 @@ def enqueue(
     return result is not None
 
 
+_FOLDABLE = "storage.foldable"  # session.info: lane -> {(kind, last): waiting_to_fold's answer}
+
+
+def _foldable(session: Session) -> dict[str, dict[tuple[str, bool], OutboxMessage | None]]:
+    found: dict[str, dict[tuple[str, bool], OutboxMessage | None]]
+    found = session.info.setdefault(_FOLDABLE, {})
+    return found
+
+
 def waiting_to_fold(session: Session, *, lane: str, kind: str, last: bool) -> OutboxMessage | None:
     """A row of ``kind`` in ``lane`` that no sender has taken yet, which a new message of
     the same kind can be folded into; with ``last``, only if it is the lane's newest row
-    (so folding never moves a message ahead of one queued after it)."""
+    (so folding never moves a message ahead of one queued after it).
+
+    The row is locked, so no sender takes it before this transaction ends, and the answer
+    holds until a row is queued in the lane: a projection's batch folds hundreds of
+    alerts into one waiting message, and selected it again (flushing the fold before) for
+    each of them."""
+    known = _foldable(session).setdefault(lane, {})
+    key = (kind, last)
+    if key not in known or _rolled_back(known[key]):
+        known[key] = _lock_unclaimed(session, _newest_waiting(session, lane, kind, last))
+    return known[key]
+
+
+def _rolled_back(row: OutboxMessage | None) -> bool:
+    """Whether a savepoint's rollback expired ``row`` (it may be gone with it)."""
+    return row is not None and inspect(row).expired
+
+
+def _newest_waiting(session: Session, lane: str, kind: str, last: bool) -> OutboxMessage | None:
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.lane == lane, OutboxMessage.status == OutboxStatus.PENDING)
@@ -61,6 +89,18 @@ def waiting_to_fold(session: Session, *, lane: str, kind: str, last: bool) -> Ou
         return session.exec(query.where(OutboxMessage.kind == kind)).first()
     newest = session.exec(query).first()
     return newest if newest is not None and newest.kind == kind else None
+
+
+def _lock_unclaimed(session: Session, row: OutboxMessage | None) -> OutboxMessage | None:
+    """``row`` locked, or None when a sender claimed it since it was read (on PostgreSQL
+    the lock waits for a claim in progress, then sees it)."""
+    if row is None or not dialect.is_postgres(session):  # SQLite: this is the one writer
+        return row
+    query = select(OutboxMessage).where(
+        OutboxMessage.id == row.id, OutboxMessage.status == OutboxStatus.PENDING
+    )
+    query = dialect.locked(session, query.where(col(OutboxMessage.claimed_by).is_(None)))
+    return session.exec(query.execution_options(populate_existing=True)).first()
 
 
 def destinations_due(session: Session, *, now: datetime) -> list[str]:

@@ -172,10 +172,23 @@ def bundle_candidates(
     return [r for r in rows if r.payload.get("bundle") == bundle]
 
 
+def lock_in_id_order(session: Session, ids: Sequence[int]) -> None:
+    """Lock these rows one after another by id, before a transaction changes several.
+
+    An UPDATE of many rows locks them in the order its plan visits them (by id through
+    the index, or by place in the table through a bitmap), so the sender settling rows
+    and the renewal of their leases, each changing a set of the same rows, deadlocked."""
+    if not ids or not dialect.is_postgres(session):
+        return
+    query = select(col(OutboxMessage.id)).where(col(OutboxMessage.id).in_(sorted(ids)))
+    session.exec(dialect.locked(session, query.order_by(col(OutboxMessage.id)))).all()
+
+
 def renew(session: Session, ids: Sequence[int], *, owner: str, lease_until: datetime) -> int:
     """Extend the leases ``owner`` still holds; returns how many it still held."""
     if not ids:
         return 0
+    lock_in_id_order(session, ids)
     stmt = (
         update(OutboxMessage)
         .where(col(OutboxMessage.id).in_(list(ids)))

@@ -205,6 +205,9 @@ def _record(
 ) -> None:
     """Delivered rows are sent; after a failed attempt that also means the peer is back,
     so its other rows waiting out a backoff may go now. Deferred rows wait again."""
+    queries_outbox.lock_in_id_order(
+        session, [m.id for m, _ in deferred] + [m.id for m in delivered]
+    )
     for message, due in deferred:
         queries_outbox.put_back(session, message.id, due=due)
     if not delivered:

@@ -309,3 +309,58 @@ async def test_a_row_put_off_by_the_peers_pace_frees_its_place_and_counts_no_att
     assert [m.payload["key"] for m in paced.delivered] == ["p1", "p2"]
     assert [m.attempt for m in paced.delivered] == [1, 1]
     assert all(r.status == OutboxStatus.SENT for r in rows(db))
+
+
+async def test_a_lease_renewal_locks_its_rows_in_id_order(postgres_url: str) -> None:
+    """Settling rows and renewing their leases each change a set of the same rows; taken
+    in the order each plan visited them, the two deadlocked now and then. Here the lower
+    row's newest version sits after the higher one in the table: a renewal blocked at the
+    lower row must not hold the higher one meanwhile."""
+    from sqlalchemy import text
+
+    from tests.conftest import _truncate_all
+
+    _truncate_all(postgres_url)
+    db = Database(postgres_url)
+    try:
+        clock = FakeClock()
+        queue(db, "pager", "lane-a", key="low", now=clock())
+        queue(db, "pager", "lane-b", key="high", now=clock())
+        held = service.claim(
+            db, owner="me", now=clock(), lease=timedelta(seconds=30), capacity=lambda d: 5
+        )
+        low, high = sorted(m.id for m in held)
+        with db.write() as session:  # a new version of the lower row, after the higher
+            session.execute(
+                text("UPDATE outbox_message SET error = 'x' WHERE id = :id"), {"id": low}
+            )
+        with db.write() as session:  # a table this small is read in its order, not by id
+            session.execute(text("ANALYZE outbox_message"))
+        with db.write() as blocker:
+            blocker.execute(
+                text("SELECT 1 FROM outbox_message WHERE id = :id FOR UPDATE"), {"id": low}
+            )
+            renewal = asyncio.create_task(
+                asyncio.to_thread(
+                    service.renew, db, [high, low], owner="me", until=clock() + timedelta(minutes=1)
+                )
+            )
+
+            def renewal_waits_for_a_lock() -> bool:
+                with db.session() as session:
+                    query = (
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock' AND query LIKE '%outbox_message%'"
+                    )
+                    return bool(session.execute(text(query)).scalar())
+
+            await wait_for(renewal_waits_for_a_lock, what="the renewal to wait for the lower row")
+            with db.write() as other:
+                free = other.execute(
+                    text("SELECT id FROM outbox_message WHERE id = :id FOR UPDATE SKIP LOCKED"),
+                    {"id": high},
+                ).all()
+            assert free == [(high,)], "the renewal held the higher row while it waited"
+        assert await renewal == 2
+    finally:
+        db.dispose()

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -143,16 +143,16 @@ def proc_usage(pid: int) -> tuple[float, float]:
     return cpu, peak
 
 
-def samples(metrics: str) -> Iterator[Sample]:
+def samples(metrics: str) -> list[Sample]:
     """Every sample of a Prometheus text page, as the client library reads it."""
-    for family in text_string_to_metric_families(metrics):
-        yield from family.samples
+    return [
+        sample for family in text_string_to_metric_families(metrics) for sample in family.samples
+    ]
 
 
-def gauge(metrics: str, name: str) -> float:
-    """The sum of a metric's samples in a Prometheus text page, whatever their labels (0
-    when absent)."""
-    return sum(sample.value for sample in samples(metrics) if sample.name == name)
+def gauge(found: Sequence[Sample], name: str) -> float:
+    """The sum of a metric's samples, whatever their labels (0 when absent)."""
+    return sum(sample.value for sample in found if sample.name == name)
 
 
 @dataclass
@@ -163,11 +163,11 @@ class Watch:
     webhook_buckets: dict[float, float] = field(default_factory=dict)  # le -> requests
 
 
-def buckets(metrics: str, name: str) -> dict[float, float]:
-    """A histogram's cumulative buckets in a Prometheus text page: upper bound -> count."""
+def buckets(found: Sequence[Sample], name: str) -> dict[float, float]:
+    """A histogram's cumulative buckets: upper bound -> count."""
     return {
         float(sample.labels["le"]): sample.value
-        for sample in samples(metrics)
+        for sample in found
         if sample.name == f"{name}_bucket"
     }
 
@@ -183,7 +183,7 @@ def within(found: dict[float, float], share: float) -> float:
 
 def pending(client: httpx.Client, base: str, watch: Watch) -> float:
     """Receipts and outbox rows still waiting, as /metrics tells; updates ``watch``."""
-    page = client.get(f"{base}/metrics").text
+    page = samples(client.get(f"{base}/metrics").text)  # parsed once for every figure
     watch.samples += 1
     watch.triage_oldest = max(
         watch.triage_oldest, gauge(page, "fireline_triage_oldest_age_seconds")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from bench.storm import buckets, gauge, within
+from bench.storm import buckets, gauge, samples, within
 
 PAGE = """\
 # TYPE fireline_webhook_request_duration_seconds histogram
@@ -18,12 +18,12 @@ fireline_triage_backlog 3.0
 
 
 def test_the_histogram_s_buckets_are_read_by_their_upper_bound() -> None:
-    found = buckets(PAGE, "fireline_webhook_request_duration_seconds")
+    found = buckets(samples(PAGE), "fireline_webhook_request_duration_seconds")
     assert found == {0.01: 50.0, 0.05: 98.0, 0.1: 99.0, math.inf: 100.0}
 
 
 def test_the_share_is_bounded_by_the_first_bucket_that_holds_it() -> None:
-    found = buckets(PAGE, "fireline_webhook_request_duration_seconds")
+    found = buckets(samples(PAGE), "fireline_webhook_request_duration_seconds")
     assert within(found, 0.5) == 0.01
     assert within(found, 0.99) == 0.1
     assert within(found, 1.0) == math.inf
@@ -38,5 +38,6 @@ fireline_outbox_backlog{destination="pager"} 2.0
 # TYPE fireline_outbox_backlog_limit gauge
 fireline_outbox_backlog_limit 100.0
 """
-    assert gauge(page, "fireline_outbox_backlog") == 6.0
-    assert gauge(page, "fireline_triage_backlog") == 0.0
+    found = samples(page)
+    assert gauge(found, "fireline_outbox_backlog") == 6.0
+    assert gauge(found, "fireline_triage_backlog") == 0.0
